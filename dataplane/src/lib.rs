@@ -1,1 +1,6 @@
+//! Hecaton's data plane: the local object store and thread-per-core HTTP serving on glommio.
+//!
+//! It owns the disks and every byte and never talks to the chain. See ARCHITECTURE.md at the
+//! repository root for how the parts fit.
 
+pub mod store;

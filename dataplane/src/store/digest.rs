@@ -1,0 +1,118 @@
+//! Everything computed from an object's bytes as they stream past: the content id, the crc32 of
+//! each chunk, the size, and the first bytes for media-type sniffing. One pass, no re-reading.
+
+use hecaton_shared::{ContentHasher, ContentId};
+
+use crate::store::media_type::{sniff, MediaType, SNIFF_LEN};
+use crate::store::record::CHUNK_SIZE;
+
+/// What [`Digester::finish`] produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    /// Bytes seen.
+    pub size: u64,
+    /// BLAKE3 content id of those bytes.
+    pub content_id: ContentId,
+    /// Sniffed media type.
+    pub media_type: MediaType,
+    /// crc32 per [`CHUNK_SIZE`] chunk.
+    pub chunk_crcs: Box<[u32]>,
+}
+
+/// Accumulates a [`Digest`] over a stream of byte slices of any size.
+#[derive(Debug, Default)]
+pub struct Digester {
+    hasher: ContentHasher,
+    crcs: Vec<u32>,
+    chunk: crc32fast::Hasher,
+    chunk_fill: u32,
+    head: Vec<u8>,
+}
+
+impl Digester {
+    /// A digester that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next bytes.
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        self.hasher.update(bytes);
+        if self.head.len() < SNIFF_LEN {
+            let take = (SNIFF_LEN - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..take]);
+        }
+        while !bytes.is_empty() {
+            let room = (CHUNK_SIZE - self.chunk_fill) as usize;
+            let take = room.min(bytes.len());
+            self.chunk.update(&bytes[..take]);
+            self.chunk_fill += take as u32;
+            bytes = &bytes[take..];
+            if self.chunk_fill == CHUNK_SIZE {
+                let full = std::mem::take(&mut self.chunk);
+                self.crcs.push(full.finalize());
+                self.chunk_fill = 0;
+            }
+        }
+    }
+
+    /// Bytes fed so far.
+    pub fn len(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    /// Whether nothing was fed.
+    pub fn is_empty(&self) -> bool {
+        self.hasher.is_empty()
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(mut self) -> Digest {
+        if self.chunk_fill > 0 {
+            self.crcs.push(self.chunk.finalize());
+        }
+        Digest {
+            size: self.hasher.len(),
+            content_id: self.hasher.finish(),
+            media_type: sniff(&self.head),
+            chunk_crcs: self.crcs.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::record::chunk_count;
+
+    #[test]
+    fn chunk_crcs_do_not_depend_on_how_bytes_arrive() {
+        let data: Vec<u8> = (0..(2 * CHUNK_SIZE as usize + 12345)).map(|i| (i * 7 % 256) as u8).collect();
+        let reference: Vec<u32> = data.chunks(CHUNK_SIZE as usize).map(crc32fast::hash).collect();
+        for piece in [1usize, 4096, 333_333, CHUNK_SIZE as usize, data.len()] {
+            let mut d = Digester::new();
+            data.chunks(piece).for_each(|p| d.update(p));
+            let digest = d.finish();
+            assert_eq!(digest.size, data.len() as u64);
+            assert_eq!(&*digest.chunk_crcs, &reference[..], "piece {piece}");
+            assert_eq!(digest.chunk_crcs.len(), chunk_count(digest.size));
+            assert_eq!(digest.content_id, ContentId::of(&data));
+        }
+    }
+
+    #[test]
+    fn empty_object() {
+        let d = Digester::new().finish();
+        assert_eq!(d.size, 0);
+        assert!(d.chunk_crcs.is_empty());
+        assert_eq!(d.media_type, MediaType::OctetStream);
+    }
+
+    #[test]
+    fn sniffs_from_the_first_bytes_even_when_split() {
+        let mut d = Digester::new();
+        d.update(&[0xFF]);
+        d.update(&[0xD8, 0xFF, 0xE0]);
+        assert_eq!(d.finish().media_type, MediaType::Jpeg);
+    }
+}

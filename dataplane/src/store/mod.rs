@@ -1,0 +1,256 @@
+//! The local object store.
+//!
+//! Layout under the store directory:
+//! - `objects/<id>`: published objects, one file each, named by decimal data object id (the
+//!   same as a Colossus uploads directory, so one can be adopted in place);
+//! - `tmp/`: bytes being written; nothing here is ever served, and it is swept at start-up;
+//! - `index.log`: the durable index ([`index`]);
+//! - `LOCK`: held by the one process using the store.
+//!
+//! Publishing is: bytes in a temp file (or, for `import --move`, the operator's own file),
+//! digest verified against what was declared, file synced, renamed into `objects/`, directory
+//! synced, record appended and synced. An object is in the catalog only once all of that is
+//! done, so a crash at any point leaves either nothing or a complete, verified object; what a
+//! crash can leave behind is a temp file (swept) or a file in `objects/` the index does not
+//! know (reported, never served).
+//!
+//! All file I/O goes through glommio. The two directory listings (start-up reconciliation and
+//! `import` of a directory) use glommio's `sync_read_dir`, which blocks, and only run before
+//! serving starts.
+
+mod catalog;
+mod digest;
+mod error;
+mod import;
+mod index;
+mod lock;
+pub mod media_type;
+mod record;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use glommio::io::{BufferedFile, Directory};
+use hecaton_shared::{ContentId, DataObjectId};
+use tracing::{info, warn};
+
+pub use catalog::{object_path, Catalog};
+pub use digest::{Digest, Digester};
+pub use error::StoreError;
+pub use import::{import, ImportOptions, ImportSummary};
+pub use index::Replay;
+pub use lock::StoreLock;
+pub use record::{chunk_count, DecodeError, ObjectMeta, Record, CHUNK_SIZE};
+
+use error::IoContext;
+use index::Index;
+
+/// What the caller declared an object to be (from the chain); publishing checks the digest
+/// against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    /// Declared size.
+    pub size: u64,
+    /// Declared content id.
+    pub content_id: ContentId,
+}
+
+/// What start-up found and did.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// Objects served after recovery.
+    pub objects: usize,
+    /// Index records replayed.
+    pub records: u64,
+    /// Bytes of an unfinished last index record that were dropped.
+    pub torn_tail_bytes: u64,
+    /// Offset of damage inside the index, if any (its bytes are kept aside).
+    pub damaged_at: Option<u64>,
+    /// Temp files removed.
+    pub swept_temp: usize,
+    /// Files in `objects/` the index does not know: not served; `import --move` adopts them.
+    pub unknown_files: Vec<String>,
+    /// Indexed objects whose file is gone: dropped from the catalog.
+    pub missing_files: Vec<DataObjectId>,
+}
+
+/// An open store, held exclusively by this process.
+#[derive(Debug)]
+pub struct Store {
+    objects_dir: PathBuf,
+    tmp_dir: PathBuf,
+    objects_dir_handle: Directory,
+    index: Index,
+    objects: HashMap<DataObjectId, ObjectMeta>,
+    _lock: StoreLock,
+}
+
+impl Store {
+    /// Opens the store at `root`, creating it if needed, and recovers.
+    pub async fn open(root: &Path) -> Result<(Store, Recovery), StoreError> {
+        Directory::create(root).await.ctx("create store directory", root)?;
+        let lock = StoreLock::acquire(&root.join("LOCK")).await?;
+        let objects_dir = root.join("objects");
+        let tmp_dir = root.join("tmp");
+        let objects_dir_handle = Directory::create(&objects_dir).await.ctx("create", &objects_dir)?;
+        Directory::create(&tmp_dir).await.ctx("create", &tmp_dir)?;
+
+        let (index, replay) = Index::open(&root.join("index.log")).await?;
+        let mut recovery = Recovery {
+            records: replay.records,
+            torn_tail_bytes: replay.torn_tail_bytes,
+            damaged_at: replay.damage.as_ref().map(|d| d.0),
+            ..Recovery::default()
+        };
+        recovery.swept_temp = sweep_dir(&tmp_dir).await?;
+        let mut objects = replay.objects;
+        let on_disk = list_names(&objects_dir).await?;
+        for name in &on_disk {
+            let known = name
+                .parse::<DataObjectId>()
+                .is_ok_and(|id| objects.contains_key(&id) && id.0.to_string() == *name);
+            if !known {
+                recovery.unknown_files.push(name.clone());
+            }
+        }
+        let present: std::collections::HashSet<&str> = on_disk.iter().map(String::as_str).collect();
+        objects.retain(|id, _| {
+            let keep = present.contains(id.0.to_string().as_str());
+            if !keep {
+                recovery.missing_files.push(*id);
+            }
+            keep
+        });
+        recovery.objects = objects.len();
+        if !recovery.unknown_files.is_empty() {
+            warn!(
+                count = recovery.unknown_files.len(),
+                first = ?recovery.unknown_files.iter().take(5).collect::<Vec<_>>(),
+                "files in {} that the index does not know are not served; adopt them with `hecaton-dataplane import --move`",
+                objects_dir.display()
+            );
+        }
+        if !recovery.missing_files.is_empty() {
+            warn!(count = recovery.missing_files.len(), first = ?recovery.missing_files.iter().take(5).collect::<Vec<_>>(),
+                "indexed objects whose files are gone are not served");
+        }
+        info!(objects = recovery.objects, swept_temp = recovery.swept_temp, "store recovered");
+        let store = Store { objects_dir, tmp_dir, objects_dir_handle, index, objects, _lock: lock };
+        Ok((store, recovery))
+    }
+
+    /// The published object, if any.
+    pub fn get(&self, id: DataObjectId) -> Option<&ObjectMeta> {
+        self.objects.get(&id)
+    }
+
+    /// Where temp files go.
+    pub fn tmp_dir(&self) -> &Path {
+        &self.tmp_dir
+    }
+
+    /// Where an object's file lives once published.
+    pub fn object_path(&self, id: DataObjectId) -> PathBuf {
+        object_path(&self.objects_dir, id)
+    }
+
+    /// A snapshot of the published objects for serving.
+    pub fn catalog(&self) -> Catalog {
+        Catalog::new(self.objects.clone(), self.objects_dir.clone())
+    }
+
+    /// Publishes the file at `from` as object `id`. `digest` must describe the file's bytes
+    /// (computed while they were written or read); when `expected` is given it must match.
+    /// The file is synced, renamed into place, the directories synced and the record made
+    /// durable before this returns.
+    pub async fn publish(
+        &mut self,
+        id: DataObjectId,
+        from: &Path,
+        digest: Digest,
+        expected: Option<Expected>,
+    ) -> Result<(), StoreError> {
+        if self.objects.contains_key(&id) {
+            return Err(StoreError::AlreadyStored(id));
+        }
+        if let Some(exp) = expected {
+            if exp.size != digest.size {
+                return Err(StoreError::SizeMismatch { id, expected: exp.size, actual: digest.size });
+            }
+            if exp.content_id != digest.content_id {
+                return Err(StoreError::ContentMismatch {
+                    id,
+                    expected: exp.content_id,
+                    actual: digest.content_id,
+                });
+            }
+        }
+        let file = BufferedFile::open(from).await.ctx("open", from)?;
+        file.fdatasync().await.ctx("sync", from)?;
+        file.close().await.ctx("close", from)?;
+        let to = self.object_path(id);
+        if to != from {
+            glommio::io::rename(from, &to).await.map_err(|e| {
+                let e = std::io::Error::from(e);
+                if e.kind() == std::io::ErrorKind::CrossesDevices {
+                    StoreError::CrossDevice { path: from.to_owned() }
+                } else {
+                    StoreError::Io { what: "rename", path: from.to_owned(), source: e }
+                }
+            })?;
+            if let Some(parent) = from.parent().filter(|p| *p != self.objects_dir) {
+                sync_dir(parent).await?;
+            }
+        }
+        self.objects_dir_handle.sync().await.ctx("sync", &self.objects_dir)?;
+        let meta = ObjectMeta {
+            id,
+            size: digest.size,
+            content_id: digest.content_id,
+            media_type: digest.media_type,
+            chunk_crcs: digest.chunk_crcs,
+        };
+        self.index.append(&[Record::Put(meta.clone())]).await?;
+        self.objects.insert(id, meta);
+        Ok(())
+    }
+
+    /// Closes the index; the lock is released when the store is dropped.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.index.close().await
+    }
+}
+
+async fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    let dir = Directory::open(path).await.ctx("open directory", path)?;
+    dir.sync().await.ctx("sync directory", path)?;
+    dir.close().await.ctx("close directory", path)
+}
+
+/// Entry names of a directory, through glommio's (synchronous) listing.
+pub(crate) async fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let handle = Directory::open(dir).await.ctx("open directory", dir)?;
+    let mut names = Vec::new();
+    for entry in handle.sync_read_dir().ctx("list", dir)? {
+        let entry = entry.ctx("list", dir)?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    handle.close().await.ctx("close directory", dir)?;
+    Ok(names)
+}
+
+async fn sweep_dir(dir: &Path) -> Result<usize, StoreError> {
+    let names = list_names(dir).await?;
+    for name in &names {
+        let path = dir.join(name);
+        glommio::io::remove(&path).await.ctx("remove temp file", &path)?;
+    }
+    if !names.is_empty() {
+        sync_dir(dir).await?;
+        info!(count = names.len(), "swept temp files left by an earlier run");
+    }
+    Ok(names.len())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,138 @@
+//! Store behaviour on a real directory, on a glommio executor.
+
+use std::path::Path;
+
+use glommio::io::BufferedFile;
+use hecaton_shared::{ContentId, DataObjectId};
+
+use super::*;
+
+fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+    glommio::LocalExecutorBuilder::default()
+        .io_memory(512 * 1024)
+        .make()
+        .expect("executor")
+        .run(f)
+}
+
+async fn write_tmp(store: &Store, name: &str, bytes: &[u8]) -> (std::path::PathBuf, Digest) {
+    let path = store.tmp_dir().join(name);
+    let f = BufferedFile::create(&path).await.unwrap();
+    index::write_all_at(&f, bytes, 0, &path).await.unwrap();
+    f.close().await.unwrap();
+    let mut d = Digester::new();
+    d.update(bytes);
+    (path, d.finish())
+}
+
+fn exists(p: &Path) -> bool {
+    p.symlink_metadata().is_ok()
+}
+
+#[test]
+fn publish_survives_reopen_and_rejects_mismatches() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.objects, 0);
+        let (tmp, digest) = write_tmp(&store, "a", b"hello world").await;
+        let expected = Expected { size: 11, content_id: ContentId::of(b"hello world") };
+        store.publish(DataObjectId(5), &tmp, digest.clone(), Some(expected)).await.unwrap();
+        assert!(!exists(&tmp), "temp file renamed away");
+        assert!(matches!(
+            store.publish(DataObjectId(5), &tmp, digest, None).await,
+            Err(StoreError::AlreadyStored(_))
+        ));
+
+        let (tmp, digest) = write_tmp(&store, "b", b"abc").await;
+        let wrong_size = Expected { size: 4, content_id: ContentId::of(b"abc") };
+        let err = store.publish(DataObjectId(6), &tmp, digest.clone(), Some(wrong_size)).await.unwrap_err();
+        assert!(matches!(err, StoreError::SizeMismatch { expected: 4, actual: 3, .. }));
+        let wrong_id = Expected { size: 3, content_id: ContentId::of(b"abd") };
+        let err = store.publish(DataObjectId(6), &tmp, digest, Some(wrong_id)).await.unwrap_err();
+        assert!(matches!(err, StoreError::ContentMismatch { .. }));
+        assert_eq!(err.kind(), hecaton_shared::ErrorKind::Corrupt);
+        assert!(store.get(DataObjectId(6)).is_none(), "nothing unverified is published");
+        store.close().await.unwrap();
+    });
+    run(async {
+        let (store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.objects, 1);
+        assert_eq!(rec.swept_temp, 1, "the rejected temp file is swept");
+        let meta = store.get(DataObjectId(5)).unwrap();
+        assert_eq!(meta.size, 11);
+        assert_eq!(meta.content_id, ContentId::of(b"hello world"));
+        assert!(rec.unknown_files.is_empty());
+    });
+}
+
+#[test]
+fn a_second_process_cannot_open_a_locked_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    run(async move {
+        let (_store, _) = Store::open(&path).await.unwrap();
+        // A second open in the same process takes a new open file description, so flock
+        // conflicts exactly as it would across processes.
+        let err = Store::open(&path).await.unwrap_err();
+        match err {
+            StoreError::Locked { holder, .. } => assert!(holder.contains(&std::process::id().to_string())),
+            other => panic!("expected Locked, got {other}"),
+        }
+    });
+}
+
+#[test]
+fn unknown_and_missing_files_are_reported_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, _) = Store::open(dir.path()).await.unwrap();
+        let (tmp, digest) = write_tmp(&store, "x", b"one").await;
+        store.publish(DataObjectId(1), &tmp, digest, None).await.unwrap();
+        let (tmp, digest) = write_tmp(&store, "y", b"two").await;
+        store.publish(DataObjectId(2), &tmp, digest, None).await.unwrap();
+        store.close().await.unwrap();
+    });
+    std::fs::remove_file(dir.path().join("objects/2")).unwrap();
+    std::fs::write(dir.path().join("objects/77"), b"stray").unwrap();
+    run(async {
+        let (store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.missing_files, vec![DataObjectId(2)]);
+        assert_eq!(rec.unknown_files, vec!["77".to_string()]);
+        assert!(store.get(DataObjectId(2)).is_none());
+        assert!(store.get(DataObjectId(77)).is_none());
+        assert_eq!(store.catalog().len(), 1);
+    });
+}
+
+#[test]
+fn a_torn_index_tail_is_dropped_and_appends_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, _) = Store::open(dir.path()).await.unwrap();
+        for (i, body) in [b"aaa", b"bbb"].iter().enumerate() {
+            let (tmp, digest) = write_tmp(&store, "t", *body).await;
+            store.publish(DataObjectId(i as u64), &tmp, digest, None).await.unwrap();
+        }
+        store.close().await.unwrap();
+    });
+    let index = dir.path().join("index.log");
+    let len = std::fs::metadata(&index).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&index).unwrap();
+    f.set_len(len - 5).unwrap();
+    run(async {
+        let (mut store, rec) = Store::open(dir.path()).await.unwrap();
+        assert!(rec.torn_tail_bytes > 0);
+        assert_eq!(rec.objects, 1);
+        assert_eq!(rec.unknown_files, vec!["1".to_string()], "its file is reported");
+        let (tmp, digest) = write_tmp(&store, "t", b"ccc").await;
+        store.publish(DataObjectId(9), &tmp, digest, None).await.unwrap();
+        store.close().await.unwrap();
+    });
+    run(async {
+        let (store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.torn_tail_bytes, 0);
+        assert!(store.get(DataObjectId(9)).is_some());
+        assert!(store.get(DataObjectId(0)).is_some());
+    });
+}
