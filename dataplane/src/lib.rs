@@ -3,4 +3,5 @@
 //! It owns the disks and every byte and never talks to the chain. See ARCHITECTURE.md at the
 //! repository root for how the parts fit.
 
+pub mod http;
 pub mod store;

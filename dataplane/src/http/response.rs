@@ -1,0 +1,138 @@
+//! Response heads, written straight into a per-connection buffer that is reused for every
+//! response. Every response carries `Date` and, as Colossus's `cors()` does,
+//! `Access-Control-Allow-Origin: *`.
+
+use crate::http::date;
+
+/// A response head under construction.
+#[derive(Debug, Default)]
+pub struct ResponseHead {
+    buf: Vec<u8>,
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        206 => "Partial Content",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        416 => "Range Not Satisfiable",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Unknown",
+    }
+}
+
+impl ResponseHead {
+    /// Starts a response with `status`, dropping whatever the buffer held.
+    pub fn begin(&mut self, status: u16) -> &mut Self {
+        self.buf.clear();
+        self.buf.extend_from_slice(b"HTTP/1.1 ");
+        self.buf.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+        self.buf.push(b' ');
+        self.buf.extend_from_slice(reason(status).as_bytes());
+        self.buf.extend_from_slice(b"\r\nDate: ");
+        date::append_now(&mut self.buf);
+        self.buf.extend_from_slice(b"\r\nAccess-Control-Allow-Origin: *\r\n");
+        self
+    }
+
+    /// Adds a header line.
+    pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value);
+        self.buf.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// Adds a header with a decimal value.
+    pub fn header_u64(&mut self, name: &str, value: u64) -> &mut Self {
+        self.header(name, itoa::Buffer::new().format(value).as_bytes())
+    }
+
+    /// Adds `Content-Range: bytes start-end/size`.
+    pub fn content_range(&mut self, start: u64, end: u64, size: u64) -> &mut Self {
+        let mut v = Vec::with_capacity(48);
+        let mut n = itoa::Buffer::new();
+        v.extend_from_slice(b"bytes ");
+        v.extend_from_slice(n.format(start).as_bytes());
+        v.push(b'-');
+        v.extend_from_slice(n.format(end).as_bytes());
+        v.push(b'/');
+        v.extend_from_slice(n.format(size).as_bytes());
+        self.header("Content-Range", &v)
+    }
+
+    /// Ends the head with the connection disposition and returns its bytes.
+    pub fn finish(&mut self, keep_alive: bool, http10: bool) -> &[u8] {
+        if !keep_alive {
+            self.buf.extend_from_slice(b"Connection: close\r\n");
+        } else if http10 {
+            self.buf.extend_from_slice(b"Connection: keep-alive\r\n");
+        }
+        self.buf.extend_from_slice(b"\r\n");
+        &self.buf
+    }
+
+    /// Appends a body after [`finish`](Self::finish), for small in-memory bodies sent in the
+    /// same write as the head.
+    pub fn append_body(&mut self, body: &[u8]) -> &[u8] {
+        self.buf.extend_from_slice(body);
+        &self.buf
+    }
+
+    /// The bytes written so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// Colossus's error body: `{"type": ..., "message": ...}`.
+pub fn error_body(kind: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "type": kind, "message": message }))
+        .expect("a map of two strings always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_response_head() {
+        let mut h = ResponseHead::default();
+        h.begin(206).header_u64("Content-Length", 10).content_range(5, 14, 100);
+        let text = String::from_utf8(h.finish(true, false).to_vec()).unwrap();
+        assert!(text.starts_with("HTTP/1.1 206 Partial Content\r\nDate: "));
+        assert!(text.contains("\r\nAccess-Control-Allow-Origin: *\r\n"));
+        assert!(text.contains("\r\nContent-Length: 10\r\n"));
+        assert!(text.contains("\r\nContent-Range: bytes 5-14/100\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+        assert!(!text.contains("Connection"));
+    }
+
+    #[test]
+    fn connection_disposition() {
+        let mut h = ResponseHead::default();
+        let close = String::from_utf8(h.begin(200).finish(false, false).to_vec()).unwrap();
+        assert!(close.ends_with("Connection: close\r\n\r\n"));
+        let ka10 = String::from_utf8(h.begin(200).finish(true, true).to_vec()).unwrap();
+        assert!(ka10.ends_with("Connection: keep-alive\r\n\r\n"));
+        assert_eq!(ka10.matches("HTTP/1.1").count(), 1, "begin clears the buffer");
+    }
+
+    #[test]
+    fn error_bodies_are_colossus_shaped() {
+        let v: serde_json::Value = serde_json::from_slice(&error_body("files", "a \"quoted\" thing")).unwrap();
+        assert_eq!(v["type"], "files");
+        assert_eq!(v["message"], "a \"quoted\" thing");
+    }
+}
