@@ -4,4 +4,5 @@
 //! repository root for how the parts fit.
 
 pub mod http;
+pub mod serve;
 pub mod store;

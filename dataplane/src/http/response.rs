@@ -96,10 +96,15 @@ impl ResponseHead {
     }
 }
 
+#[derive(serde::Serialize)]
+struct ErrorResponse<'a> {
+    r#type: &'a str,
+    message: &'a str,
+}
+
 /// Colossus's error body: `{"type": ..., "message": ...}`.
 pub fn error_body(kind: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "type": kind, "message": message }))
-        .expect("a map of two strings always serializes")
+    serde_json::to_vec(&ErrorResponse { r#type: kind, message }).expect("two strings always serialize")
 }
 
 #[cfg(test)]

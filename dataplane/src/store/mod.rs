@@ -215,9 +215,11 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the index; the lock is released when the store is dropped.
-    pub async fn close(self) -> Result<(), StoreError> {
-        self.index.close().await
+    /// Closes the index and hands back the lock, which keeps the store reserved until it is
+    /// dropped (on any thread).
+    pub async fn close(self) -> Result<StoreLock, StoreError> {
+        self.index.close().await?;
+        Ok(self._lock)
     }
 }
 

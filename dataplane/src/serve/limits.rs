@@ -1,0 +1,38 @@
+//! The bounds every connection is held to (design §6).
+
+use std::time::Duration;
+
+use crate::http::request::HeadLimits;
+
+/// Per-connection and per-shard limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Request head and URI caps (431 / 414).
+    pub head: HeadLimits,
+    /// How long a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// How long a client may take to send a whole request head once it started (408 after).
+    pub header_timeout: Duration,
+    /// How long a send may wait for the client to read (the connection is dropped after).
+    pub send_timeout: Duration,
+    /// Connections one shard serves at once; more are answered 503 and closed.
+    pub max_connections_per_shard: usize,
+    /// Open object files one shard keeps.
+    pub open_files_per_shard: usize,
+    /// How long a drain waits for in-flight responses before giving up on them.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            head: HeadLimits::default(),
+            idle_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(60),
+            max_connections_per_shard: 4096,
+            open_files_per_shard: 4096,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}

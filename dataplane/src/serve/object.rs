@@ -1,0 +1,104 @@
+//! `GET`/`HEAD /api/v1/files/{id}`: an object's bytes, whole or one range, zero-copy.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use glommio::net::TcpStream;
+use hecaton_shared::{DataObjectId, DecimalError};
+use tracing::error;
+
+use crate::http::request::{Method, Request};
+use crate::http::response::{error_body, ResponseHead};
+use crate::http::{conditional, range};
+use crate::serve::routes::send_json;
+use crate::serve::sendfile::{send_file, send_head};
+use crate::serve::shard::Shard;
+
+/// Colossus sends `max-age=0`: caches must revalidate, which the strong ETag makes a cheap 304.
+/// (Objects are immutable under their id, but a deletion, e.g. for moderation, must take effect.)
+const CACHE_CONTROL: &[u8] = b"public, max-age=0";
+
+/// Serves object `id_text` (the path segment after `files/`).
+pub async fn serve(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    id_text: &str,
+    keep: bool,
+) -> io::Result<bool> {
+    let head_only = req.method == Method::Head;
+    let id = match id_text.parse::<DataObjectId>() {
+        Ok(id) => id,
+        Err(e) => {
+            let message = match e {
+                DecimalError::TooLarge(_) => "request.params.id must fit in an unsigned 64-bit integer".to_string(),
+                _ => "request.params.id should match pattern \"^\\d+$\"".to_string(),
+            };
+            let body = error_body("request_exception", &message);
+            return send_json(stream, head, 400, &body, keep, req.http10, head_only).await;
+        }
+    };
+    let Some(meta) = shard.catalog.get(id) else {
+        let body = error_body("files", "File not found.");
+        return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;
+    };
+    let open = match shard.files.get(&shard.catalog, meta).await {
+        Ok(open) => open,
+        Err(e) => {
+            error!(object = %id, "cannot serve: {e}");
+            let (status, message) = if e.kind() == io::ErrorKind::NotFound {
+                (404, "File not found.")
+            } else {
+                (500, "Error: the object cannot be read")
+            };
+            let body = error_body("files", message);
+            return send_json(stream, head, status, &body, keep, req.http10, head_only).await;
+        }
+    };
+    let size = meta.size;
+    let common = |head: &mut ResponseHead, status: u16| {
+        head.begin(status)
+            .header("Accept-Ranges", b"bytes")
+            .header("ETag", &open.etag)
+            .header("Cache-Control", CACHE_CONTROL)
+            .header("Content-Disposition", b"inline")
+            .header("Content-Type", meta.media_type.as_str().as_bytes());
+    };
+
+    if let Some(inm) = &req.if_none_match {
+        if conditional::none_match(inm, &open.etag) {
+            common(head, 304);
+            send_head(stream, head.finish(keep, req.http10), false).await?;
+            return Ok(keep);
+        }
+    }
+    let range_applies = req.if_range.as_ref().is_none_or(|ir| conditional::range_applies(ir, &open.etag));
+    let spec = req.range.as_ref().filter(|_| range_applies).and_then(|r| range::parse(r));
+    let (start, len) = match range::resolve(spec, size) {
+        range::Resolved::Full => {
+            common(head, 200);
+            head.header_u64("Content-Length", size);
+            (0, size)
+        }
+        range::Resolved::Partial { start, end } => {
+            common(head, 206);
+            head.header_u64("Content-Length", end - start + 1).content_range(start, end, size);
+            (start, end - start + 1)
+        }
+        range::Resolved::Unsatisfiable => {
+            head.begin(416).header("Content-Length", b"0");
+            let mut v = b"bytes */".to_vec();
+            v.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
+            head.header("Content-Range", &v);
+            send_head(stream, head.finish(keep, req.http10), false).await?;
+            return Ok(keep);
+        }
+    };
+    let body_follows = !head_only && len > 0;
+    send_head(stream, head.finish(keep, req.http10), body_follows).await?;
+    if body_follows {
+        send_file(stream, open.file.as_raw_fd(), start, len).await?;
+    }
+    Ok(keep)
+}

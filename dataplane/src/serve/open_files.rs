@@ -1,0 +1,76 @@
+//! Each shard keeps the files of recently served objects open, so a hit costs no `open`,
+//! `fstat` or `close`. Objects are immutable once published, so an open descriptor always has
+//! the right bytes; a removed object's descriptor keeps working for the reader that has it.
+//! Files are opened through glommio (io_uring `openat`), and their size is checked against the
+//! index once, when opened.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::rc::Rc;
+
+use glommio::io::BufferedFile;
+use hecaton_shared::{DataObjectId, CONTENT_ID_LEN};
+
+use crate::store::{Catalog, ObjectMeta};
+
+/// An open object file with what every response for it needs.
+#[derive(Debug)]
+pub struct OpenObject {
+    /// The file.
+    pub file: BufferedFile,
+    /// `"<content id>"`: the strong entity tag.
+    pub etag: [u8; CONTENT_ID_LEN + 2],
+}
+
+/// A bounded, per-shard map from object id to open file (first in, first out).
+#[derive(Debug)]
+pub struct OpenFiles {
+    map: RefCell<HashMap<DataObjectId, Rc<OpenObject>>>,
+    order: RefCell<VecDeque<DataObjectId>>,
+    capacity: usize,
+}
+
+impl OpenFiles {
+    /// A cache holding at most `capacity` open files.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            map: RefCell::new(HashMap::with_capacity(capacity)),
+            order: RefCell::new(VecDeque::with_capacity(capacity)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The open file of `meta`'s object, opening it on a miss.
+    pub async fn get(&self, catalog: &Catalog, meta: &ObjectMeta) -> io::Result<Rc<OpenObject>> {
+        if let Some(hit) = self.map.borrow().get(&meta.id) {
+            return Ok(hit.clone());
+        }
+        let path = catalog.path_of(meta.id);
+        let file = BufferedFile::open(&path).await?;
+        let size = file.file_size().await?;
+        if size != meta.size {
+            let _ = file.close().await;
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} has {size} bytes, the index says {}", path.display(), meta.size),
+            ));
+        }
+        let mut etag = [b'"'; CONTENT_ID_LEN + 2];
+        let mut text = [0u8; CONTENT_ID_LEN];
+        meta.content_id.write_text(&mut text);
+        etag[1..=CONTENT_ID_LEN].copy_from_slice(&text);
+        let open = Rc::new(OpenObject { file, etag });
+        let mut map = self.map.borrow_mut();
+        let mut order = self.order.borrow_mut();
+        if map.insert(meta.id, open.clone()).is_none() {
+            order.push_back(meta.id);
+            while order.len() > self.capacity {
+                if let Some(old) = order.pop_front() {
+                    map.remove(&old);
+                }
+            }
+        }
+        Ok(open)
+    }
+}

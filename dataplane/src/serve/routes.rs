@@ -1,0 +1,133 @@
+//! The Colossus-compatible storage API (`reference/colossus.md` §1), routed by path.
+//!
+//! Where Colossus is wrong we do the right thing: a single range is 206, an unsatisfiable one
+//! 416 (Colossus: 500), conditional requests use a strong ETag, HEAD sends exactly the GET
+//! headers, and unknown query parameters are ignored rather than rejected.
+
+use std::io;
+
+use glommio::net::TcpStream;
+
+use crate::http::request::{Method, Request};
+use crate::http::response::{error_body, ResponseHead};
+use crate::serve::connection::write_all;
+use crate::serve::object;
+use crate::serve::shard::Shard;
+
+const JSON: &[u8] = b"application/json; charset=utf-8";
+
+/// Answers `req`; `Ok(true)` when the connection stays open for the next request.
+pub async fn respond(stream: &mut TcpStream, req: &Request, shard: &Shard, head: &mut ResponseHead) -> io::Result<bool> {
+    // A body we do not read would be taken for the next request: answer, then close.
+    let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
+    let head_only = req.method == Method::Head;
+    if req.method == Method::Options {
+        return preflight(stream, req, head, keep).await;
+    }
+    let path = req.path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&req.path);
+    let Some(api) = path.strip_prefix("/api/v1/") else {
+        return not_found(stream, head, req, keep).await;
+    };
+    let readable = matches!(req.method, Method::Get | Method::Head);
+    match api {
+        "files" => {
+            if req.method != Method::Post {
+                return not_allowed(stream, head, req, keep, b"POST").await;
+            }
+            // Uploads arrive with the control plane (placement says which buckets are writable);
+            // until then no bucket is, which is what Colossus answers first, too.
+            let body = error_body("upload", "Error: Server is not accepting uploads into this bucket");
+            send_json(stream, head, 503, &body, false, req.http10, false).await
+        }
+        _ if api.starts_with("files/") => {
+            if !readable {
+                return not_allowed(stream, head, req, keep, b"GET, HEAD").await;
+            }
+            object::serve(stream, req, shard, head, &api["files/".len()..], keep).await
+        }
+        "state/data-objects" if readable => {
+            let body = shard.data_objects_json.get_or_init(|| {
+                let ids: Vec<String> = shard.catalog.ids().iter().map(|id| id.to_string()).collect();
+                serde_json::to_vec(&ids).expect("strings serialize")
+            });
+            send_json(stream, head, 200, body, keep, req.http10, head_only).await
+        }
+        "state/data" if readable => {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "objectNumber": shard.catalog.len(),
+                "totalSize": shard.catalog.total_size(),
+                "tempDownloads": 0,
+                "tempDirSize": 0,
+                "pendingObjects": 0,
+                "pendingDirSize": 0,
+            }))
+            .expect("numbers serialize");
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+        }
+        "version" if readable => {
+            let version = env!("CARGO_PKG_VERSION");
+            let body = serde_json::to_vec(&serde_json::json!({
+                "version": version,
+                "userAgent": format!("hecaton-dataplane/{version} {}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            }))
+            .expect("strings serialize");
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+        }
+        "state/data-objects" | "state/data" | "version" => not_allowed(stream, head, req, keep, b"GET, HEAD").await,
+        _ => not_found(stream, head, req, keep).await,
+    }
+}
+
+/// Sends a JSON response (head and body in one write; the body is left out for HEAD).
+pub async fn send_json(
+    stream: &mut TcpStream,
+    head: &mut ResponseHead,
+    status: u16,
+    body: &[u8],
+    keep: bool,
+    http10: bool,
+    head_only: bool,
+) -> io::Result<bool> {
+    head.begin(status)
+        .header("Content-Type", JSON)
+        .header_u64("Content-Length", body.len() as u64);
+    head.finish(keep, http10);
+    let bytes = if head_only { head.bytes() } else { head.append_body(body) };
+    write_all(stream, bytes).await?;
+    Ok(keep)
+}
+
+async fn not_found(stream: &mut TcpStream, head: &mut ResponseHead, req: &Request, keep: bool) -> io::Result<bool> {
+    let body = error_body("request_exception", "not found");
+    send_json(stream, head, 404, &body, keep, req.http10, req.method == Method::Head).await
+}
+
+async fn not_allowed(
+    stream: &mut TcpStream,
+    head: &mut ResponseHead,
+    req: &Request,
+    keep: bool,
+    allow: &[u8],
+) -> io::Result<bool> {
+    let body = error_body("request_exception", &format!("{} method not allowed", req.method_text));
+    head.begin(405)
+        .header("Allow", allow)
+        .header("Content-Type", JSON)
+        .header_u64("Content-Length", body.len() as u64);
+    head.finish(keep, req.http10);
+    write_all(stream, head.append_body(&body)).await?;
+    Ok(keep)
+}
+
+/// CORS preflight, as Express's `cors()` answers it for every path.
+async fn preflight(stream: &mut TcpStream, req: &Request, head: &mut ResponseHead, keep: bool) -> io::Result<bool> {
+    head.begin(204)
+        .header("Access-Control-Allow-Methods", b"GET,HEAD,PUT,PATCH,POST,DELETE")
+        .header("Vary", b"Access-Control-Request-Headers");
+    if let Some(asked) = &req.cors_request_headers {
+        head.header("Access-Control-Allow-Headers", asked);
+    }
+    head.header("Content-Length", b"0");
+    write_all(stream, head.finish(keep, req.http10)).await?;
+    Ok(keep)
+}

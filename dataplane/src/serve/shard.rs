@@ -1,0 +1,145 @@
+//! One shard: a pinned glommio executor with its own SO_REUSEPORT listener, its own open files,
+//! and its connections. Shards share nothing mutable; the catalog they read is immutable.
+
+use std::cell::{Cell, OnceCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::future;
+use futures_lite::AsyncWriteExt;
+use glommio::net::{TcpListener, TcpStream};
+use glommio::sync::{Gate, Semaphore};
+use tracing::{debug, info, warn};
+
+use crate::http::response::{error_body, ResponseHead};
+use crate::serve::connection;
+use crate::serve::limits::Limits;
+use crate::serve::open_files::OpenFiles;
+use crate::store::Catalog;
+
+/// What a shard's connections share.
+#[derive(Debug)]
+pub struct Shard {
+    /// Published objects.
+    pub catalog: Arc<Catalog>,
+    /// Open object files.
+    pub files: OpenFiles,
+    /// Connection limits.
+    pub limits: Limits,
+    /// Set once the process is draining: responses close their connections.
+    pub draining: Cell<bool>,
+    /// Closed when draining starts, which wakes every idle connection.
+    pub drain: Semaphore,
+    /// Connections open now.
+    pub active: Cell<usize>,
+    /// `/state/data-objects` body, built on first use (the catalog does not change).
+    pub data_objects_json: OnceCell<Vec<u8>>,
+}
+
+impl Shard {
+    /// Waits until draining starts.
+    pub async fn drained(&self) {
+        let _ = self.drain.acquire(1).await;
+    }
+}
+
+/// Runs shard `index`: binds `addr`, reports through `ready`, serves until `stop` is set,
+/// then drains.
+pub async fn run(
+    index: usize,
+    addr: SocketAddr,
+    catalog: Arc<Catalog>,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+) {
+    let listener = match TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(format!("shard {index}: bind {addr}: {e}")));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let shard = Rc::new(Shard {
+        catalog,
+        files: OpenFiles::new(limits.open_files_per_shard),
+        limits,
+        draining: Cell::new(false),
+        drain: Semaphore::new(0),
+        active: Cell::new(0),
+        data_objects_json: OnceCell::new(),
+    });
+    glommio::spawn_local(watch_stop(shard.clone(), stop)).detach();
+
+    let gate = Gate::new();
+    loop {
+        let accepted = future::or(async { Some(listener.accept().await) }, async {
+            shard.drained().await;
+            None
+        })
+        .await;
+        match accepted {
+            None => break,
+            Some(Ok(stream)) => {
+                if shard.active.get() >= shard.limits.max_connections_per_shard {
+                    glommio::spawn_local(refuse(stream)).detach();
+                    continue;
+                }
+                shard.active.set(shard.active.get() + 1);
+                let s = shard.clone();
+                let served = gate.spawn(async move {
+                    connection::serve(stream, &s).await;
+                    s.active.set(s.active.get() - 1);
+                });
+                if let Ok(task) = served {
+                    task.detach();
+                }
+            }
+            Some(Err(e)) => {
+                // EMFILE and friends: back off instead of spinning on the error.
+                warn!(shard = index, "accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    drop(listener);
+    let open = shard.active.get();
+    info!(shard = index, open, "draining");
+    if glommio::timer::timeout(shard.limits.drain_timeout, async {
+        gate.close().await.map_err(Into::into)
+    })
+    .await
+    .is_err()
+    {
+        warn!(shard = index, left = shard.active.get(), "drain timed out; closing remaining connections");
+    }
+}
+
+async fn watch_stop(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+    }
+    shard.draining.set(true);
+    shard.drain.close();
+}
+
+/// Over the connection cap: a short 503 and close, without reading the request.
+async fn refuse(mut stream: TcpStream) {
+    let mut head = ResponseHead::default();
+    let body = error_body("general-request", "Error: Too many connections; retry later.");
+    head.begin(503)
+        .header("Retry-After", b"1")
+        .header("Content-Type", b"application/json; charset=utf-8")
+        .header_u64("Content-Length", body.len() as u64);
+    head.finish(false, false);
+    let bytes = head.append_body(&body).to_vec();
+    let _ = glommio::timer::timeout(Duration::from_secs(1), async {
+        stream.write_all(&bytes).await.map_err(Into::into)
+    })
+    .await;
+    debug!("refused a connection over the per-shard cap");
+}
