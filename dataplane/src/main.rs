@@ -13,7 +13,11 @@ use hecaton_dataplane::serve::{self, Limits, ServeConfig};
 use hecaton_dataplane::store::{import, ImportOptions, Store};
 
 #[derive(Parser, Debug)]
-#[command(name = "hecaton-dataplane", version, about = "Hecaton's data plane: object store and thread-per-core HTTP serving")]
+#[command(
+    name = "hecaton-dataplane",
+    version,
+    about = "Hecaton's data plane: object store and thread-per-core HTTP serving"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -130,7 +134,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             started.recovery.unknown_files.len()
         );
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on {} ({} shards)", started.addr, started.shards);
+        let _ = writeln!(
+            out,
+            "listening on {} ({} shards)",
+            started.addr, started.shards
+        );
         let _ = out.flush();
     })?;
     Ok(ExitCode::SUCCESS)
@@ -143,7 +151,10 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .make()
         .map_err(std::io::Error::from)
         .context("starting the import executor")?;
-    let opts = ImportOptions { move_files: args.move_files, progress: true };
+    let opts = ImportOptions {
+        move_files: args.move_files,
+        progress: true,
+    };
     let summary = executor.run(async move {
         let (mut store, _) = Store::open(&args.store).await?;
         let summary = import(&mut store, &args.paths, opts).await;
@@ -164,5 +175,9 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     for (path, why) in &summary.failed {
         println!("  FAILED {}: {why}", path.display());
     }
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -184,7 +184,9 @@ fn parse_dynamic(kind: &str, third: Option<&str>) -> Result<DynamicBagId, BagIdE
         other => return Err(BagIdError::UnknownDynamicType(other.to_owned())),
     };
     let id = third.ok_or_else(|| BagIdError::MissingDynamicId(kind.to_owned()))?;
-    parse_decimal_u64(id).map(make).map_err(BagIdError::DynamicId)
+    parse_decimal_u64(id)
+        .map(make)
+        .map_err(BagIdError::DynamicId)
 }
 
 #[cfg(test)]
@@ -198,7 +200,10 @@ mod tests {
 
     #[test]
     fn canonical_forms() {
-        assert_eq!(parse("static:council"), Ok(BagId::Static(StaticBagId::Council)));
+        assert_eq!(
+            parse("static:council"),
+            Ok(BagId::Static(StaticBagId::Council))
+        );
         assert_eq!(
             parse("dynamic:channel:7"),
             Ok(BagId::Dynamic(DynamicBagId::Channel(7)))
@@ -221,7 +226,10 @@ mod tests {
             parse("  Static:WG:OperationsAlpha \n").unwrap().to_string(),
             "static:wg:operationsalpha"
         );
-        assert_eq!(parse("DYNAMIC:Channel:12").unwrap().to_string(), "dynamic:channel:12");
+        assert_eq!(
+            parse("DYNAMIC:Channel:12").unwrap().to_string(),
+            "dynamic:channel:12"
+        );
     }
 
     #[test]
@@ -229,17 +237,43 @@ mod tests {
         assert_eq!(parse(""), Err(BagIdError::Empty));
         assert_eq!(parse("   "), Err(BagIdError::Empty));
         assert!(matches!(parse("static"), Err(BagIdError::PartCount(_))));
-        assert!(matches!(parse("dynamic:channel:1:2"), Err(BagIdError::PartCount(_))));
-        assert!(matches!(parse("stat:council"), Err(BagIdError::UnknownKind(_))));
-        assert!(matches!(parse("static:council:1"), Err(BagIdError::CouncilWithExtra(_))));
-        assert!(matches!(parse("static:treasury"), Err(BagIdError::UnknownStaticBag(_))));
+        assert!(matches!(
+            parse("dynamic:channel:1:2"),
+            Err(BagIdError::PartCount(_))
+        ));
+        assert!(matches!(
+            parse("stat:council"),
+            Err(BagIdError::UnknownKind(_))
+        ));
+        assert!(matches!(
+            parse("static:council:1"),
+            Err(BagIdError::CouncilWithExtra(_))
+        ));
+        assert!(matches!(
+            parse("static:treasury"),
+            Err(BagIdError::UnknownStaticBag(_))
+        ));
         assert_eq!(parse("static:wg"), Err(BagIdError::MissingWorkingGroup));
         assert_eq!(parse("static:wg:"), Err(BagIdError::MissingWorkingGroup));
-        assert!(matches!(parse("static:wg:gateway"), Err(BagIdError::UnknownWorkingGroup(_))));
-        assert!(matches!(parse("dynamic:video:1"), Err(BagIdError::UnknownDynamicType(_))));
-        assert!(matches!(parse("dynamic:member"), Err(BagIdError::MissingDynamicId(_))));
+        assert!(matches!(
+            parse("static:wg:gateway"),
+            Err(BagIdError::UnknownWorkingGroup(_))
+        ));
+        assert!(matches!(
+            parse("dynamic:video:1"),
+            Err(BagIdError::UnknownDynamicType(_))
+        ));
+        assert!(matches!(
+            parse("dynamic:member"),
+            Err(BagIdError::MissingDynamicId(_))
+        ));
         // parseInt would have accepted these; we do not.
-        for bad in ["dynamic:channel:12abc", "dynamic:channel:-1", "dynamic:member: 1", "dynamic:member:"] {
+        for bad in [
+            "dynamic:channel:12abc",
+            "dynamic:channel:-1",
+            "dynamic:member: 1",
+            "dynamic:member:",
+        ] {
             assert!(matches!(parse(bad), Err(BagIdError::DynamicId(_))), "{bad}");
         }
         assert!(matches!(

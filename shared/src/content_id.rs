@@ -209,6 +209,9 @@ mod tests {
         ));
         let mut bad = EMPTY.to_owned();
         bad.replace_range(10..11, "0"); // '0' is not in the base58 alphabet
-        assert!(matches!(bad.parse::<ContentId>(), Err(ContentIdError::Base58(_))));
+        assert!(matches!(
+            bad.parse::<ContentId>(),
+            Err(ContentIdError::Base58(_))
+        ));
     }
 }

@@ -134,7 +134,10 @@ mod tests {
         assert_eq!("".parse::<StorageBucketId>(), Err(DecimalError::Empty));
         for bad in ["+1", "-1", " 1", "1 ", "1a", "0x10", "１"] {
             assert!(
-                matches!(bad.parse::<DataObjectId>(), Err(DecimalError::NotDecimal(_))),
+                matches!(
+                    bad.parse::<DataObjectId>(),
+                    Err(DecimalError::NotDecimal(_))
+                ),
                 "{bad:?} must be rejected"
             );
         }
@@ -143,7 +146,13 @@ mod tests {
     #[test]
     fn distribution_bucket_ids() {
         let id: DistributionBucketId = "3:12".parse().unwrap();
-        assert_eq!(id, DistributionBucketId { family: 3, index: 12 });
+        assert_eq!(
+            id,
+            DistributionBucketId {
+                family: 3,
+                index: 12
+            }
+        );
         assert_eq!(id.to_string(), "3:12");
         assert!(matches!(
             "3".parse::<DistributionBucketId>(),

@@ -28,15 +28,30 @@ pub struct Check {
 
 impl Check {
     pub(crate) fn ok(name: &'static str, found: String) -> Self {
-        Self { name, status: Status::Ok, found, fix: None }
+        Self {
+            name,
+            status: Status::Ok,
+            found,
+            fix: None,
+        }
     }
 
     pub(crate) fn warn(name: &'static str, found: String, fix: String) -> Self {
-        Self { name, status: Status::Warn, found, fix: Some(fix) }
+        Self {
+            name,
+            status: Status::Warn,
+            found,
+            fix: Some(fix),
+        }
     }
 
     pub(crate) fn fail(name: &'static str, found: String, fix: String) -> Self {
-        Self { name, status: Status::Fail, found, fix: Some(fix) }
+        Self {
+            name,
+            status: Status::Fail,
+            found,
+            fix: Some(fix),
+        }
     }
 }
 

@@ -133,8 +133,16 @@ mod tests {
 
     #[test]
     fn exempt_or_unlimited_keeps_the_request() {
-        assert_eq!(plan(2, 10 * MIB, true, Some(8 * MIB as u64)).unwrap().per_executor, 10 * MIB);
-        assert_eq!(plan(2, 10 * MIB, false, None).unwrap().per_executor, 10 * MIB);
+        assert_eq!(
+            plan(2, 10 * MIB, true, Some(8 * MIB as u64))
+                .unwrap()
+                .per_executor,
+            10 * MIB
+        );
+        assert_eq!(
+            plan(2, 10 * MIB, false, None).unwrap().per_executor,
+            10 * MIB
+        );
     }
 
     #[test]

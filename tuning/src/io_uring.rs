@@ -17,9 +17,13 @@ fn is_root() -> bool {
 }
 
 fn classify(value: Option<&str>, root: bool) -> Check {
-    const FIX: &str = "run `sysctl -w kernel.io_uring_disabled=0` (and set it in /etc/sysctl.d/ to keep it)";
+    const FIX: &str =
+        "run `sysctl -w kernel.io_uring_disabled=0` (and set it in /etc/sysctl.d/ to keep it)";
     match value {
-        None => Check::ok("io_uring", "enabled (kernel has no io_uring_disabled knob)".into()),
+        None => Check::ok(
+            "io_uring",
+            "enabled (kernel has no io_uring_disabled knob)".into(),
+        ),
         Some("0") => Check::ok("io_uring", "enabled (kernel.io_uring_disabled=0)".into()),
         Some("1") if root => Check::ok(
             "io_uring",

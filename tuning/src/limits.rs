@@ -12,14 +12,23 @@ pub struct Limit {
 }
 
 fn getrlimit(resource: libc::__rlimit_resource_t) -> Limit {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `rl` is a valid, writable rlimit struct.
     let rc = unsafe { libc::getrlimit(resource, &mut rl) };
     if rc != 0 {
-        return Limit { soft: None, hard: None };
+        return Limit {
+            soft: None,
+            hard: None,
+        };
     }
     let conv = |v: libc::rlim_t| (v != libc::RLIM_INFINITY).then_some(v);
-    Limit { soft: conv(rl.rlim_cur), hard: conv(rl.rlim_max) }
+    Limit {
+        soft: conv(rl.rlim_cur),
+        hard: conv(rl.rlim_max),
+    }
 }
 
 /// `RLIMIT_MEMLOCK` of this process, in bytes.
@@ -47,12 +56,12 @@ pub fn has_cap_ipc_lock() -> bool {
 pub fn raise_nofile(connections: u64) -> Check {
     let before = getrlimit(libc::RLIMIT_NOFILE);
     if before.soft != before.hard {
-        let mut rl = libc::rlimit {
+        let rl = libc::rlimit {
             rlim_cur: before.hard.unwrap_or(libc::RLIM_INFINITY),
             rlim_max: before.hard.unwrap_or(libc::RLIM_INFINITY),
         };
         // SAFETY: `rl` is a valid rlimit struct; raising soft up to hard needs no privilege.
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &mut rl) };
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
     }
     check_nofile(connections)
 }

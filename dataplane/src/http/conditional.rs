@@ -26,17 +26,32 @@ mod tests {
     fn if_none_match() {
         assert!(none_match(TAG, TAG));
         assert!(none_match(b"*", TAG));
-        assert!(none_match(b"W/\"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU\"", TAG));
-        assert!(none_match(b"\"other\", \"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU\"", TAG));
+        assert!(none_match(
+            b"W/\"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU\"",
+            TAG
+        ));
+        assert!(none_match(
+            b"\"other\", \"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU\"",
+            TAG
+        ));
         assert!(!none_match(b"\"other\"", TAG));
-        assert!(!none_match(b"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU", TAG), "unquoted");
+        assert!(
+            !none_match(b"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU", TAG),
+            "unquoted"
+        );
     }
 
     #[test]
     fn if_range() {
         assert!(range_applies(TAG, TAG));
-        assert!(!range_applies(b"W/\"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU\"", TAG), "weak never matches");
-        assert!(!range_applies(b"Wed, 21 Oct 2015 07:28:00 GMT", TAG), "dates never match");
+        assert!(
+            !range_applies(b"W/\"gW4QsJpeRbCjxSBRonyaCtuexDiyZiQRMJVN4EnvHcVdAU\"", TAG),
+            "weak never matches"
+        );
+        assert!(
+            !range_applies(b"Wed, 21 Oct 2015 07:28:00 GMT", TAG),
+            "dates never match"
+        );
         assert!(!range_applies(b"\"other\"", TAG));
     }
 }

@@ -10,7 +10,10 @@ thread_local! {
 /// Appends the current IMF-fixdate (29 bytes) to `out`.
 pub fn append_now(out: &mut Vec<u8>) {
     let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != secs {

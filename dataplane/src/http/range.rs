@@ -51,14 +51,27 @@ pub fn parse(value: &[u8]) -> Option<RangeSpec> {
 
 /// Resolves a range against a representation of `size` bytes.
 pub fn resolve(spec: Option<RangeSpec>, size: u64) -> Resolved {
-    let Some(spec) = spec else { return Resolved::Full };
+    let Some(spec) = spec else {
+        return Resolved::Full;
+    };
     match spec {
-        RangeSpec::Bounded(first, _) | RangeSpec::From(first) if first >= size => Resolved::Unsatisfiable,
-        RangeSpec::Bounded(first, last) => Resolved::Partial { start: first, end: last.min(size - 1) },
-        RangeSpec::From(first) => Resolved::Partial { start: first, end: size - 1 },
+        RangeSpec::Bounded(first, _) | RangeSpec::From(first) if first >= size => {
+            Resolved::Unsatisfiable
+        }
+        RangeSpec::Bounded(first, last) => Resolved::Partial {
+            start: first,
+            end: last.min(size - 1),
+        },
+        RangeSpec::From(first) => Resolved::Partial {
+            start: first,
+            end: size - 1,
+        },
         RangeSpec::Suffix(0) => Resolved::Unsatisfiable,
         RangeSpec::Suffix(_) if size == 0 => Resolved::Unsatisfiable,
-        RangeSpec::Suffix(n) => Resolved::Partial { start: size.saturating_sub(n), end: size - 1 },
+        RangeSpec::Suffix(n) => Resolved::Partial {
+            start: size.saturating_sub(n),
+            end: size - 1,
+        },
     }
 }
 
@@ -76,7 +89,16 @@ mod tests {
         assert_eq!(parse(b"bytes=500-"), Some(RangeSpec::From(500)));
         assert_eq!(parse(b"bytes=-500"), Some(RangeSpec::Suffix(500)));
         assert_eq!(parse(b"Bytes = 1 - 2 "), Some(RangeSpec::Bounded(1, 2)));
-        for ignored in ["bytes=5-2", "bytes=-", "bytes=a-b", "items=0-1", "bytes=0-1,3-4", "bytes", "bytes=+1-2", ""] {
+        for ignored in [
+            "bytes=5-2",
+            "bytes=-",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,3-4",
+            "bytes",
+            "bytes=+1-2",
+            "",
+        ] {
             assert_eq!(parse(ignored.as_bytes()), None, "{ignored:?}");
         }
     }
@@ -84,12 +106,27 @@ mod tests {
     #[test]
     fn edges_of_a_100_byte_object() {
         assert_eq!(r("bytes=0-0", 100), Resolved::Partial { start: 0, end: 0 });
-        assert_eq!(r("bytes=99-99", 100), Resolved::Partial { start: 99, end: 99 });
-        assert_eq!(r("bytes=99-", 100), Resolved::Partial { start: 99, end: 99 });
-        assert_eq!(r("bytes=0-1000", 100), Resolved::Partial { start: 0, end: 99 });
+        assert_eq!(
+            r("bytes=99-99", 100),
+            Resolved::Partial { start: 99, end: 99 }
+        );
+        assert_eq!(
+            r("bytes=99-", 100),
+            Resolved::Partial { start: 99, end: 99 }
+        );
+        assert_eq!(
+            r("bytes=0-1000", 100),
+            Resolved::Partial { start: 0, end: 99 }
+        );
         assert_eq!(r("bytes=-1", 100), Resolved::Partial { start: 99, end: 99 });
-        assert_eq!(r("bytes=-100", 100), Resolved::Partial { start: 0, end: 99 });
-        assert_eq!(r("bytes=-1000", 100), Resolved::Partial { start: 0, end: 99 });
+        assert_eq!(
+            r("bytes=-100", 100),
+            Resolved::Partial { start: 0, end: 99 }
+        );
+        assert_eq!(
+            r("bytes=-1000", 100),
+            Resolved::Partial { start: 0, end: 99 }
+        );
         assert_eq!(r("bytes=100-", 100), Resolved::Unsatisfiable);
         assert_eq!(r("bytes=100-200", 100), Resolved::Unsatisfiable);
         assert_eq!(r("bytes=-0", 100), Resolved::Unsatisfiable);

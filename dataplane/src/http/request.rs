@@ -13,7 +13,10 @@ pub struct HeadLimits {
 
 impl Default for HeadLimits {
     fn default() -> Self {
-        Self { max_head_bytes: 16 * 1024, max_uri_bytes: 4096 }
+        Self {
+            max_head_bytes: 16 * 1024,
+            max_uri_bytes: 4096,
+        }
     }
 }
 
@@ -226,10 +229,20 @@ mod tests {
 
     #[test]
     fn keep_alive_rules() {
-        assert!(!p("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").unwrap().unwrap().keep_alive);
+        assert!(
+            !p("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .keep_alive
+        );
         let r = p("GET / HTTP/1.0\r\n\r\n").unwrap().unwrap();
         assert!(!r.keep_alive && r.http10);
-        assert!(p("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").unwrap().unwrap().keep_alive);
+        assert!(
+            p("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .keep_alive
+        );
     }
 
     #[test]
@@ -243,20 +256,49 @@ mod tests {
     fn limits() {
         let long_uri = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(5000));
         assert_eq!(p(&long_uri), Err(HeadError::UriTooLong));
-        assert_eq!(p(&long_uri[..4500]), Err(HeadError::UriTooLong), "detected before the line ends");
+        assert_eq!(
+            p(&long_uri[..4500]),
+            Err(HeadError::UriTooLong),
+            "detected before the line ends"
+        );
         let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "b".repeat(17_000));
         assert_eq!(p(&big), Err(HeadError::TooLarge));
-        assert_eq!(p(&big[..16_500]), Err(HeadError::TooLarge), "detected before the head ends");
+        assert_eq!(
+            p(&big[..16_500]),
+            Err(HeadError::TooLarge),
+            "detected before the head ends"
+        );
         let many: String = (0..70).map(|i| format!("H{i}: v\r\n")).collect();
-        assert_eq!(p(&format!("GET / HTTP/1.1\r\n{many}\r\n")), Err(HeadError::TooLarge));
+        assert_eq!(
+            p(&format!("GET / HTTP/1.1\r\n{many}\r\n")),
+            Err(HeadError::TooLarge)
+        );
     }
 
     #[test]
     fn framing() {
-        assert!(p("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n").unwrap().unwrap().has_body);
-        assert!(p("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap().unwrap().has_body);
-        assert!(!p("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n").unwrap().unwrap().has_body);
-        assert_eq!(p("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"), Err(HeadError::BadFraming));
+        assert!(
+            p("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .has_body
+        );
+        assert!(
+            p("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .has_body
+        );
+        assert!(
+            !p("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+                .unwrap()
+                .unwrap()
+                .has_body
+        );
+        assert_eq!(
+            p("GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+            Err(HeadError::BadFraming)
+        );
         assert_eq!(
             p("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             Err(HeadError::BadFraming)
@@ -269,7 +311,10 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        assert_eq!(p("\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03"), Err(HeadError::Malformed));
+        assert_eq!(
+            p("\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03"),
+            Err(HeadError::Malformed)
+        );
         assert_eq!(p("GET / HTTP/2.0\r\n\r\n"), Err(HeadError::Malformed));
     }
 }

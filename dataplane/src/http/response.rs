@@ -36,12 +36,14 @@ impl ResponseHead {
     pub fn begin(&mut self, status: u16) -> &mut Self {
         self.buf.clear();
         self.buf.extend_from_slice(b"HTTP/1.1 ");
-        self.buf.extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
+        self.buf
+            .extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
         self.buf.push(b' ');
         self.buf.extend_from_slice(reason(status).as_bytes());
         self.buf.extend_from_slice(b"\r\nDate: ");
         date::append_now(&mut self.buf);
-        self.buf.extend_from_slice(b"\r\nAccess-Control-Allow-Origin: *\r\n");
+        self.buf
+            .extend_from_slice(b"\r\nAccess-Control-Allow-Origin: *\r\n");
         self
     }
 
@@ -104,7 +106,11 @@ struct ErrorResponse<'a> {
 
 /// Colossus's error body: `{"type": ..., "message": ...}`.
 pub fn error_body(kind: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&ErrorResponse { r#type: kind, message }).expect("two strings always serialize")
+    serde_json::to_vec(&ErrorResponse {
+        r#type: kind,
+        message,
+    })
+    .expect("two strings always serialize")
 }
 
 #[cfg(test)]
@@ -114,7 +120,9 @@ mod tests {
     #[test]
     fn a_partial_response_head() {
         let mut h = ResponseHead::default();
-        h.begin(206).header_u64("Content-Length", 10).content_range(5, 14, 100);
+        h.begin(206)
+            .header_u64("Content-Length", 10)
+            .content_range(5, 14, 100);
         let text = String::from_utf8(h.finish(true, false).to_vec()).unwrap();
         assert!(text.starts_with("HTTP/1.1 206 Partial Content\r\nDate: "));
         assert!(text.contains("\r\nAccess-Control-Allow-Origin: *\r\n"));
@@ -131,12 +139,17 @@ mod tests {
         assert!(close.ends_with("Connection: close\r\n\r\n"));
         let ka10 = String::from_utf8(h.begin(200).finish(true, true).to_vec()).unwrap();
         assert!(ka10.ends_with("Connection: keep-alive\r\n\r\n"));
-        assert_eq!(ka10.matches("HTTP/1.1").count(), 1, "begin clears the buffer");
+        assert_eq!(
+            ka10.matches("HTTP/1.1").count(),
+            1,
+            "begin clears the buffer"
+        );
     }
 
     #[test]
     fn error_bodies_are_colossus_shaped() {
-        let v: serde_json::Value = serde_json::from_slice(&error_body("files", "a \"quoted\" thing")).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&error_body("files", "a \"quoted\" thing")).unwrap();
         assert_eq!(v["type"], "files");
         assert_eq!(v["message"], "a \"quoted\" thing");
     }

@@ -44,7 +44,9 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard) {
             Next::Close => return,
             Next::Reject(status, message) => {
                 let body = error_body("request_exception", message);
-                let _ = routes::send_json(&mut stream, &mut head, status, &body, false, false, false).await;
+                let _ =
+                    routes::send_json(&mut stream, &mut head, status, &body, false, false, false)
+                        .await;
                 return;
             }
         };
@@ -67,7 +69,12 @@ fn prepare(stream: &TcpStream, shard: &Shard) -> io::Result<()> {
     set_nonblocking(std::os::fd::AsRawFd::as_raw_fd(stream))
 }
 
-async fn next_request(stream: &mut TcpStream, buf: &mut Vec<u8>, filled: &mut usize, shard: &Shard) -> Next {
+async fn next_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    filled: &mut usize,
+    shard: &Shard,
+) -> Next {
     let limits = &shard.limits;
     let mut started: Option<Instant> = None;
     loop {
@@ -109,7 +116,13 @@ fn reject_message(status: u16) -> &'static str {
 }
 
 /// Reads what is available, or reports a timeout, or (for an idle connection) the drain.
-async fn read_or_wait(stream: &mut TcpStream, buf: &mut [u8], wait: Duration, idle: bool, shard: &Shard) -> Event {
+async fn read_or_wait(
+    stream: &mut TcpStream,
+    buf: &mut [u8],
+    wait: Duration,
+    idle: bool,
+    shard: &Shard,
+) -> Event {
     let read = async { Event::Read(stream.read(buf).await) };
     let timer = async {
         glommio::timer::sleep(wait).await;

@@ -65,7 +65,9 @@ pub enum ServeError {
     #[error("{0}")]
     Host(Check),
     /// Another process holds the address.
-    #[error("{0} is already in use by another process; stop it or choose another --listen address")]
+    #[error(
+        "{0} is already in use by another process; stop it or choose another --listen address"
+    )]
     AddressInUse(SocketAddr),
     /// Binding failed for another reason.
     #[error("cannot listen on {addr}: {source}")]
@@ -91,7 +93,8 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, stop.clone()).map_err(|e| ServeError::Executor(e.to_string()))?;
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| ServeError::Executor(e.to_string()))?;
     }
 
     let cpus: Vec<usize> = CpuSet::online()
@@ -102,7 +105,8 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
     if checks[0].status == Status::Fail {
         return Err(ServeError::Host(checks.remove(0)));
     }
-    let io_memory = hecaton_tuning::plan_io_memory(shards, config.io_memory_bytes).map_err(ServeError::Host)?;
+    let io_memory =
+        hecaton_tuning::plan_io_memory(shards, config.io_memory_bytes).map_err(ServeError::Host)?;
     checks.push(io_memory.as_check());
     let connections = (shards * config.limits.max_connections_per_shard) as u64;
     checks.push(hecaton_tuning::raise_nofile(connections));
@@ -136,11 +140,21 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
                 stop.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Err(ServeError::Executor(e));
             }
-            Err(_) => return Err(ServeError::Executor("a shard exited before listening".into())),
+            Err(_) => {
+                return Err(ServeError::Executor(
+                    "a shard exited before listening".into(),
+                ))
+            }
         }
     }
     info!(%addr, shards, objects = recovery.objects, "serving");
-    on_ready(&Started { addr, shards, checks, io_memory, recovery });
+    on_ready(&Started {
+        addr,
+        shards,
+        checks,
+        io_memory,
+        recovery,
+    });
     for h in handles {
         h.join().map_err(|e| ServeError::Executor(e.to_string()))?;
     }
@@ -158,10 +172,15 @@ fn probe(addr: SocketAddr) -> Result<SocketAddr, ServeError> {
             ServeError::Listen { addr, source: e }
         }
     })?;
-    listener.local_addr().map_err(|source| ServeError::Listen { addr, source })
+    listener
+        .local_addr()
+        .map_err(|source| ServeError::Listen { addr, source })
 }
 
-fn recover(config: &ServeConfig, plan: &IoMemoryPlan) -> Result<(Catalog, StoreLock, Recovery), ServeError> {
+fn recover(
+    config: &ServeConfig,
+    plan: &IoMemoryPlan,
+) -> Result<(Catalog, StoreLock, Recovery), ServeError> {
     let executor = LocalExecutorBuilder::new(Placement::Unbound)
         .name("recovery")
         .io_memory(plan.per_executor)

@@ -32,7 +32,9 @@ pub async fn serve(
         Ok(id) => id,
         Err(e) => {
             let message = match e {
-                DecimalError::TooLarge(_) => "request.params.id must fit in an unsigned 64-bit integer".to_string(),
+                DecimalError::TooLarge(_) => {
+                    "request.params.id must fit in an unsigned 64-bit integer".to_string()
+                }
                 _ => "request.params.id should match pattern \"^\\d+$\"".to_string(),
             };
             let body = error_body("request_exception", &message);
@@ -73,8 +75,15 @@ pub async fn serve(
             return Ok(keep);
         }
     }
-    let range_applies = req.if_range.as_ref().is_none_or(|ir| conditional::range_applies(ir, &open.etag));
-    let spec = req.range.as_ref().filter(|_| range_applies).and_then(|r| range::parse(r));
+    let range_applies = req
+        .if_range
+        .as_ref()
+        .is_none_or(|ir| conditional::range_applies(ir, &open.etag));
+    let spec = req
+        .range
+        .as_ref()
+        .filter(|_| range_applies)
+        .and_then(|r| range::parse(r));
     let (start, len) = match range::resolve(spec, size) {
         range::Resolved::Full => {
             common(head, 200);
@@ -83,7 +92,8 @@ pub async fn serve(
         }
         range::Resolved::Partial { start, end } => {
             common(head, 206);
-            head.header_u64("Content-Length", end - start + 1).content_range(start, end, size);
+            head.header_u64("Content-Length", end - start + 1)
+                .content_range(start, end, size);
             (start, end - start + 1)
         }
         range::Resolved::Unsatisfiable => {

@@ -53,7 +53,11 @@ impl OpenFiles {
             let _ = file.close().await;
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{} has {size} bytes, the index says {}", path.display(), meta.size),
+                format!(
+                    "{} has {size} bytes, the index says {}",
+                    path.display(),
+                    meta.size
+                ),
             ));
         }
         let mut etag = [b'"'; CONTENT_ID_LEN + 2];

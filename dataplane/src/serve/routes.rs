@@ -17,14 +17,23 @@ use crate::serve::shard::Shard;
 const JSON: &[u8] = b"application/json; charset=utf-8";
 
 /// Answers `req`; `Ok(true)` when the connection stays open for the next request.
-pub async fn respond(stream: &mut TcpStream, req: &Request, shard: &Shard, head: &mut ResponseHead) -> io::Result<bool> {
+pub async fn respond(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+) -> io::Result<bool> {
     // A body we do not read would be taken for the next request: answer, then close.
     let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
     let head_only = req.method == Method::Head;
     if req.method == Method::Options {
         return preflight(stream, req, head, keep).await;
     }
-    let path = req.path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(&req.path);
+    let path = req
+        .path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&req.path);
     let Some(api) = path.strip_prefix("/api/v1/") else {
         return not_found(stream, head, req, keep).await;
     };
@@ -36,10 +45,13 @@ pub async fn respond(stream: &mut TcpStream, req: &Request, shard: &Shard, head:
             }
             // Uploads arrive with the control plane (placement says which buckets are writable);
             // until then no bucket is, which is what Colossus answers first, too.
-            let body = error_body("upload", "Error: Server is not accepting uploads into this bucket");
+            let body = error_body(
+                "upload",
+                "Error: Server is not accepting uploads into this bucket",
+            );
             send_json(stream, head, 503, &body, false, req.http10, false).await
         }
-        _ if api.starts_with("files/") => {
+        _ if api.starts_with("files/") && !api["files/".len()..].contains('/') => {
             if !readable {
                 return not_allowed(stream, head, req, keep, b"GET, HEAD").await;
             }
@@ -47,7 +59,12 @@ pub async fn respond(stream: &mut TcpStream, req: &Request, shard: &Shard, head:
         }
         "state/data-objects" if readable => {
             let body = shard.data_objects_json.get_or_init(|| {
-                let ids: Vec<String> = shard.catalog.ids().iter().map(|id| id.to_string()).collect();
+                let ids: Vec<String> = shard
+                    .catalog
+                    .ids()
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect();
                 serde_json::to_vec(&ids).expect("strings serialize")
             });
             send_json(stream, head, 200, body, keep, req.http10, head_only).await
@@ -73,7 +90,9 @@ pub async fn respond(stream: &mut TcpStream, req: &Request, shard: &Shard, head:
             .expect("strings serialize");
             send_json(stream, head, 200, &body, keep, req.http10, head_only).await
         }
-        "state/data-objects" | "state/data" | "version" => not_allowed(stream, head, req, keep, b"GET, HEAD").await,
+        "state/data-objects" | "state/data" | "version" => {
+            not_allowed(stream, head, req, keep, b"GET, HEAD").await
+        }
         _ => not_found(stream, head, req, keep).await,
     }
 }
@@ -92,14 +111,32 @@ pub async fn send_json(
         .header("Content-Type", JSON)
         .header_u64("Content-Length", body.len() as u64);
     head.finish(keep, http10);
-    let bytes = if head_only { head.bytes() } else { head.append_body(body) };
+    let bytes = if head_only {
+        head.bytes()
+    } else {
+        head.append_body(body)
+    };
     write_all(stream, bytes).await?;
     Ok(keep)
 }
 
-async fn not_found(stream: &mut TcpStream, head: &mut ResponseHead, req: &Request, keep: bool) -> io::Result<bool> {
+async fn not_found(
+    stream: &mut TcpStream,
+    head: &mut ResponseHead,
+    req: &Request,
+    keep: bool,
+) -> io::Result<bool> {
     let body = error_body("request_exception", "not found");
-    send_json(stream, head, 404, &body, keep, req.http10, req.method == Method::Head).await
+    send_json(
+        stream,
+        head,
+        404,
+        &body,
+        keep,
+        req.http10,
+        req.method == Method::Head,
+    )
+    .await
 }
 
 async fn not_allowed(
@@ -109,7 +146,10 @@ async fn not_allowed(
     keep: bool,
     allow: &[u8],
 ) -> io::Result<bool> {
-    let body = error_body("request_exception", &format!("{} method not allowed", req.method_text));
+    let body = error_body(
+        "request_exception",
+        &format!("{} method not allowed", req.method_text),
+    );
     head.begin(405)
         .header("Allow", allow)
         .header("Content-Type", JSON)
@@ -120,9 +160,17 @@ async fn not_allowed(
 }
 
 /// CORS preflight, as Express's `cors()` answers it for every path.
-async fn preflight(stream: &mut TcpStream, req: &Request, head: &mut ResponseHead, keep: bool) -> io::Result<bool> {
+async fn preflight(
+    stream: &mut TcpStream,
+    req: &Request,
+    head: &mut ResponseHead,
+    keep: bool,
+) -> io::Result<bool> {
     head.begin(204)
-        .header("Access-Control-Allow-Methods", b"GET,HEAD,PUT,PATCH,POST,DELETE")
+        .header(
+            "Access-Control-Allow-Methods",
+            b"GET,HEAD,PUT,PATCH,POST,DELETE",
+        )
         .header("Vary", b"Access-Control-Request-Headers");
     if let Some(asked) = &req.cors_request_headers {
         head.header("Access-Control-Allow-Headers", asked);

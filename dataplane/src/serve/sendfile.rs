@@ -39,7 +39,8 @@ pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 /// the first body bytes in one segment (nginx's `tcp_nopush`, without the cork left behind).
 pub async fn send_head(stream: &mut TcpStream, head: &[u8], body_follows: bool) -> io::Result<()> {
     let fd = std::os::fd::AsRawFd::as_raw_fd(stream);
-    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | if body_follows { libc::MSG_MORE } else { 0 };
+    let flags =
+        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | if body_follows { libc::MSG_MORE } else { 0 };
     // SAFETY: `head` is a valid buffer of the given length for the duration of the call.
     let n = unsafe { libc::send(fd, head.as_ptr().cast(), head.len(), flags) };
     let sent = if n < 0 {
@@ -58,7 +59,12 @@ pub async fn send_head(stream: &mut TcpStream, head: &[u8], body_follows: bool) 
 }
 
 /// Sends `len` bytes of `file` from `offset` to the socket.
-pub async fn send_file(stream: &mut TcpStream, file: RawFd, offset: u64, len: u64) -> io::Result<()> {
+pub async fn send_file(
+    stream: &mut TcpStream,
+    file: RawFd,
+    offset: u64,
+    len: u64,
+) -> io::Result<()> {
     let sock = std::os::fd::AsRawFd::as_raw_fd(stream);
     let end = offset + len;
     let mut off = offset as libc::off_t;
@@ -72,7 +78,10 @@ pub async fn send_file(stream: &mut TcpStream, file: RawFd, offset: u64, len: u6
             continue;
         }
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object file is shorter than its index record"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "object file is shorter than its index record",
+            ));
         }
         let err = io::Error::last_os_error();
         match err.kind() {
@@ -94,7 +103,10 @@ fn read_byte(file: RawFd, at: u64) -> io::Result<u8> {
     let n = unsafe { libc::pread(file, (&mut byte as *mut u8).cast(), 1, at as libc::off_t) };
     match n {
         1 => Ok(byte),
-        0 => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "object file is shorter than its index record")),
+        0 => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "object file is shorter than its index record",
+        )),
         _ => Err(io::Error::last_os_error()),
     }
 }

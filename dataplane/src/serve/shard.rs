@@ -109,13 +109,15 @@ pub async fn run(
     drop(listener);
     let open = shard.active.get();
     info!(shard = index, open, "draining");
-    if glommio::timer::timeout(shard.limits.drain_timeout, async {
-        gate.close().await.map_err(Into::into)
-    })
-    .await
-    .is_err()
+    if glommio::timer::timeout(shard.limits.drain_timeout, gate.close())
+        .await
+        .is_err()
     {
-        warn!(shard = index, left = shard.active.get(), "drain timed out; closing remaining connections");
+        warn!(
+            shard = index,
+            left = shard.active.get(),
+            "drain timed out; closing remaining connections"
+        );
     }
 }
 
@@ -130,7 +132,10 @@ async fn watch_stop(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
 /// Over the connection cap: a short 503 and close, without reading the request.
 async fn refuse(mut stream: TcpStream) {
     let mut head = ResponseHead::default();
-    let body = error_body("general-request", "Error: Too many connections; retry later.");
+    let body = error_body(
+        "general-request",
+        "Error: Too many connections; retry later.",
+    );
     head.begin(503)
         .header("Retry-After", b"1")
         .header("Content-Type", b"application/json; charset=utf-8")

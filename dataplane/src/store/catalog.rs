@@ -19,7 +19,11 @@ pub struct Catalog {
 impl Catalog {
     pub(crate) fn new(objects: HashMap<DataObjectId, ObjectMeta>, objects_dir: PathBuf) -> Self {
         let total_size = objects.values().map(|m| m.size).sum();
-        Self { objects, objects_dir, total_size }
+        Self {
+            objects,
+            objects_dir,
+            total_size,
+        }
     }
 
     /// The object's metadata, if it is published.

@@ -87,8 +87,13 @@ mod tests {
 
     #[test]
     fn chunk_crcs_do_not_depend_on_how_bytes_arrive() {
-        let data: Vec<u8> = (0..(2 * CHUNK_SIZE as usize + 12345)).map(|i| (i * 7 % 256) as u8).collect();
-        let reference: Vec<u32> = data.chunks(CHUNK_SIZE as usize).map(crc32fast::hash).collect();
+        let data: Vec<u8> = (0..(2 * CHUNK_SIZE as usize + 12345))
+            .map(|i| (i * 7 % 256) as u8)
+            .collect();
+        let reference: Vec<u32> = data
+            .chunks(CHUNK_SIZE as usize)
+            .map(crc32fast::hash)
+            .collect();
         for piece in [1usize, 4096, 333_333, CHUNK_SIZE as usize, data.len()] {
             let mut d = Digester::new();
             data.chunks(piece).for_each(|p| d.update(p));

@@ -71,7 +71,9 @@ impl StoreError {
             StoreError::Locked { .. } => ErrorKind::Unavailable,
             StoreError::ForeignIndex { .. } | StoreError::Io { .. } => ErrorKind::Io,
             StoreError::AlreadyStored(_) => ErrorKind::Conflict,
-            StoreError::SizeMismatch { .. } | StoreError::ContentMismatch { .. } => ErrorKind::Corrupt,
+            StoreError::SizeMismatch { .. } | StoreError::ContentMismatch { .. } => {
+                ErrorKind::Corrupt
+            }
             StoreError::CrossDevice { .. } => ErrorKind::InvalidInput,
         }
     }
@@ -84,6 +86,10 @@ pub(crate) trait IoContext<T> {
 
 impl<T, E: Into<io::Error>> IoContext<T> for Result<T, E> {
     fn ctx(self, what: &'static str, path: impl Into<PathBuf>) -> Result<T, StoreError> {
-        self.map_err(|e| StoreError::Io { what, path: path.into(), source: e.into() })
+        self.map_err(|e| StoreError::Io {
+            what,
+            path: path.into(),
+            source: e.into(),
+        })
     }
 }

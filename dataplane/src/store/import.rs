@@ -44,13 +44,22 @@ pub struct ImportSummary {
 pub async fn import(store: &mut Store, paths: &[PathBuf], opts: ImportOptions) -> ImportSummary {
     let mut summary = ImportSummary::default();
     let files = expand(paths, &mut summary).await;
-    let bar = if opts.progress { ProgressBar::new(files.len() as u64) } else { ProgressBar::hidden() };
+    let bar = if opts.progress {
+        ProgressBar::new(files.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} files, {msg} [{elapsed_precise}, eta {eta}]")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} files, {msg} [{elapsed_precise}, eta {eta}]",
+        )
+        .expect("valid template"),
     );
     for path in files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match name.parse::<DataObjectId>() {
             Ok(id) if id.0.to_string() == name => match import_one(store, id, &path, opts).await {
                 Ok(Some(bytes)) => {
@@ -58,7 +67,9 @@ pub async fn import(store: &mut Store, paths: &[PathBuf], opts: ImportOptions) -
                     summary.imported_bytes += bytes;
                 }
                 Ok(None) => summary.already_stored += 1,
-                Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::IsADirectory => {
+                Err(StoreError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::IsADirectory =>
+                {
                     summary.skipped.push((path, "not a regular file".into()));
                 }
                 Err(e) => {
@@ -66,7 +77,9 @@ pub async fn import(store: &mut Store, paths: &[PathBuf], opts: ImportOptions) -
                     summary.failed.push((path, e.to_string()));
                 }
             },
-            _ => summary.skipped.push((path, "name is not a decimal data object id".into())),
+            _ => summary
+                .skipped
+                .push((path, "name is not a decimal data object id".into())),
         }
         bar.inc(1);
         bar.set_message(format!("{} MiB imported", summary.imported_bytes >> 20));
@@ -122,14 +135,19 @@ async fn import_one(
         return Ok(Some(size));
     }
     let staging_path = store.tmp_dir().join(format!("import-{id}"));
-    let staging = BufferedFile::create(&staging_path).await.ctx("create", &staging_path)?;
+    let staging = BufferedFile::create(&staging_path)
+        .await
+        .ctx("create", &staging_path)?;
     let copied = digest_file(&source, path, Some((&staging, &staging_path))).await;
     let _ = source.close().await;
     let closed = staging.close().await.ctx("close", &staging_path);
     let result = match (copied, closed) {
         (Ok(digest), Ok(())) => {
             let size = digest.size;
-            store.publish(id, &staging_path, digest, None).await.map(|()| Some(size))
+            store
+                .publish(id, &staging_path, digest, None)
+                .await
+                .map(|()| Some(size))
         }
         (Err(e), _) | (_, Err(e)) => Err(e),
     };

@@ -53,7 +53,11 @@ impl Index {
             .await
             .ctx("open index", path)?;
         let bytes = read_all(&file, path).await?;
-        let mut index = Index { file, path: path.to_owned(), end: bytes.len() as u64 };
+        let mut index = Index {
+            file,
+            path: path.to_owned(),
+            end: bytes.len() as u64,
+        };
         if bytes.is_empty() {
             index.write_at(MAGIC, 0).await?;
             index.file.fdatasync().await.ctx("sync index", path)?;
@@ -68,14 +72,20 @@ impl Index {
                 index.end = MAGIC.len() as u64;
                 return Ok((index, Replay::default()));
             }
-            return Err(StoreError::ForeignIndex { path: path.to_owned() });
+            return Err(StoreError::ForeignIndex {
+                path: path.to_owned(),
+            });
         }
         let (replay, good_end) = replay(&bytes, path);
         if let Some((offset, _, aside)) = &replay.damage {
             keep_aside(aside, &bytes[*offset as usize..]).await?;
         }
         if good_end < bytes.len() as u64 {
-            index.file.truncate(good_end).await.ctx("truncate index", path)?;
+            index
+                .file
+                .truncate(good_end)
+                .await
+                .ctx("truncate index", path)?;
             index.file.fdatasync().await.ctx("sync index", path)?;
             index.end = good_end;
         }
@@ -142,7 +152,11 @@ fn replay(bytes: &[u8], path: &Path) -> (Replay, u64) {
             }
             Err(DecodeError::Truncated { .. }) => {
                 let torn = bytes.len() - pos;
-                warn!(offset = pos, bytes = torn, "index ends in an unfinished record; dropping it");
+                warn!(
+                    offset = pos,
+                    bytes = torn,
+                    "index ends in an unfinished record; dropping it"
+                );
                 out.torn_tail_bytes = torn as u64;
                 break;
             }
@@ -248,6 +262,9 @@ mod tests {
         let (offset, err, aside) = r.damage.unwrap();
         assert_eq!(offset as usize, second);
         assert_eq!(err, DecodeError::Crc);
-        assert_eq!(aside, PathBuf::from(format!("/s/index.log.damaged-{second}")));
+        assert_eq!(
+            aside,
+            PathBuf::from(format!("/s/index.log.damaged-{second}"))
+        );
     }
 }

@@ -33,9 +33,16 @@ impl StoreLock {
         if rc != 0 {
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                let holder = file.read_at(0, 64).await.map(|b| b.to_vec()).unwrap_or_default();
+                let holder = file
+                    .read_at(0, 64)
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default();
                 let holder = String::from_utf8_lossy(&holder).trim().to_string();
-                return Err(StoreError::Locked { path: path.to_owned(), holder });
+                return Err(StoreError::Locked {
+                    path: path.to_owned(),
+                    holder,
+                });
             }
             return Err(err).ctx("lock", path);
         }
@@ -49,6 +56,7 @@ impl StoreLock {
         }
         file.close().await.ctx("close lock", path)?;
         // SAFETY: `dup` is a fresh descriptor owned by nobody else.
-        Ok(StoreLock { _fd: unsafe { OwnedFd::from_raw_fd(dup) } })
+        let fd = unsafe { OwnedFd::from_raw_fd(dup) };
+        Ok(StoreLock { _fd: fd })
     }
 }

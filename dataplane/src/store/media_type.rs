@@ -78,7 +78,9 @@ media_types! {
 
 /// Sniffs the media type from the first bytes of an object (up to [`SNIFF_LEN`]).
 pub fn sniff(b: &[u8]) -> MediaType {
-    let at = |offset: usize, sig: &[u8]| b.len() >= offset + sig.len() && &b[offset..offset + sig.len()] == sig;
+    let at = |offset: usize, sig: &[u8]| {
+        b.len() >= offset + sig.len() && &b[offset..offset + sig.len()] == sig
+    };
     if at(0, &[0xFF, 0xD8, 0xFF]) {
         return MediaType::Jpeg;
     }
@@ -119,7 +121,11 @@ pub fn sniff(b: &[u8]) -> MediaType {
     }
     if b.len() >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0 {
         // MPEG audio frame sync: layer bits 00 are ADTS (AAC), anything else MPEG audio.
-        return if (b[1] & 0x06) == 0 { MediaType::Aac } else { MediaType::Mpeg };
+        return if (b[1] & 0x06) == 0 {
+            MediaType::Aac
+        } else {
+            MediaType::Mpeg
+        };
     }
     if at(0, b"BM") {
         return MediaType::Bmp;
@@ -131,7 +137,10 @@ pub fn sniff(b: &[u8]) -> MediaType {
 }
 
 fn iso_bmff_brand(raw: &[u8]) -> MediaType {
-    let brand: String = raw.iter().map(|&c| if c == 0 { ' ' } else { c as char }).collect();
+    let brand: String = raw
+        .iter()
+        .map(|&c| if c == 0 { ' ' } else { c as char })
+        .collect();
     match brand.trim() {
         "avif" | "avis" => MediaType::Avif,
         "mif1" => MediaType::Heif,
@@ -197,7 +206,9 @@ mod tests {
     }
 
     fn ebml(doc: &[u8]) -> Vec<u8> {
-        let mut v = vec![0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82];
+        let mut v = vec![
+            0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82,
+        ];
         v.push(0x80 | doc.len() as u8);
         v.extend_from_slice(doc);
         v
@@ -242,14 +253,22 @@ mod tests {
             (Vec::new(), "application/octet-stream"),
         ];
         for (bytes, want) in cases {
-            assert_eq!(sniff(&bytes).as_str(), want, "{:02x?}", &bytes[..bytes.len().min(12)]);
+            assert_eq!(
+                sniff(&bytes).as_str(),
+                want,
+                "{:02x?}",
+                &bytes[..bytes.len().min(12)]
+            );
         }
     }
 
     #[test]
     fn a_brand_starting_with_a_non_letter_is_not_iso_bmff() {
         // file-type requires bit 0x60 set in the brand's first byte.
-        assert_eq!(sniff(&ftyp(&[0x01, b'a', b'b', b'c'])), MediaType::OctetStream);
+        assert_eq!(
+            sniff(&ftyp(&[0x01, b'a', b'b', b'c'])),
+            MediaType::OctetStream
+        );
     }
 
     #[test]

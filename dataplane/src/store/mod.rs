@@ -88,11 +88,15 @@ pub struct Store {
 impl Store {
     /// Opens the store at `root`, creating it if needed, and recovers.
     pub async fn open(root: &Path) -> Result<(Store, Recovery), StoreError> {
-        Directory::create(root).await.ctx("create store directory", root)?;
+        Directory::create(root)
+            .await
+            .ctx("create store directory", root)?;
         let lock = StoreLock::acquire(&root.join("LOCK")).await?;
         let objects_dir = root.join("objects");
         let tmp_dir = root.join("tmp");
-        let objects_dir_handle = Directory::create(&objects_dir).await.ctx("create", &objects_dir)?;
+        let objects_dir_handle = Directory::create(&objects_dir)
+            .await
+            .ctx("create", &objects_dir)?;
         Directory::create(&tmp_dir).await.ctx("create", &tmp_dir)?;
 
         let (index, replay) = Index::open(&root.join("index.log")).await?;
@@ -134,8 +138,19 @@ impl Store {
             warn!(count = recovery.missing_files.len(), first = ?recovery.missing_files.iter().take(5).collect::<Vec<_>>(),
                 "indexed objects whose files are gone are not served");
         }
-        info!(objects = recovery.objects, swept_temp = recovery.swept_temp, "store recovered");
-        let store = Store { objects_dir, tmp_dir, objects_dir_handle, index, objects, _lock: lock };
+        info!(
+            objects = recovery.objects,
+            swept_temp = recovery.swept_temp,
+            "store recovered"
+        );
+        let store = Store {
+            objects_dir,
+            tmp_dir,
+            objects_dir_handle,
+            index,
+            objects,
+            _lock: lock,
+        };
         Ok((store, recovery))
     }
 
@@ -175,7 +190,11 @@ impl Store {
         }
         if let Some(exp) = expected {
             if exp.size != digest.size {
-                return Err(StoreError::SizeMismatch { id, expected: exp.size, actual: digest.size });
+                return Err(StoreError::SizeMismatch {
+                    id,
+                    expected: exp.size,
+                    actual: digest.size,
+                });
             }
             if exp.content_id != digest.content_id {
                 return Err(StoreError::ContentMismatch {
@@ -193,16 +212,25 @@ impl Store {
             glommio::io::rename(from, &to).await.map_err(|e| {
                 let e = std::io::Error::from(e);
                 if e.kind() == std::io::ErrorKind::CrossesDevices {
-                    StoreError::CrossDevice { path: from.to_owned() }
+                    StoreError::CrossDevice {
+                        path: from.to_owned(),
+                    }
                 } else {
-                    StoreError::Io { what: "rename", path: from.to_owned(), source: e }
+                    StoreError::Io {
+                        what: "rename",
+                        path: from.to_owned(),
+                        source: e,
+                    }
                 }
             })?;
             if let Some(parent) = from.parent().filter(|p| *p != self.objects_dir) {
                 sync_dir(parent).await?;
             }
         }
-        self.objects_dir_handle.sync().await.ctx("sync", &self.objects_dir)?;
+        self.objects_dir_handle
+            .sync()
+            .await
+            .ctx("sync", &self.objects_dir)?;
         let meta = ObjectMeta {
             id,
             size: digest.size,
@@ -245,11 +273,16 @@ async fn sweep_dir(dir: &Path) -> Result<usize, StoreError> {
     let names = list_names(dir).await?;
     for name in &names {
         let path = dir.join(name);
-        glommio::io::remove(&path).await.ctx("remove temp file", &path)?;
+        glommio::io::remove(&path)
+            .await
+            .ctx("remove temp file", &path)?;
     }
     if !names.is_empty() {
         sync_dir(dir).await?;
-        info!(count = names.len(), "swept temp files left by an earlier run");
+        info!(
+            count = names.len(),
+            "swept temp files left by an earlier run"
+        );
     }
     Ok(names.len())
 }

@@ -99,7 +99,10 @@ impl Record {
     /// Decodes the frame at the start of `bytes`, returning it and its total length.
     pub fn decode(bytes: &[u8]) -> Result<(Record, usize), DecodeError> {
         if bytes.len() < FRAME_HEADER {
-            return Err(DecodeError::Truncated { needed: FRAME_HEADER, available: bytes.len() });
+            return Err(DecodeError::Truncated {
+                needed: FRAME_HEADER,
+                available: bytes.len(),
+            });
         }
         let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
         if len > MAX_PAYLOAD {
@@ -107,7 +110,10 @@ impl Record {
         }
         let total = FRAME_HEADER + len;
         if bytes.len() < total {
-            return Err(DecodeError::Truncated { needed: total, available: bytes.len() });
+            return Err(DecodeError::Truncated {
+                needed: total,
+                available: bytes.len(),
+            });
         }
         let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
         let payload = &bytes[FRAME_HEADER..total];
@@ -210,7 +216,10 @@ mod tests {
         Record::Put(meta(9, 3 * CHUNK_SIZE as u64 + 5)).encode(&mut buf);
         for cut in 0..buf.len() {
             assert!(
-                matches!(Record::decode(&buf[..cut]), Err(DecodeError::Truncated { .. })),
+                matches!(
+                    Record::decode(&buf[..cut]),
+                    Err(DecodeError::Truncated { .. })
+                ),
                 "cut at {cut}"
             );
         }
@@ -224,7 +233,10 @@ mod tests {
         for bit in 0..buf.len() * 8 {
             let mut bad = buf.clone();
             bad[bit / 8] ^= 1 << (bit % 8);
-            assert!(Record::decode(&bad).is_err(), "bit {bit} flipped went unnoticed");
+            assert!(
+                Record::decode(&bad).is_err(),
+                "bit {bit} flipped went unnoticed"
+            );
         }
     }
 

@@ -36,8 +36,14 @@ fn publish_survives_reopen_and_rejects_mismatches() {
         let (mut store, rec) = Store::open(dir.path()).await.unwrap();
         assert_eq!(rec.objects, 0);
         let (tmp, digest) = write_tmp(&store, "a", b"hello world").await;
-        let expected = Expected { size: 11, content_id: ContentId::of(b"hello world") };
-        store.publish(DataObjectId(5), &tmp, digest.clone(), Some(expected)).await.unwrap();
+        let expected = Expected {
+            size: 11,
+            content_id: ContentId::of(b"hello world"),
+        };
+        store
+            .publish(DataObjectId(5), &tmp, digest.clone(), Some(expected))
+            .await
+            .unwrap();
         assert!(!exists(&tmp), "temp file renamed away");
         assert!(matches!(
             store.publish(DataObjectId(5), &tmp, digest, None).await,
@@ -45,14 +51,36 @@ fn publish_survives_reopen_and_rejects_mismatches() {
         ));
 
         let (tmp, digest) = write_tmp(&store, "b", b"abc").await;
-        let wrong_size = Expected { size: 4, content_id: ContentId::of(b"abc") };
-        let err = store.publish(DataObjectId(6), &tmp, digest.clone(), Some(wrong_size)).await.unwrap_err();
-        assert!(matches!(err, StoreError::SizeMismatch { expected: 4, actual: 3, .. }));
-        let wrong_id = Expected { size: 3, content_id: ContentId::of(b"abd") };
-        let err = store.publish(DataObjectId(6), &tmp, digest, Some(wrong_id)).await.unwrap_err();
+        let wrong_size = Expected {
+            size: 4,
+            content_id: ContentId::of(b"abc"),
+        };
+        let err = store
+            .publish(DataObjectId(6), &tmp, digest.clone(), Some(wrong_size))
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::SizeMismatch {
+                expected: 4,
+                actual: 3,
+                ..
+            }
+        ));
+        let wrong_id = Expected {
+            size: 3,
+            content_id: ContentId::of(b"abd"),
+        };
+        let err = store
+            .publish(DataObjectId(6), &tmp, digest, Some(wrong_id))
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::ContentMismatch { .. }));
         assert_eq!(err.kind(), hecaton_shared::ErrorKind::Corrupt);
-        assert!(store.get(DataObjectId(6)).is_none(), "nothing unverified is published");
+        assert!(
+            store.get(DataObjectId(6)).is_none(),
+            "nothing unverified is published"
+        );
         store.close().await.unwrap();
     });
     run(async {
@@ -76,7 +104,9 @@ fn a_second_process_cannot_open_a_locked_store() {
         // conflicts exactly as it would across processes.
         let err = Store::open(&path).await.unwrap_err();
         match err {
-            StoreError::Locked { holder, .. } => assert!(holder.contains(&std::process::id().to_string())),
+            StoreError::Locked { holder, .. } => {
+                assert!(holder.contains(&std::process::id().to_string()))
+            }
             other => panic!("expected Locked, got {other}"),
         }
     });
@@ -88,9 +118,15 @@ fn unknown_and_missing_files_are_reported_not_served() {
     run(async {
         let (mut store, _) = Store::open(dir.path()).await.unwrap();
         let (tmp, digest) = write_tmp(&store, "x", b"one").await;
-        store.publish(DataObjectId(1), &tmp, digest, None).await.unwrap();
+        store
+            .publish(DataObjectId(1), &tmp, digest, None)
+            .await
+            .unwrap();
         let (tmp, digest) = write_tmp(&store, "y", b"two").await;
-        store.publish(DataObjectId(2), &tmp, digest, None).await.unwrap();
+        store
+            .publish(DataObjectId(2), &tmp, digest, None)
+            .await
+            .unwrap();
         store.close().await.unwrap();
     });
     std::fs::remove_file(dir.path().join("objects/2")).unwrap();
@@ -112,21 +148,34 @@ fn a_torn_index_tail_is_dropped_and_appends_continue() {
         let (mut store, _) = Store::open(dir.path()).await.unwrap();
         for (i, body) in [b"aaa", b"bbb"].iter().enumerate() {
             let (tmp, digest) = write_tmp(&store, "t", *body).await;
-            store.publish(DataObjectId(i as u64), &tmp, digest, None).await.unwrap();
+            store
+                .publish(DataObjectId(i as u64), &tmp, digest, None)
+                .await
+                .unwrap();
         }
         store.close().await.unwrap();
     });
     let index = dir.path().join("index.log");
     let len = std::fs::metadata(&index).unwrap().len();
-    let f = std::fs::OpenOptions::new().write(true).open(&index).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&index)
+        .unwrap();
     f.set_len(len - 5).unwrap();
     run(async {
         let (mut store, rec) = Store::open(dir.path()).await.unwrap();
         assert!(rec.torn_tail_bytes > 0);
         assert_eq!(rec.objects, 1);
-        assert_eq!(rec.unknown_files, vec!["1".to_string()], "its file is reported");
+        assert_eq!(
+            rec.unknown_files,
+            vec!["1".to_string()],
+            "its file is reported"
+        );
         let (tmp, digest) = write_tmp(&store, "t", b"ccc").await;
-        store.publish(DataObjectId(9), &tmp, digest, None).await.unwrap();
+        store
+            .publish(DataObjectId(9), &tmp, digest, None)
+            .await
+            .unwrap();
         store.close().await.unwrap();
     });
     run(async {

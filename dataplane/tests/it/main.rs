@@ -1,1 +1,7 @@
+//! Integration tests: the real `hecaton-dataplane` binary on loopback, port 0, over temp stores.
 
+mod crash;
+mod import;
+mod protection;
+mod serving;
+mod support;

@@ -1,0 +1,119 @@
+//! `hecaton-dataplane import`: copy and move, skips, a live store, unknown files.
+
+use std::path::PathBuf;
+
+use crate::support::*;
+
+fn write_files(dir: &std::path::Path, files: &[(&str, Vec<u8>)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn copy_then_move_then_already_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("uploads");
+    let a = bytes(300_000, 1);
+    write_files(
+        &src,
+        &[
+            ("10", a.clone()),
+            ("11", b"x".to_vec()),
+            ("notes.txt", b"?".to_vec()),
+            ("012", b"?".to_vec()),
+        ],
+    );
+    let store = dir.path().join("store");
+
+    let out = import(&store, std::slice::from_ref(&src), false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("imported 2 objects (300001 bytes)"), "{text}");
+    assert!(text.contains("2 skipped"), "{text}");
+    assert!(src.join("10").exists(), "copy leaves the source");
+
+    let again = import(&store, &[src.join("10")], false);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("1 already stored"));
+
+    let moved_src = dir.path().join("more");
+    write_files(&moved_src, &[("20", bytes(5000, 2))]);
+    let out = import(&store, &[moved_src.join("20")], true);
+    assert!(out.status.success());
+    assert!(
+        !moved_src.join("20").exists(),
+        "--move renames the file into the store"
+    );
+    assert!(
+        std::fs::read_dir(store.join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "no temp leftovers"
+    );
+
+    let server = Server::start(&store, &[]);
+    assert_eq!(server.get("/api/v1/files/10", &[]).body, a);
+    assert_eq!(server.get("/api/v1/files/11", &[]).body, b"x");
+    assert_eq!(server.get("/api/v1/files/20", &[]).body, bytes(5000, 2));
+    assert_eq!(
+        server.get("/api/v1/files/12", &[]).status,
+        404,
+        "012 is not a canonical id"
+    );
+
+    // The live store is locked against a concurrent import.
+    let out = import(&store, &[moved_src], false);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another process"));
+}
+
+#[test]
+fn files_the_index_does_not_know_are_reported_not_served_and_can_be_adopted() {
+    let (_dir, store) = store_with(&[(1, b"known".to_vec())]);
+    std::fs::write(store.join("objects/2"), b"dropped in by hand").unwrap();
+    {
+        let server = Server::start(&store, &[]);
+        assert_eq!(server.get("/api/v1/files/2", &[]).status, 404);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let log = server.log().join("\n");
+        assert!(log.contains("1 unknown files not served"), "{log}");
+    }
+    let out = import(&store, &[store.join("objects/2")], true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let server = Server::start(&store, &[]);
+    assert_eq!(
+        server.get("/api/v1/files/2", &[]).body,
+        b"dropped in by hand"
+    );
+}
+
+#[test]
+fn move_across_filesystems_is_refused_with_a_hint() {
+    // /dev/shm is tmpfs, a different filesystem from the temp dir on most machines.
+    let shm = PathBuf::from("/dev/shm");
+    if !shm.is_dir() {
+        return;
+    }
+    let src = tempfile::tempdir_in(&shm).unwrap();
+    std::fs::write(src.path().join("5"), b"five").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let same_fs = std::fs::metadata(src.path())
+        .map(|m| std::os::unix::fs::MetadataExt::dev(&m))
+        .unwrap()
+        == std::fs::metadata(dir.path())
+            .map(|m| std::os::unix::fs::MetadataExt::dev(&m))
+            .unwrap();
+    if same_fs {
+        return;
+    }
+    let out = import(&dir.path().join("store"), &[src.path().join("5")], true);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("without --move"));
+    assert!(src.path().join("5").exists(), "the source is untouched");
+}
