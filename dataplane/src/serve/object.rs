@@ -10,6 +10,7 @@ use tracing::error;
 use crate::http::request::{Method, Request};
 use crate::http::response::{error_body, ResponseHead};
 use crate::http::{conditional, range};
+use crate::serve::connection::write_all;
 use crate::serve::routes::send_json;
 use crate::serve::sendfile::{send_file, send_head};
 use crate::serve::shard::Shard;
@@ -106,7 +107,13 @@ pub async fn serve(
         }
     };
     let body_follows = !head_only && len > 0;
-    send_head(stream, head.finish(keep, req.http10), body_follows).await?;
+    head.finish(keep, req.http10);
+    if let (true, Some(bytes)) = (body_follows, &open.inline) {
+        let range = start as usize..(start + len) as usize;
+        write_all(stream, head.append_body(&bytes[range])).await?;
+        return Ok(keep);
+    }
+    send_head(stream, head.bytes(), body_follows).await?;
     if body_follows {
         send_file(stream, open.file.as_raw_fd(), start, len).await?;
     }

@@ -14,6 +14,10 @@ use hecaton_shared::{DataObjectId, CONTENT_ID_LEN};
 
 use crate::store::{Catalog, ObjectMeta};
 
+/// Objects up to this size keep their bytes with the open file: a response is then one
+/// `send` of head and body together instead of a `send` and a `sendfile`.
+pub const INLINE_MAX: u64 = 16 * 1024;
+
 /// An open object file with what every response for it needs.
 #[derive(Debug)]
 pub struct OpenObject {
@@ -21,6 +25,8 @@ pub struct OpenObject {
     pub file: BufferedFile,
     /// `"<content id>"`: the strong entity tag.
     pub etag: [u8; CONTENT_ID_LEN + 2],
+    /// The whole object, for objects of at most [`INLINE_MAX`] bytes.
+    pub inline: Option<Box<[u8]>>,
 }
 
 /// A bounded, per-shard map from object id to open file (first in, first out).
@@ -64,7 +70,19 @@ impl OpenFiles {
         let mut text = [0u8; CONTENT_ID_LEN];
         meta.content_id.write_text(&mut text);
         etag[1..=CONTENT_ID_LEN].copy_from_slice(&text);
-        let open = Rc::new(OpenObject { file, etag });
+        let inline = if size <= INLINE_MAX {
+            let bytes = file.read_at(0, size as usize).await?;
+            if bytes.len() as u64 != size {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} is shorter than its size", path.display()),
+                ));
+            }
+            Some(Box::from(&bytes[..]))
+        } else {
+            None
+        };
+        let open = Rc::new(OpenObject { file, etag, inline });
         let mut map = self.map.borrow_mut();
         let mut order = self.order.borrow_mut();
         if map.insert(meta.id, open.clone()).is_none() {
