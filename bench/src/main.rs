@@ -1,1 +1,36 @@
-fn main() {}
+//! `hecaton-bench`: load generators and helpers for comparing Hecaton with its peers.
+
+mod http;
+mod report;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "hecaton-bench", version, about = "Benchmarks for Hecaton")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// HTTP/1.1 keep-alive load: N connections for a fixed time, latency in hdrhistogram.
+    Http(http::HttpArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Http(args) => http::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

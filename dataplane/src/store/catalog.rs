@@ -17,7 +17,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub(crate) fn new(objects: HashMap<DataObjectId, ObjectMeta>, objects_dir: PathBuf) -> Self {
+    /// A catalog of `objects`, whose files are in `objects_dir`.
+    pub fn new(objects: HashMap<DataObjectId, ObjectMeta>, objects_dir: PathBuf) -> Self {
         let total_size = objects.values().map(|m| m.size).sum();
         Self {
             objects,
