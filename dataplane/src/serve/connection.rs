@@ -3,14 +3,15 @@
 //! already read.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use tracing::debug;
 
 use crate::http::request::{self, Request};
 use crate::http::response::{error_body, ResponseHead};
+use crate::serve::reaper::{Phase, Slot};
 use crate::serve::routes;
 use crate::serve::sendfile::set_nonblocking;
 use crate::serve::shard::Shard;
@@ -23,26 +24,25 @@ enum Next {
     Reject(u16, &'static str),
 }
 
-enum Event {
-    Read(io::Result<usize>),
-    TimedOut,
-    Drain,
-}
-
 /// Serves `stream` until the client or the server closes it.
 pub async fn serve(mut stream: TcpStream, shard: &Shard) {
     if let Err(e) = prepare(&stream, shard) {
         debug!("could not set up connection: {e}");
         return;
     }
+    let registration = shard
+        .reaper
+        .register(std::os::fd::AsRawFd::as_raw_fd(&stream));
+    let slot = &registration.slot;
     let mut buf = vec![0u8; INITIAL_BUFFER];
     let mut filled = 0usize;
     let mut head = ResponseHead::default();
     loop {
-        let req = match next_request(&mut stream, &mut buf, &mut filled, shard).await {
+        let req = match next_request(&mut stream, &mut buf, &mut filled, shard, slot).await {
             Next::Request(r) => r,
             Next::Close => return,
             Next::Reject(status, message) => {
+                slot.set(Phase::Busy, Instant::now());
                 let body = error_body("request_exception", message);
                 let _ =
                     routes::send_json(&mut stream, &mut head, status, &body, false, false, false)
@@ -50,6 +50,7 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard) {
                 return;
             }
         };
+        slot.set(Phase::Busy, Instant::now());
         buf.copy_within(req.head_len..filled, 0);
         filled -= req.head_len;
         match routes::respond(&mut stream, &req, shard, &mut head).await {
@@ -69,11 +70,14 @@ fn prepare(stream: &TcpStream, shard: &Shard) -> io::Result<()> {
     set_nonblocking(std::os::fd::AsRawFd::as_raw_fd(stream))
 }
 
+/// Reads until a whole request head is buffered. Deadlines and the drain are enforced by the
+/// shard's reaper, which cuts the read; see `reaper.rs`.
 async fn next_request(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
     filled: &mut usize,
     shard: &Shard,
+    slot: &Slot,
 ) -> Next {
     let limits = &shard.limits;
     let mut started: Option<Instant> = None;
@@ -84,7 +88,6 @@ async fn next_request(
                 Ok(None) => {}
                 Err(e) => return Next::Reject(e.status(), reject_message(e.status())),
             }
-            started.get_or_insert_with(Instant::now);
         }
         if *filled == buf.len() {
             let cap = limits.head.max_head_bytes + 1;
@@ -93,15 +96,19 @@ async fn next_request(
             }
             buf.resize((buf.len() * 2).min(cap), 0);
         }
-        let (wait, idle) = match started {
-            None => (limits.idle_timeout, true),
-            Some(t) => (limits.header_timeout.saturating_sub(t.elapsed()), false),
-        };
-        match read_or_wait(stream, &mut buf[*filled..], wait, idle, shard).await {
-            Event::Read(Ok(0)) | Event::Read(Err(_)) | Event::Drain => return Next::Close,
-            Event::Read(Ok(n)) => *filled += n,
-            Event::TimedOut if idle => return Next::Close,
-            Event::TimedOut => return Next::Reject(408, reject_message(408)),
+        if *filled == 0 && started.is_none() {
+            if shard.draining.get() {
+                return Next::Close;
+            }
+            slot.set(Phase::Idle, Instant::now() + limits.idle_timeout);
+        } else {
+            let t = *started.get_or_insert_with(Instant::now);
+            slot.set(Phase::Head, t + limits.header_timeout);
+        }
+        match stream.read(&mut buf[*filled..]).await {
+            Ok(n) if n > 0 => *filled += n,
+            _ if slot.timed_out() && *filled > 0 => return Next::Reject(408, reject_message(408)),
+            _ => return Next::Close,
         }
     }
 }
@@ -112,30 +119,6 @@ fn reject_message(status: u16) -> &'static str {
         414 => "request target too long",
         431 => "request header fields too large",
         _ => "malformed request",
-    }
-}
-
-/// Reads what is available, or reports a timeout, or (for an idle connection) the drain.
-async fn read_or_wait(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    wait: Duration,
-    idle: bool,
-    shard: &Shard,
-) -> Event {
-    let read = async { Event::Read(stream.read(buf).await) };
-    let timer = async {
-        glommio::timer::sleep(wait).await;
-        Event::TimedOut
-    };
-    if idle {
-        let drain = async {
-            shard.drained().await;
-            Event::Drain
-        };
-        future::or(read, future::or(timer, drain)).await
-    } else {
-        future::or(read, timer).await
     }
 }
 

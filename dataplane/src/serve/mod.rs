@@ -11,6 +11,7 @@ mod connection;
 mod limits;
 mod object;
 mod open_files;
+mod reaper;
 mod routes;
 pub mod sendfile;
 mod shard;

@@ -115,7 +115,14 @@ pub async fn serve(
     }
     send_head(stream, head.bytes(), body_follows).await?;
     if body_follows {
-        send_file(stream, open.file.as_raw_fd(), start, len).await?;
+        send_file(
+            stream,
+            open.file.as_raw_fd(),
+            start,
+            len,
+            shard.limits.send_timeout,
+        )
+        .await?;
     }
     Ok(keep)
 }

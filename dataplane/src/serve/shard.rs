@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::future;
 use futures_lite::AsyncWriteExt;
@@ -18,6 +18,7 @@ use crate::http::response::{error_body, ResponseHead};
 use crate::serve::connection;
 use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
+use crate::serve::reaper::{self, Reaper};
 use crate::store::Catalog;
 
 /// What a shard's connections share.
@@ -35,6 +36,8 @@ pub struct Shard {
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
+    /// Deadlines and drain for every connection.
+    pub reaper: Reaper,
     /// `/state/data-objects` body, built on first use (the catalog does not change).
     pub data_objects_json: OnceCell<Vec<u8>>,
 }
@@ -71,9 +74,10 @@ pub async fn run(
         draining: Cell::new(false),
         drain: Semaphore::new(0),
         active: Cell::new(0),
+        reaper: Reaper::default(),
         data_objects_json: OnceCell::new(),
     });
-    glommio::spawn_local(watch_stop(shard.clone(), stop)).detach();
+    glommio::spawn_local(reap(shard.clone(), stop)).detach();
 
     let gate = Gate::new();
     loop {
@@ -121,12 +125,22 @@ pub async fn run(
     }
 }
 
-async fn watch_stop(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::Relaxed) {
-        glommio::timer::sleep(Duration::from_millis(50)).await;
+/// Enforces connection deadlines and notices the stop signal (see `reaper.rs`). Runs until the
+/// shard's connections are gone after a drain.
+async fn reap(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
+    let l = &shard.limits;
+    let tick = reaper::tick(&[l.idle_timeout, l.header_timeout]);
+    loop {
+        glommio::timer::sleep(tick).await;
+        if !shard.draining.get() && stop.load(Ordering::Relaxed) {
+            shard.draining.set(true);
+            shard.drain.close();
+        }
+        shard.reaper.sweep(Instant::now(), shard.draining.get());
+        if shard.draining.get() && shard.active.get() == 0 {
+            return;
+        }
     }
-    shard.draining.set(true);
-    shard.drain.close();
 }
 
 /// Over the connection cap: a short 503 and close, without reading the request.

@@ -88,16 +88,21 @@ pub struct Store {
 impl Store {
     /// Opens the store at `root`, creating it if needed, and recovers.
     pub async fn open(root: &Path) -> Result<(Store, Recovery), StoreError> {
-        Directory::create(root)
+        let root_dir = Directory::create(root)
             .await
             .ctx("create store directory", root)?;
+        close_dir(root_dir, root).await?;
         let lock = StoreLock::acquire(&root.join("LOCK")).await?;
         let objects_dir = root.join("objects");
         let tmp_dir = root.join("tmp");
         let objects_dir_handle = Directory::create(&objects_dir)
             .await
             .ctx("create", &objects_dir)?;
-        Directory::create(&tmp_dir).await.ctx("create", &tmp_dir)?;
+        close_dir(
+            Directory::create(&tmp_dir).await.ctx("create", &tmp_dir)?,
+            &tmp_dir,
+        )
+        .await?;
 
         let (index, replay) = Index::open(&root.join("index.log")).await?;
         let mut recovery = Recovery {
@@ -247,6 +252,7 @@ impl Store {
     /// dropped (on any thread).
     pub async fn close(self) -> Result<StoreLock, StoreError> {
         self.index.close().await?;
+        close_dir(self.objects_dir_handle, &self.objects_dir).await?;
         Ok(self._lock)
     }
 }
@@ -254,6 +260,10 @@ impl Store {
 async fn sync_dir(path: &Path) -> Result<(), StoreError> {
     let dir = Directory::open(path).await.ctx("open directory", path)?;
     dir.sync().await.ctx("sync directory", path)?;
+    close_dir(dir, path).await
+}
+
+async fn close_dir(dir: Directory, path: &Path) -> Result<(), StoreError> {
     dir.close().await.ctx("close directory", path)
 }
 
@@ -265,7 +275,7 @@ pub(crate) async fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
         let entry = entry.ctx("list", dir)?;
         names.push(entry.file_name().to_string_lossy().into_owned());
     }
-    handle.close().await.ctx("close directory", dir)?;
+    close_dir(handle, dir).await?;
     Ok(names)
 }
 
