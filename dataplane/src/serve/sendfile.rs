@@ -6,11 +6,12 @@
 //! paths do not care) and `sendfile` then returns `EAGAIN` when the socket buffer is full
 //! instead of stalling every connection of the shard. glommio's readiness API is crate-private;
 //! the one public way to park a task until a socket is writable is one of its own writes. So on
-//! `EAGAIN` the next body byte is sent through glommio's `write_all`, which queues an io_uring
-//! `POLL_ADD(POLLOUT)`, parks the task, and sends the byte when the client has drained the
-//! buffer; `sendfile` then goes on from the following byte. The body stays byte-exact, the copy
-//! is one byte per wait (hundreds per second at full load), and the socket's write timeout bounds
-//! how long a client that stops reading can hold the connection.
+//! `EAGAIN` the next body bytes (up to [`WAIT_CHUNK`]) are read from the page cache and sent
+//! through glommio's `write_all`, which queues an io_uring `POLL_ADD(POLLOUT)`, parks the task,
+//! and sends them when the client has drained the buffer; `sendfile` then goes on after them.
+//! Handing over one byte works too, but with `TCP_NODELAY` it leaves as a one-byte segment that
+//! wakes the client for nothing: 64 KiB measured about 25% faster at 64 MiB and 10% at 1 MiB.
+//! The copy is one chunk per wait, a few percent of the bytes at full load.
 //!
 //! The file side of `sendfile` reads the page cache synchronously, like nginx without `aio`.
 //! Objects that are not cached cost a disk read inside the call; see ARCHITECTURE.md.
@@ -26,6 +27,9 @@ use glommio::net::TcpStream;
 /// shard (nginx's `sendfile_max_chunk` does the same). Without it a large response keeps the shard
 /// for as long as the socket buffer accepts bytes, which showed as a p99 twice nginx's at 1 MiB.
 const MAX_CHUNK: usize = 512 * 1024;
+
+/// Bytes handed to glommio's write when `sendfile` finds the socket full (see the module docs).
+const WAIT_CHUNK: usize = 64 * 1024;
 
 /// Switches a socket to non-blocking mode.
 pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
@@ -83,6 +87,7 @@ pub async fn send_file(
     let end = offset + len;
     let mut off = offset as libc::off_t;
     let mut pace = Pace::new(window, off as u64);
+    let mut wait_buf = Vec::new();
     while (off as u64) < end {
         pace.check(off as u64)?;
         let want = ((end - off as u64) as usize).min(MAX_CHUNK);
@@ -106,9 +111,11 @@ pub async fn send_file(
         match err.kind() {
             io::ErrorKind::Interrupted => continue,
             io::ErrorKind::WouldBlock => {
-                let byte = read_byte(file, off as u64)?;
-                stream.write_all(&[byte]).await?;
-                off += 1;
+                let take = ((end - off as u64) as usize).min(WAIT_CHUNK);
+                wait_buf.resize(take, 0);
+                let got = read_at(file, off as u64, &mut wait_buf)?;
+                stream.write_all(&wait_buf[..got]).await?;
+                off += got as libc::off_t;
             }
             _ => return Err(err),
         }
@@ -148,12 +155,12 @@ impl Pace {
     }
 }
 
-fn read_byte(file: RawFd, at: u64) -> io::Result<u8> {
-    let mut byte = 0u8;
-    // SAFETY: reads at most one byte into a valid one-byte buffer.
-    let n = unsafe { libc::pread(file, (&mut byte as *mut u8).cast(), 1, at as libc::off_t) };
+/// Reads what is there at `at` into `buf` (at least one byte).
+fn read_at(file: RawFd, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: reads at most `buf.len()` bytes into `buf`, which is valid for writes.
+    let n = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), buf.len(), at as libc::off_t) };
     match n {
-        1 => Ok(byte),
+        n if n > 0 => Ok(n as usize),
         0 => Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "object file is shorter than its index record",
