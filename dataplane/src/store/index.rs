@@ -45,36 +45,24 @@ pub struct Index {
 impl Index {
     /// Opens (creating if needed) and replays the log at `path`.
     pub async fn open(path: &Path) -> Result<(Index, Replay), StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .buffered_open(path)
-            .await
-            .ctx("open index", path)?;
+        let file = open_read_write(path, "open index").await?;
         let bytes = read_all(&file, path).await?;
         let mut index = Index {
             file,
             path: path.to_owned(),
             end: bytes.len() as u64,
         };
-        if bytes.is_empty() {
+        if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
+            if !MAGIC.starts_with(&bytes) {
+                return Err(StoreError::ForeignIndex {
+                    path: path.to_owned(),
+                });
+            }
+            // Empty, or cut while its header was written: a new index.
             index.write_at(MAGIC, 0).await?;
             index.file.fdatasync().await.ctx("sync index", path)?;
             index.end = MAGIC.len() as u64;
             return Ok((index, Replay::default()));
-        }
-        if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-            if MAGIC.starts_with(&bytes) {
-                // A crash while writing the header of a new index.
-                index.write_at(MAGIC, 0).await?;
-                index.file.fdatasync().await.ctx("sync index", path)?;
-                index.end = MAGIC.len() as u64;
-                return Ok((index, Replay::default()));
-            }
-            return Err(StoreError::ForeignIndex {
-                path: path.to_owned(),
-            });
         }
         let (replay, good_end) = replay(&bytes, path);
         if let Some((offset, _, aside)) = &replay.damage {
@@ -174,6 +162,20 @@ fn replay(bytes: &[u8], path: &Path) -> (Replay, u64) {
         }
     }
     (out, pos as u64)
+}
+
+/// Opens `path` for reading and writing, creating it if needed.
+pub(crate) async fn open_read_write(
+    path: &Path,
+    what: &'static str,
+) -> Result<BufferedFile, StoreError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .buffered_open(path)
+        .await
+        .ctx(what, path)
 }
 
 /// Writes all of `bytes` at `pos`, however many calls it takes.

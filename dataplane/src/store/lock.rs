@@ -5,10 +5,8 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use glommio::io::OpenOptions;
-
 use crate::store::error::{IoContext, StoreError};
-use crate::store::index::write_all_at;
+use crate::store::index::{open_read_write, write_all_at};
 
 /// The held lock. Dropping it releases the store.
 #[derive(Debug)]
@@ -21,13 +19,7 @@ pub struct StoreLock {
 impl StoreLock {
     /// Takes the lock at `path` or says who holds it.
     pub async fn acquire(path: &Path) -> Result<StoreLock, StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .buffered_open(path)
-            .await
-            .ctx("open lock", path)?;
+        let file = open_read_write(path, "open lock").await?;
         // SAFETY: the descriptor is valid for the life of `file`; LOCK_NB never blocks.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {

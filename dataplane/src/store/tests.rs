@@ -185,3 +185,21 @@ fn a_torn_index_tail_is_dropped_and_appends_continue() {
         assert!(store.get(DataObjectId(0)).is_some());
     });
 }
+
+#[test]
+fn an_index_cut_in_its_header_is_new_and_a_foreign_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.log"), b"HCI").unwrap();
+    run(async {
+        let (store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.objects, 0);
+        store.close().await.unwrap();
+    });
+    for foreign in [&b"junk"[..], b"not an index at all"] {
+        std::fs::write(dir.path().join("index.log"), foreign).unwrap();
+        run(async {
+            let err = Store::open(dir.path()).await.unwrap_err();
+            assert!(matches!(err, StoreError::ForeignIndex { .. }), "{err}");
+        });
+    }
+}
