@@ -24,9 +24,10 @@ use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 /// Most bytes one `sendfile` call may send before the connection yields to the others on its
-/// shard (nginx's `sendfile_max_chunk` does the same). Without it a large response keeps the shard
-/// for as long as the socket buffer accepts bytes, which showed as a p99 twice nginx's at 1 MiB.
-const MAX_CHUNK: usize = 512 * 1024;
+/// shard (nginx's `sendfile_max_chunk`, whose default this is). Without it a large response kept
+/// the shard until glommio's preemption timer fired (p99 up to twice nginx's at 1 MiB). In an A/B
+/// against 512 KiB, 2 MiB served 64 MiB objects 10-40% faster and 1 MiB objects up to 20% faster.
+const MAX_CHUNK: usize = 2 * 1024 * 1024;
 
 /// Bytes handed to glommio's write when `sendfile` finds the socket full (see the module docs).
 const WAIT_CHUNK: usize = 64 * 1024;
