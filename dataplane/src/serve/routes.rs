@@ -107,8 +107,26 @@ pub async fn send_json(
     http10: bool,
     head_only: bool,
 ) -> io::Result<bool> {
-    head.begin(status)
-        .header("Content-Type", JSON)
+    send_json_with(stream, head, status, &[], body, keep, http10, head_only).await
+}
+
+/// [`send_json`] with extra header lines.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_json_with(
+    stream: &mut TcpStream,
+    head: &mut ResponseHead,
+    status: u16,
+    extra: &[(&str, &[u8])],
+    body: &[u8],
+    keep: bool,
+    http10: bool,
+    head_only: bool,
+) -> io::Result<bool> {
+    head.begin(status);
+    for (name, value) in extra {
+        head.header(name, value);
+    }
+    head.header("Content-Type", JSON)
         .header_u64("Content-Length", body.len() as u64);
     head.finish(keep, http10);
     let bytes = if head_only {
@@ -150,13 +168,12 @@ async fn not_allowed(
         "request_exception",
         &format!("{} method not allowed", req.method_text),
     );
-    head.begin(405)
-        .header("Allow", allow)
-        .header("Content-Type", JSON)
-        .header_u64("Content-Length", body.len() as u64);
-    head.finish(keep, req.http10);
-    write_all(stream, head.append_body(&body)).await?;
-    Ok(keep)
+    let head_only = req.method == Method::Head;
+    let extra = [("Allow", allow)];
+    send_json_with(
+        stream, head, 405, &extra, &body, keep, req.http10, head_only,
+    )
+    .await
 }
 
 /// CORS preflight, as Express's `cors()` answers it for every path.

@@ -9,16 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::future;
-use futures_lite::AsyncWriteExt;
 use glommio::net::{TcpListener, TcpStream};
 use glommio::sync::{Gate, Semaphore};
 use tracing::{debug, info, warn};
 
 use crate::http::response::{error_body, ResponseHead};
-use crate::serve::connection;
 use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
 use crate::serve::reaper::{self, Reaper};
+use crate::serve::{connection, routes};
 use crate::store::Catalog;
 
 /// What a shard's connections share.
@@ -32,7 +31,8 @@ pub struct Shard {
     pub limits: Limits,
     /// Set once the process is draining: responses close their connections.
     pub draining: Cell<bool>,
-    /// Closed when draining starts, which wakes every idle connection.
+    /// Closed when draining starts, which stops the accept loop (idle connections are woken by
+    /// the reaper).
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
@@ -150,14 +150,20 @@ async fn refuse(mut stream: TcpStream) {
         "general-request",
         "Error: Too many connections; retry later.",
     );
-    head.begin(503)
-        .header("Retry-After", b"1")
-        .header("Content-Type", b"application/json; charset=utf-8")
-        .header_u64("Content-Length", body.len() as u64);
-    head.finish(false, false);
-    let bytes = head.append_body(&body).to_vec();
+    let extra = [("Retry-After", &b"1"[..])];
     let _ = glommio::timer::timeout(Duration::from_secs(1), async {
-        stream.write_all(&bytes).await.map_err(Into::into)
+        routes::send_json_with(
+            &mut stream,
+            &mut head,
+            503,
+            &extra,
+            &body,
+            false,
+            false,
+            false,
+        )
+        .await
+        .map_err(Into::into)
     })
     .await;
     debug!("refused a connection over the per-shard cap");

@@ -277,6 +277,12 @@ fn keep_alive_pipelining_and_close() {
         assert_eq!(r.status, 200);
         assert_eq!(r.body, files[i % 4].1);
     }
+    // A HEAD answered with an error carries no body either: the next response parses.
+    send(&mut c, "HEAD", "/api/v1/files", &[]);
+    let r = read_response(&mut c, true);
+    assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+    send(&mut c, "GET", "/api/v1/files/3", &[]);
+    assert_eq!(read_response(&mut c, false).body, b"hello");
     // Three requests in one write come back in order.
     c.write_all(b"GET /api/v1/files/3 HTTP/1.1\r\n\r\nHEAD /api/v1/files/1 HTTP/1.1\r\n\r\nGET /api/v1/files/999 HTTP/1.1\r\n\r\n")
         .unwrap();
