@@ -24,7 +24,7 @@ impl Default for HeadLimits {
 pub const MAX_HEADERS: usize = 64;
 
 /// The request methods the server distinguishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
     /// GET
     Get,
@@ -34,8 +34,8 @@ pub enum Method {
     Options,
     /// POST
     Post,
-    /// Any other method.
-    Other,
+    /// Any other method, as sent (only error messages need it).
+    Other(String),
 }
 
 impl Method {
@@ -45,7 +45,18 @@ impl Method {
             "HEAD" => Method::Head,
             "OPTIONS" => Method::Options,
             "POST" => Method::Post,
-            _ => Method::Other,
+            other => Method::Other(other.to_owned()),
+        }
+    }
+
+    /// The method's name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+            Method::Post => "POST",
+            Method::Other(m) => m,
         }
     }
 }
@@ -55,8 +66,6 @@ impl Method {
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// The method as sent, for error messages.
-    pub method_text: String,
     /// The path, without the query.
     pub path: String,
     /// The query string, without `?`.
@@ -178,7 +187,6 @@ pub fn parse(buf: &[u8], limits: &HeadLimits) -> Result<Option<Request>, HeadErr
     };
     Ok(Some(Request {
         method: Method::parse(req.method.ok_or(HeadError::Malformed)?),
-        method_text: req.method.unwrap_or_default().to_owned(),
         path,
         query,
         keep_alive,

@@ -5,7 +5,7 @@
 use std::io;
 use std::time::Instant;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use futures_lite::AsyncReadExt;
 use glommio::net::TcpStream;
 use tracing::debug;
 
@@ -120,9 +120,4 @@ fn reject_message(status: u16) -> &'static str {
         431 => "request header fields too large",
         _ => "malformed request",
     }
-}
-
-/// Writes `bytes` through glommio (which waits for writability under the send timeout).
-pub async fn write_all(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<()> {
-    stream.write_all(bytes).await
 }

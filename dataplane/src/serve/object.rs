@@ -3,6 +3,7 @@
 use std::io;
 use std::os::fd::AsRawFd;
 
+use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 use hecaton_shared::{DataObjectId, DecimalError};
 use tracing::error;
@@ -10,7 +11,6 @@ use tracing::error;
 use crate::http::request::{Method, Request};
 use crate::http::response::{error_body, ResponseHead};
 use crate::http::{conditional, range};
-use crate::serve::connection::write_all;
 use crate::serve::routes::send_json;
 use crate::serve::sendfile::{send_file, send_head};
 use crate::serve::shard::Shard;
@@ -110,7 +110,7 @@ pub async fn serve(
     head.finish(keep, req.http10);
     if let (true, Some(bytes)) = (body_follows, &open.inline) {
         let range = start as usize..(start + len) as usize;
-        write_all(stream, head.append_body(&bytes[range])).await?;
+        stream.write_all(head.append_body(&bytes[range])).await?;
         return Ok(keep);
     }
     send_head(stream, head.bytes(), body_follows).await?;

@@ -6,11 +6,11 @@
 
 use std::io;
 
+use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 use crate::http::request::{Method, Request};
 use crate::http::response::{error_body, ResponseHead};
-use crate::serve::connection::write_all;
 use crate::serve::object;
 use crate::serve::shard::Shard;
 
@@ -134,7 +134,7 @@ pub async fn send_json_with(
     } else {
         head.append_body(body)
     };
-    write_all(stream, bytes).await?;
+    stream.write_all(bytes).await?;
     Ok(keep)
 }
 
@@ -166,7 +166,7 @@ async fn not_allowed(
 ) -> io::Result<bool> {
     let body = error_body(
         "request_exception",
-        &format!("{} method not allowed", req.method_text),
+        &format!("{} method not allowed", req.method.as_str()),
     );
     let head_only = req.method == Method::Head;
     let extra = [("Allow", allow)];
@@ -193,6 +193,6 @@ async fn preflight(
         head.header("Access-Control-Allow-Headers", asked);
     }
     head.header("Content-Length", b"0");
-    write_all(stream, head.finish(keep, req.http10)).await?;
+    stream.write_all(head.finish(keep, req.http10)).await?;
     Ok(keep)
 }
