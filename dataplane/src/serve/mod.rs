@@ -190,8 +190,7 @@ fn recover(
     let dir = config.store.clone();
     let (catalog, recovery, lock) = executor.run(async move {
         let (store, recovery) = Store::open(&dir).await?;
-        let catalog = store.catalog();
-        let lock = store.close().await?;
+        let (catalog, lock) = store.into_catalog().await?;
         Ok::<_, StoreError>((catalog, recovery, lock))
     })?;
     Ok((catalog, lock, recovery))

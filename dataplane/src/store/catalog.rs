@@ -64,3 +64,38 @@ impl Catalog {
 pub fn object_path(objects_dir: &Path, id: DataObjectId) -> PathBuf {
     objects_dir.join(id.0.to_string())
 }
+
+/// The object a file name stands for: only the canonical decimal form (`7`, not `007`), the
+/// inverse of [`object_path`].
+pub fn id_of_file_name(name: &str) -> Option<DataObjectId> {
+    let canonical = !(name.len() > 1 && name.starts_with('0'));
+    name.parse().ok().filter(|_| canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(id_of_file_name("7"), Some(DataObjectId(7)));
+        assert_eq!(id_of_file_name("0"), Some(DataObjectId(0)));
+        for other in [
+            "007",
+            "00",
+            "",
+            "7.tmp",
+            "-7",
+            "notes.txt",
+            "18446744073709551616",
+        ] {
+            assert_eq!(id_of_file_name(other), None, "{other:?}");
+        }
+        let id = DataObjectId(123456789);
+        let path = object_path(Path::new("/s/objects"), id);
+        assert_eq!(
+            id_of_file_name(path.file_name().unwrap().to_str().unwrap()),
+            Some(id)
+        );
+    }
+}

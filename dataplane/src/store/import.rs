@@ -12,7 +12,7 @@ use tracing::warn;
 
 use crate::store::error::{IoContext, StoreError};
 use crate::store::index::write_all_at;
-use crate::store::{list_names, Digester, Store};
+use crate::store::{id_of_file_name, list_names, Digester, Store};
 
 const READ_CHUNK: usize = 1 << 20;
 
@@ -60,8 +60,8 @@ pub async fn import(store: &mut Store, paths: &[PathBuf], opts: ImportOptions) -
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match name.parse::<DataObjectId>() {
-            Ok(id) if id.0.to_string() == name => match import_one(store, id, &path, opts).await {
+        match id_of_file_name(&name) {
+            Some(id) => match import_one(store, id, &path, opts).await {
                 Ok(Some(bytes)) => {
                     summary.imported += 1;
                     summary.imported_bytes += bytes;
@@ -77,7 +77,7 @@ pub async fn import(store: &mut Store, paths: &[PathBuf], opts: ImportOptions) -
                     summary.failed.push((path, e.to_string()));
                 }
             },
-            _ => summary
+            None => summary
                 .skipped
                 .push((path, "name is not a decimal data object id".into())),
         }

@@ -27,14 +27,14 @@ mod lock;
 pub mod media_type;
 mod record;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, Directory};
 use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{info, warn};
 
-pub use catalog::{object_path, Catalog};
+pub use catalog::{id_of_file_name, object_path, Catalog};
 pub use digest::{Digest, Digester};
 pub use error::StoreError;
 pub use import::{import, ImportOptions, ImportSummary};
@@ -113,18 +113,17 @@ impl Store {
         };
         recovery.swept_temp = sweep_dir(&tmp_dir).await?;
         let mut objects = replay.objects;
-        let on_disk = list_names(&objects_dir).await?;
-        for name in &on_disk {
-            let known = name
-                .parse::<DataObjectId>()
-                .is_ok_and(|id| objects.contains_key(&id) && id.0.to_string() == *name);
-            if !known {
-                recovery.unknown_files.push(name.clone());
+        let mut present = HashSet::with_capacity(objects.len());
+        for name in list_names(&objects_dir).await? {
+            match id_of_file_name(&name).filter(|id| objects.contains_key(id)) {
+                Some(id) => {
+                    present.insert(id);
+                }
+                None => recovery.unknown_files.push(name),
             }
         }
-        let present: std::collections::HashSet<&str> = on_disk.iter().map(String::as_str).collect();
         objects.retain(|id, _| {
-            let keep = present.contains(id.0.to_string().as_str());
+            let keep = present.contains(id);
             if !keep {
                 recovery.missing_files.push(*id);
             }
@@ -172,11 +171,6 @@ impl Store {
     /// Where an object's file lives once published.
     pub fn object_path(&self, id: DataObjectId) -> PathBuf {
         object_path(&self.objects_dir, id)
-    }
-
-    /// A snapshot of the published objects for serving.
-    pub fn catalog(&self) -> Catalog {
-        Catalog::new(self.objects.clone(), self.objects_dir.clone())
     }
 
     /// Publishes the file at `from` as object `id`. `digest` must describe the file's bytes
@@ -248,12 +242,18 @@ impl Store {
         Ok(())
     }
 
-    /// Closes the index and hands back the lock, which keeps the store reserved until it is
+    /// Closes the store and hands back the lock, which keeps the store reserved until it is
     /// dropped (on any thread).
     pub async fn close(self) -> Result<StoreLock, StoreError> {
+        self.into_catalog().await.map(|(_, lock)| lock)
+    }
+
+    /// Closes the store, turning its objects into the read-only catalog serving needs (moved,
+    /// not copied), and hands back the lock.
+    pub async fn into_catalog(self) -> Result<(Catalog, StoreLock), StoreError> {
         self.index.close().await?;
         close_dir(self.objects_dir_handle, &self.objects_dir).await?;
-        Ok(self._lock)
+        Ok((Catalog::new(self.objects, self.objects_dir), self._lock))
     }
 }
 

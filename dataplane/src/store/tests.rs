@@ -137,7 +137,7 @@ fn unknown_and_missing_files_are_reported_not_served() {
         assert_eq!(rec.unknown_files, vec!["77".to_string()]);
         assert!(store.get(DataObjectId(2)).is_none());
         assert!(store.get(DataObjectId(77)).is_none());
-        assert_eq!(store.catalog().len(), 1);
+        assert_eq!(store.into_catalog().await.unwrap().0.len(), 1);
     });
 }
 
