@@ -74,6 +74,13 @@ impl ResponseHead {
         self.header("Content-Range", &v)
     }
 
+    /// Adds `Content-Range: bytes */size`, the answer to an unsatisfiable range.
+    pub fn content_range_unsatisfied(&mut self, size: u64) -> &mut Self {
+        let mut v = b"bytes */".to_vec();
+        v.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
+        self.header("Content-Range", &v)
+    }
+
     /// Ends the head with the connection disposition and returns its bytes.
     pub fn finish(&mut self, keep_alive: bool, http10: bool) -> &[u8] {
         if !keep_alive {
@@ -128,6 +135,9 @@ mod tests {
         assert!(text.contains("\r\nAccess-Control-Allow-Origin: *\r\n"));
         assert!(text.contains("\r\nContent-Length: 10\r\n"));
         assert!(text.contains("\r\nContent-Range: bytes 5-14/100\r\n"));
+        let mut h = ResponseHead::default();
+        h.begin(416).content_range_unsatisfied(100);
+        assert!(String::from_utf8_lossy(h.bytes()).contains("\r\nContent-Range: bytes */100\r\n"));
         assert!(text.ends_with("\r\n\r\n"));
         assert!(!text.contains("Connection"));
     }

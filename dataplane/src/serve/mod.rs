@@ -84,6 +84,9 @@ pub enum ServeError {
     /// An executor could not be created or a shard failed.
     #[error("executor: {0}")]
     Executor(String),
+    /// SIGTERM/SIGINT handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
 }
 
 /// Runs the data plane until SIGTERM/SIGINT has drained it. `on_ready` is called once every
@@ -94,18 +97,18 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, stop.clone())
-            .map_err(|e| ServeError::Executor(e.to_string()))?;
+        signal_hook::flag::register(sig, stop.clone()).map_err(ServeError::Signals)?;
     }
 
     let cpus: Vec<usize> = CpuSet::online()
         .map(|set| set.into_iter().map(|c| c.cpu).collect())
         .unwrap_or_default();
     let shards = config.shards.unwrap_or(cpus.len()).max(1);
-    let mut checks = vec![hecaton_tuning::check_io_uring()];
-    if checks[0].status == Status::Fail {
-        return Err(ServeError::Host(checks.remove(0)));
+    let io_uring = hecaton_tuning::check_io_uring();
+    if io_uring.status == Status::Fail {
+        return Err(ServeError::Host(io_uring));
     }
+    let mut checks = vec![io_uring];
     let io_memory =
         hecaton_tuning::plan_io_memory(shards, config.io_memory_bytes).map_err(ServeError::Host)?;
     checks.push(io_memory.as_check());

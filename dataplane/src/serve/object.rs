@@ -98,10 +98,9 @@ pub async fn serve(
             (start, end - start + 1)
         }
         range::Resolved::Unsatisfiable => {
-            head.begin(416).header("Content-Length", b"0");
-            let mut v = b"bytes */".to_vec();
-            v.extend_from_slice(itoa::Buffer::new().format(size).as_bytes());
-            head.header("Content-Range", &v);
+            head.begin(416)
+                .header("Content-Length", b"0")
+                .content_range_unsatisfied(size);
             send_head(stream, head.finish(keep, req.http10), false).await?;
             return Ok(keep);
         }
