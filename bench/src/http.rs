@@ -72,12 +72,12 @@ pub fn run(args: HttpArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let deadline = start + duration;
 
+    let shares: Vec<usize> = (0..threads)
+        .map(|t| args.connections / threads + usize::from(t < args.connections % threads))
+        .collect();
     let mut handles = Vec::new();
     for t in 0..threads {
-        let share = args.connections / threads + usize::from(t < args.connections % threads);
-        let first = (0..t)
-            .map(|i| args.connections / threads + usize::from(i < args.connections % threads))
-            .sum::<usize>();
+        let (share, first) = (shares[t], shares[..t].iter().sum::<usize>());
         let targets = targets.clone();
         let handle = LocalExecutorBuilder::new(Placement::Unbound)
             .name(&format!("load-{t}"))
@@ -120,11 +120,7 @@ async fn load_thread(targets: Vec<Target>, first: usize, share: usize, deadline:
     }
     Rc::try_unwrap(tally)
         .map(RefCell::into_inner)
-        .unwrap_or_else(|rc| {
-            let mut copy = Tally::new();
-            copy.merge(&rc.borrow());
-            copy
-        })
+        .expect("every connection task has finished")
 }
 
 /// One connection's loop; reconnects when the server closes.
