@@ -1,12 +1,16 @@
 //! `hecaton`: the control plane and command line.
 //!
-//! For now it carries the host checks (`hecaton tune check`); following the chain, placement,
-//! uploads and the operator API arrive with the next issues.
+//! `hecaton chain` runs the embedded data directory; `hecaton leader|operator|member` submit the
+//! calls the Colossus, Argus and Joystream CLIs submit; `hecaton tune check` checks the host.
+
+mod cli;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hecaton_tuning::Status;
+
+use cli::ChainArgs;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -23,6 +27,29 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the embedded chain (the Storage pallet's data directory) with its HTTP API.
+    Chain(cli::chain::ChainCmd),
+    /// Working-group lead calls: buckets, families, limits, policies, blacklist.
+    Leader {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(subcommand)]
+        command: cli::leader::Leader,
+    },
+    /// Bucket operator calls: accept invitations, publish metadata.
+    Operator {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(subcommand)]
+        command: cli::operator::Operator,
+    },
+    /// Member calls: membership, channels, uploads, deletions.
+    Member {
+        #[command(flatten)]
+        chain: ChainArgs,
+        #[command(subcommand)]
+        command: cli::member::Member,
+    },
     /// Host checks and tuning for operators.
     #[command(subcommand)]
     Tune(Tune),
@@ -44,28 +71,69 @@ enum Tune {
     },
 }
 
+fn tune_check(
+    shards: Option<usize>,
+    io_memory_mib: usize,
+    max_connections_per_shard: u64,
+) -> ExitCode {
+    let shards =
+        shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let checks = hecaton_tuning::host_report(
+        shards,
+        io_memory_mib << 20,
+        max_connections_per_shard * shards as u64,
+    );
+    for check in &checks {
+        println!("{check}");
+    }
+    if checks.iter().any(|c| c.status == Status::Fail) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
-    match Cli::parse().command {
-        Command::Tune(Tune::Check {
-            shards,
-            io_memory_mib,
-            max_connections_per_shard,
-        }) => {
-            let shards = shards
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let checks = hecaton_tuning::host_report(
-                shards,
-                io_memory_mib << 20,
-                max_connections_per_shard * shards as u64,
-            );
-            for check in &checks {
-                println!("{check}");
-            }
-            if checks.iter().any(|c| c.status == Status::Fail) {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let command = Cli::parse().command;
+    if let Command::Tune(Tune::Check {
+        shards,
+        io_memory_mib,
+        max_connections_per_shard,
+    }) = command
+    {
+        return tune_check(shards, io_memory_mib, max_connections_per_shard);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Chain(cmd) => cmd.run().await,
+            Command::Leader { chain, command } => command.run(&chain).await,
+            Command::Operator { chain, command } => command.run(&chain).await,
+            Command::Member { chain, command } => command.run(&chain).await,
+            Command::Tune(_) => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -79,8 +79,8 @@ pub enum StaticBagId {
     WorkingGroup(WorkingGroup),
 }
 
-/// A dynamic bag: created for a member or a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A dynamic bag: created for a member or a channel. Serialized as its bag id's text form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum DynamicBagId {
     /// `dynamic:member:<member id>`
     Member(u64),
@@ -88,8 +88,8 @@ pub enum DynamicBagId {
     Channel(u64),
 }
 
-/// A bag id, as the chain's `BagId` enum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A bag id, as the chain's `BagId` enum. Serialized as its text form (`dynamic:channel:7`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BagId {
     /// A static bag.
     Static(StaticBagId),
@@ -308,6 +308,23 @@ mod tests {
                     prop_assert_eq!(bag.to_string(), folded);
                 }
             }
+        }
+    }
+}
+
+crate::text_serde!(BagId);
+
+impl Serialize for DynamicBagId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&BagId::Dynamic(*self))
+    }
+}
+
+impl<'de> Deserialize<'de> for DynamicBagId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match BagId::deserialize(deserializer)? {
+            BagId::Dynamic(id) => Ok(id),
+            BagId::Static(_) => Err(serde::de::Error::custom("expected a dynamic bag id")),
         }
     }
 }

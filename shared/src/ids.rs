@@ -72,8 +72,8 @@ decimal_id!(
 );
 
 /// A distribution bucket's id: its family and its index in that family, written
-/// `<family>:<index>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// `<family>:<index>`, and serialized in that form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DistributionBucketId {
     /// The distribution bucket family id.
     pub family: u64,
@@ -181,3 +181,5 @@ mod tests {
         }
     }
 }
+
+crate::text_serde!(DistributionBucketId);

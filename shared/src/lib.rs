@@ -4,6 +4,26 @@
 //! Everything here is pure: no I/O, no runtime. The data plane (glommio) and the control plane
 //! (tokio) both depend on it.
 
+/// Serde through `Display` and `FromStr`, for ids whose text form is the contract.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! text_serde {
+    ($name:ty) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod bag;
 mod content_id;
 mod error;

@@ -1,0 +1,144 @@
+//! The embedded chain's HTTP client (`hecaton chain`'s API).
+
+use hecaton_shared::BagId;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{
+    BagInfo, Chain, ChainError, ChannelInfo, FamilyInfo, ObjectInfo, StorageBucketInfo, UploadTerms,
+};
+use crate::embedded::Inclusion;
+use crate::runtime::storage::types::{DynamicBagCreationPolicy, DynamicBagType};
+use crate::runtime::{Call, Extrinsic, Origin};
+
+/// A client of `hecaton chain` at a base URL such as `http://127.0.0.1:9955`.
+#[derive(Debug, Clone)]
+pub struct EmbeddedClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl EmbeddedClient {
+    /// A client for the chain at `base`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn transport(&self, e: impl std::fmt::Display) -> ChainError {
+        ChainError::Transport {
+            url: self.base.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// GETs `path` (under `/api/v1/`); `None` on 404.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
+        let url = format!("{}/api/v1/{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        match response.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            status if status.is_success() => {
+                let text = response.text().await.map_err(|e| self.transport(e))?;
+                serde_json::from_str(&text)
+                    .map(Some)
+                    .map_err(|e| self.transport(format!("undecodable answer to {path}: {e}")))
+            }
+            status => Err(refused(status, response).await),
+        }
+    }
+
+    async fn get_some<T: DeserializeOwned>(&self, path: &str) -> Result<T, ChainError> {
+        self.get(path).await?.ok_or_else(|| ChainError::Refused {
+            status: 404,
+            message: format!("{path} not found"),
+        })
+    }
+}
+
+async fn refused(status: StatusCode, response: reqwest::Response) -> ChainError {
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    ChainError::Refused {
+        status: status.as_u16(),
+        message: body["message"].as_str().unwrap_or("no message").to_string(),
+    }
+}
+
+impl Chain for EmbeddedClient {
+    async fn submit(&self, origin: Origin, call: Call) -> Result<Inclusion, ChainError> {
+        let url = format!("{}/api/v1/extrinsics", self.base);
+        let response = self
+            .http
+            .post(&url)
+            .json(&Extrinsic { origin, call })
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = response.status();
+        if status != StatusCode::OK && status != StatusCode::UNPROCESSABLE_ENTITY {
+            return Err(refused(status, response).await);
+        }
+        let text = response.text().await.map_err(|e| self.transport(e))?;
+        let inclusion: Inclusion = serde_json::from_str(&text)
+            .map_err(|e| self.transport(format!("undecodable inclusion ({e}): {text}")))?;
+        match inclusion.error {
+            Some(error) => Err(ChainError::Dispatch {
+                block: inclusion.block,
+                error,
+            }),
+            None => Ok(inclusion),
+        }
+    }
+
+    async fn finalized_block(&self) -> Result<u64, ChainError> {
+        let health: Value = self.get_some("health").await?;
+        health["finalized_block"]
+            .as_u64()
+            .ok_or_else(|| self.transport("health has no finalized_block"))
+    }
+
+    async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {
+        self.get_some("storage/buckets").await
+    }
+
+    async fn families(&self) -> Result<Vec<FamilyInfo>, ChainError> {
+        self.get_some("distribution/families").await
+    }
+
+    async fn policy(
+        &self,
+        bag_type: DynamicBagType,
+    ) -> Result<DynamicBagCreationPolicy, ChainError> {
+        let mut policies: Value = self.get_some("storage/policies").await?;
+        let key = match bag_type {
+            DynamicBagType::Member => "Member",
+            DynamicBagType::Channel => "Channel",
+        };
+        serde_json::from_value(policies[key].take()).map_err(|e| self.transport(e))
+    }
+
+    async fn upload_terms(&self) -> Result<UploadTerms, ChainError> {
+        self.get_some("storage/limits").await
+    }
+
+    async fn bag(&self, bag_id: BagId) -> Result<Option<BagInfo>, ChainError> {
+        self.get(&format!("storage/bags/{bag_id}")).await
+    }
+
+    async fn bag_objects(&self, bag_id: BagId) -> Result<Vec<ObjectInfo>, ChainError> {
+        self.get_some(&format!("storage/bags/{bag_id}/objects"))
+            .await
+    }
+
+    async fn channel(&self, channel_id: u64) -> Result<Option<ChannelInfo>, ChainError> {
+        self.get(&format!("channels/{channel_id}")).await
+    }
+}

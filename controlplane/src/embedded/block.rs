@@ -1,0 +1,91 @@
+//! Blocks: what the log stores (the body: the calls in order) and what followers see (the body
+//! with each call's outcome and events, and the block's hash).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::{DispatchError, Event, Extrinsic};
+
+/// A 32-byte block hash, `0x` hex in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct BlockHash(pub [u8; 32]);
+
+impl fmt::Display for BlockHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for BlockHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for BlockHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for BlockHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bytes = text
+            .strip_prefix("0x")
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| serde::de::Error::custom("block hash must be 0x + 64 hex digits"))?;
+        Ok(Self(bytes))
+    }
+}
+
+/// What the log keeps of a block: enough to re-execute it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockBody {
+    /// Block number (genesis is 0; the first logged block is 1).
+    pub number: u64,
+    /// The previous block's hash.
+    pub parent_hash: BlockHash,
+    /// When it was produced, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The calls, in order.
+    pub extrinsics: Vec<Extrinsic>,
+}
+
+impl BlockBody {
+    /// The block hash: BLAKE3 of the body's logged bytes (which include the parent hash).
+    pub fn hash_of(encoded: &[u8]) -> BlockHash {
+        BlockHash(blake3::hash(encoded).into())
+    }
+}
+
+/// One call of a block, with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtrinsicRecord {
+    /// The call and its declared origin.
+    #[serde(flatten)]
+    pub extrinsic: Extrinsic,
+    /// `null` on success, else the error.
+    pub error: Option<DispatchError>,
+    /// Events the call emitted (none when it failed).
+    pub events: Vec<Event>,
+}
+
+/// A produced block, as followers see it. Blocks are final as soon as they exist: there is no
+/// fork choice in the embedded chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// Block number.
+    pub number: u64,
+    /// This block's hash.
+    pub hash: BlockHash,
+    /// The previous block's hash.
+    pub parent_hash: BlockHash,
+    /// Production time, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Calls with their outcomes and events.
+    pub extrinsics: Vec<ExtrinsicRecord>,
+}

@@ -1,0 +1,8 @@
+//! Hecaton's control plane: the embedded chain (`hecaton chain`), the `Chain` trait the rest of
+//! the control plane reads and writes the data directory through, and the command line's
+//! building blocks.
+
+pub mod account;
+pub mod chain;
+pub mod embedded;
+pub mod runtime;
