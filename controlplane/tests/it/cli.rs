@@ -1,0 +1,83 @@
+//! The leader, operator and member commands against a running chain.
+
+use hecaton_shared::ContentId;
+use serde_json::Value;
+
+use crate::support::{cli, get, ChainProcess};
+
+#[tokio::test]
+async fn a_member_creates_a_channel_and_registers_an_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = ChainProcess::dev(dir.path());
+
+    let (ok, out, err) = cli(&chain, &["member", "create-channel", "--json"]);
+    assert!(ok, "{err}");
+    let inclusion: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(inclusion["error"].is_null());
+
+    let file = dir.path().join("video.bin");
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let (ok, out, err) = cli(
+        &chain,
+        &["member", "upload", "--channel", "0", file.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Storage.DataObjectsUploaded"), "{out}");
+
+    let (_, objects) = get(&chain.api("storage/bags/dynamic:channel:0/objects")).await;
+    assert_eq!(objects[0]["size"], 300_000);
+    assert_eq!(
+        objects[0]["ipfs_content_id"],
+        ContentId::of(&bytes).to_string()
+    );
+    assert_eq!(objects[0]["accepted"], false);
+
+    // The bucket chosen for the bag is the only accepting one; its voucher counts the object.
+    let (_, bucket) = get(&chain.api("storage/buckets/0")).await;
+    assert_eq!(bucket["voucher"]["objects_used"], 1);
+
+    // A lead call failing on chain: exit status 1 and the pallet error's name.
+    let (ok, _, err) = cli(
+        &chain,
+        &["leader", "storage", "delete-bucket", "--bucket", "0"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("Storage.CannotDeleteNonEmptyStorageBucket"),
+        "{err}"
+    );
+
+    // Operator metadata through the CLI, read back decoded.
+    let (ok, _, err) = cli(
+        &chain,
+        &[
+            "operator",
+            "storage",
+            "set-metadata",
+            "--worker",
+            "1",
+            "--bucket",
+            "0",
+            "--endpoint",
+            "http://example.test/",
+            "--city",
+            "Berlin",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (_, bucket) = get(&chain.api("storage/buckets/0")).await;
+    assert_eq!(
+        bucket["operator_metadata"]["endpoint"],
+        "http://example.test/"
+    );
+    assert_eq!(bucket["operator_metadata"]["location"]["city"], "Berlin");
+
+    // Deleting the video, then the channel.
+    let (ok, _, err) = cli(&chain, &["member", "delete", "--video", "0"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&chain, &["member", "delete", "--channel", "0"]);
+    assert!(ok, "{err}");
+    let (status, _) = get(&chain.api("storage/bags/dynamic:channel:0")).await;
+    assert_eq!(status, 404);
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real `hecaton` binary on loopback (port 0).
+
+mod chain_api;
+mod cli;
+mod crash;
+mod support;
