@@ -425,7 +425,6 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("  /api/"))
             .map(|l| l.trim_end_matches(':'))
-            .map(|l| &l[..])
             .collect();
         let routed: std::collections::BTreeSet<String> = routed
             .iter()
