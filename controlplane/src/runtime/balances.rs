@@ -49,6 +49,19 @@ impl Ctx<'_> {
                 >= amount.saturating_add(self.constants.existential_deposit)
     }
 
+    /// `from`'s free balance, if `amount` can leave it without going below the existential
+    /// deposit.
+    fn keep_alive_withdrawal(&self, from: &AccountId, amount: u128) -> DispatchResult<u128> {
+        let free = self.state.balances.free_of(from);
+        if free < amount {
+            return Err(DispatchError::Balances(BalancesError::InsufficientBalance));
+        }
+        if free - amount < self.constants.existential_deposit {
+            return Err(DispatchError::Balances(BalancesError::Expendability));
+        }
+        Ok(free)
+    }
+
     /// A keep-alive transfer.
     pub(crate) fn transfer(
         &mut self,
@@ -59,13 +72,7 @@ impl Ctx<'_> {
         if amount == 0 || from == to {
             return Ok(());
         }
-        let free = self.state.balances.free_of(&from);
-        if free < amount {
-            return Err(DispatchError::Balances(BalancesError::InsufficientBalance));
-        }
-        if free - amount < self.constants.existential_deposit {
-            return Err(DispatchError::Balances(BalancesError::Expendability));
-        }
+        let free = self.keep_alive_withdrawal(&from, amount)?;
         let to_free = self.state.balances.free_of(&to);
         if to_free.saturating_add(amount) < self.constants.existential_deposit {
             return Err(DispatchError::Balances(BalancesError::ExistentialDeposit));
@@ -81,13 +88,7 @@ impl Ctx<'_> {
         if amount == 0 {
             return Ok(());
         }
-        let free = self.state.balances.free_of(&from);
-        if free < amount {
-            return Err(DispatchError::Balances(BalancesError::InsufficientBalance));
-        }
-        if free - amount < self.constants.existential_deposit {
-            return Err(DispatchError::Balances(BalancesError::Expendability));
-        }
+        let free = self.keep_alive_withdrawal(&from, amount)?;
         self.state.balances.set(from, free - amount);
         self.state.balances.total_issuance =
             self.state.balances.total_issuance.saturating_sub(amount);

@@ -125,6 +125,33 @@ impl Ctx<'_> {
         }
     }
 
+    /// An asset update of a channel or a video (`current` its assets, `cap` its asset limit
+    /// and error): the content pallet's checks, then the trait. Returns the new asset set and
+    /// the ids created.
+    fn update_assets(
+        &mut self,
+        account: AccountId,
+        channel_id: u64,
+        current: &BTreeSet<u64>,
+        cap: (u32, ContentError),
+        assets: Assets<'_>,
+        witness: Option<u32>,
+    ) -> DispatchResult<(BTreeSet<u64>, BTreeSet<u64>)> {
+        if !assets.remove.is_subset(current) {
+            return Err(ContentError::AssetsToRemoveBeyondEntityAssetsSet.into());
+        }
+        let kept = current.len() - assets.remove.len();
+        if kept + assets.upload.len() > cap.0 as usize {
+            return Err(cap.1.into());
+        }
+        self.check_witness(channel_id, witness, !assets.remove.is_empty())?;
+        let remove = assets.remove;
+        let new = self.change_assets(account, channel_id, assets)?;
+        let mut all: BTreeSet<u64> = current.difference(remove).copied().collect();
+        all.extend(new.iter().copied());
+        Ok((all, new))
+    }
+
     pub(crate) fn dispatch_content(
         &mut self,
         origin: Origin,
@@ -180,32 +207,23 @@ impl Ctx<'_> {
             } => {
                 let mut channel = self.channel(*channel_id)?;
                 let account = self.ensure_member(origin, channel.owner)?;
-                if !assets_to_remove.is_subset(&channel.data_objects) {
-                    return Err(ContentError::AssetsToRemoveBeyondEntityAssetsSet.into());
-                }
-                let kept = channel.data_objects.len() - assets_to_remove.len();
-                if kept + assets_to_upload.len() > self.constants.max_channel_assets as usize {
-                    return Err(ContentError::MaxNumberOfChannelAssetsExceeded.into());
-                }
-                self.check_witness(
-                    *channel_id,
-                    *storage_buckets_num_witness,
-                    !assets_to_remove.is_empty(),
-                )?;
-                let new = self.change_assets(
+                let (assets, new) = self.update_assets(
                     account,
                     *channel_id,
+                    &channel.data_objects,
+                    (
+                        self.constants.max_channel_assets,
+                        ContentError::MaxNumberOfChannelAssetsExceeded,
+                    ),
                     Assets {
                         upload: assets_to_upload,
                         remove: assets_to_remove,
                         expected_fee: *expected_data_size_fee,
                         expected_bond: *expected_data_object_state_bloat_bond,
                     },
+                    *storage_buckets_num_witness,
                 )?;
-                channel
-                    .data_objects
-                    .retain(|id| !assets_to_remove.contains(id));
-                channel.data_objects.extend(new.iter().copied());
+                channel.data_objects = assets;
                 self.state.content.channels.insert(*channel_id, channel);
                 self.emit(Event::Content(ContentEvent::ChannelAssetsUpdated(
                     *channel_id,
@@ -277,32 +295,23 @@ impl Ctx<'_> {
                 let mut video = self.video(*video_id)?;
                 let channel = self.channel(video.in_channel)?;
                 let account = self.ensure_member(origin, channel.owner)?;
-                if !assets_to_remove.is_subset(&video.data_objects) {
-                    return Err(ContentError::AssetsToRemoveBeyondEntityAssetsSet.into());
-                }
-                let kept = video.data_objects.len() - assets_to_remove.len();
-                if kept + assets_to_upload.len() > self.constants.max_video_assets as usize {
-                    return Err(ContentError::MaxNumberOfVideoAssetsExceeded.into());
-                }
-                self.check_witness(
-                    video.in_channel,
-                    *storage_buckets_num_witness,
-                    !assets_to_remove.is_empty(),
-                )?;
-                let new = self.change_assets(
+                let (assets, new) = self.update_assets(
                     account,
                     video.in_channel,
+                    &video.data_objects,
+                    (
+                        self.constants.max_video_assets,
+                        ContentError::MaxNumberOfVideoAssetsExceeded,
+                    ),
                     Assets {
                         upload: assets_to_upload,
                         remove: assets_to_remove,
                         expected_fee: *expected_data_size_fee,
                         expected_bond: *expected_data_object_state_bloat_bond,
                     },
+                    *storage_buckets_num_witness,
                 )?;
-                video
-                    .data_objects
-                    .retain(|id| !assets_to_remove.contains(id));
-                video.data_objects.extend(new.iter().copied());
+                video.data_objects = assets;
                 self.state.content.videos.insert(*video_id, video);
                 self.emit(Event::Content(ContentEvent::VideoAssetsUpdated(
                     *video_id,

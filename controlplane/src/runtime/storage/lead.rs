@@ -203,11 +203,11 @@ impl Ctx<'_> {
             added.push((*id, bucket));
         }
         for (_, bucket) in &mut added {
-            let v = &mut bucket.voucher;
-            v.objects_used = checked_within(v.objects_used, bag.objects_number, v.objects_limit)
-                .map_err(|e| e.or(StorageError::StorageBucketObjectNumberLimitReached))?;
-            v.size_used = checked_within(v.size_used, bag.objects_total_size, v.size_limit)
-                .map_err(|e| e.or(StorageError::StorageBucketObjectSizeLimitReached))?;
+            charge(
+                &mut bucket.voucher,
+                bag.objects_number,
+                bag.objects_total_size,
+            )?;
             bucket.assigned_bags += 1;
         }
         let mut removed = Vec::with_capacity(remove.len());
@@ -323,30 +323,24 @@ impl Ctx<'_> {
     }
 }
 
-/// `used + extra`, if the addition does not overflow and the sum stays within `limit`.
-pub(super) fn checked_within(used: u64, extra: u64, limit: u64) -> Result<u64, LimitError> {
-    let total = used.checked_add(extra).ok_or(LimitError::Overflow)?;
-    if total > limit {
-        return Err(LimitError::Exceeded);
+/// Adds `objects` and `bytes` to a voucher's usage: an overflow is `ArithmeticError`, then the
+/// object limit is checked before the size limit, as the pallet does.
+pub(super) fn charge(v: &mut Voucher, objects: u64, bytes: u64) -> Result<(), StorageError> {
+    let objects_used = v
+        .objects_used
+        .checked_add(objects)
+        .ok_or(StorageError::ArithmeticError)?;
+    if objects_used > v.objects_limit {
+        return Err(StorageError::StorageBucketObjectNumberLimitReached);
     }
-    Ok(total)
-}
-
-/// Why [`checked_within`] refused.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum LimitError {
-    /// The addition overflowed.
-    Overflow,
-    /// The limit would be exceeded.
-    Exceeded,
-}
-
-impl LimitError {
-    /// The pallet error: `ArithmeticError` for an overflow, else `limit_error`.
-    pub(super) fn or(self, limit_error: StorageError) -> StorageError {
-        match self {
-            Self::Overflow => StorageError::ArithmeticError,
-            Self::Exceeded => limit_error,
-        }
+    let size_used = v
+        .size_used
+        .checked_add(bytes)
+        .ok_or(StorageError::ArithmeticError)?;
+    if size_used > v.size_limit {
+        return Err(StorageError::StorageBucketObjectSizeLimitReached);
     }
+    v.objects_used = objects_used;
+    v.size_used = size_used;
+    Ok(())
 }

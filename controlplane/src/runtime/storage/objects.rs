@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hecaton_shared::{BagId, DynamicBagId};
 use imbl::OrdMap;
 
-use super::lead::checked_within;
+use super::lead::charge;
 use super::types::{
     Bag, DataObject, DataObjectCreationParameters, DynBagCreationParameters, DynamicBagType,
     RepayableBloatBond, StorageBucket, UploadParameters, Voucher,
@@ -292,11 +292,7 @@ impl Ctx<'_> {
         let mut dest_buckets = Vec::with_capacity(dest_bag.stored_by.len());
         for id in &dest_bag.stored_by {
             let mut bucket = storage.storage_bucket(*id)?;
-            let v = &mut bucket.voucher;
-            v.objects_used = checked_within(v.objects_used, count, v.objects_limit)
-                .map_err(|e| e.or(StorageError::StorageBucketObjectNumberLimitReached))?;
-            v.size_used = checked_within(v.size_used, bytes, v.size_limit)
-                .map_err(|e| e.or(StorageError::StorageBucketObjectSizeLimitReached))?;
+            charge(&mut bucket.voucher, count, bytes)?;
             dest_buckets.push((*id, bucket));
         }
         let mut src_buckets = Vec::with_capacity(src_bag.stored_by.len());
@@ -388,11 +384,7 @@ impl Ctx<'_> {
         for id in &params.storage_buckets {
             let mut bucket = storage.storage_bucket(*id)?;
             bucket.assigned_bags += 1;
-            let v = &mut bucket.voucher;
-            v.objects_used = checked_within(v.objects_used, n, v.objects_limit)
-                .map_err(|e| e.or(StorageError::StorageBucketObjectNumberLimitReached))?;
-            v.size_used = checked_within(v.size_used, bytes, v.size_limit)
-                .map_err(|e| e.or(StorageError::StorageBucketObjectSizeLimitReached))?;
+            charge(&mut bucket.voucher, n, bytes)?;
             storage_buckets.push((*id, bucket));
         }
         let mut distribution_buckets = Vec::with_capacity(params.distribution_buckets.len());
