@@ -28,6 +28,7 @@ mod bag;
 mod content_id;
 mod error;
 mod ids;
+pub mod socket;
 
 pub use bag::{BagId, BagIdError, DynamicBagId, StaticBagId, WorkingGroup};
 pub use content_id::{ContentHasher, ContentId, ContentIdError, CONTENT_ID_LEN};

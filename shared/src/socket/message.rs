@@ -1,0 +1,261 @@
+//! The messages of the local socket. Placement is what a data plane must know to accept uploads
+//! and, later, to replicate and drop objects: this node's buckets and, per bag they store, the
+//! bag's objects as the chain declares them and the other holders to fetch from.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{BagId, DataObjectId, StorageBucketId};
+
+/// The protocol version both sides state in the handshake; a mismatch ends the session.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a node does; the control plane and data plane of one node must agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A storage node (Colossus API).
+    Storage,
+    /// A distributor (Argus API).
+    Distributor,
+}
+
+/// Control plane → data plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToDataPlane {
+    /// First message of a session.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the sender.
+        version: u32,
+        /// The node's role.
+        role: Role,
+    },
+    /// A full placement follows, as of `block`; it replaces the current one at
+    /// [`ToDataPlane::SnapshotEnd`].
+    SnapshotBegin {
+        /// Chain block the snapshot reflects.
+        block: u64,
+        /// Node-wide values.
+        globals: Globals,
+    },
+    /// Some bags of the snapshot (a snapshot is sent in parts of bounded size).
+    SnapshotBags {
+        /// Chain block of the snapshot.
+        block: u64,
+        /// The bags.
+        bags: Vec<BagPlacement>,
+    },
+    /// The snapshot is complete; the data plane swaps it in and answers
+    /// [`FromDataPlane::Applied`].
+    SnapshotEnd {
+        /// Chain block of the snapshot.
+        block: u64,
+    },
+    /// Changes that bring placement to `block`; ignored unless `block` is newer than what the
+    /// data plane applied.
+    Delta {
+        /// Chain block the placement reflects after these changes.
+        block: u64,
+        /// The changes, applied in order.
+        changes: Vec<Change>,
+    },
+}
+
+/// Node-wide placement values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Globals {
+    /// Buckets this node serves and accepts uploads into: operated by its worker, active.
+    pub buckets: Vec<StorageBucketId>,
+    /// Buckets of this node that do not accept uploads now (status off, or not yet operated).
+    pub read_only_buckets: Vec<StorageBucketId>,
+    /// The chain's global upload switch (`UploadingBlocked`).
+    pub uploading_blocked: bool,
+    /// Blacklisted content ids, as text.
+    pub blacklist: Vec<String>,
+}
+
+/// A bag one of this node's buckets stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BagPlacement {
+    /// The bag.
+    pub bag: BagId,
+    /// This node's buckets that store it.
+    pub buckets: Vec<StorageBucketId>,
+    /// Endpoints of the other storage buckets that store it (replication sources).
+    pub peers: Vec<String>,
+    /// Its objects.
+    pub objects: Vec<ObjectPlacement>,
+}
+
+/// A data object as the chain declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectPlacement {
+    /// Object id.
+    pub id: DataObjectId,
+    /// Declared size in bytes.
+    pub size: u64,
+    /// Declared content id, the chain's `ipfs_content_id` bytes as text (an upload must hash to
+    /// exactly this).
+    pub content_id: String,
+    /// Whether a storage provider accepted it on chain.
+    pub accepted: bool,
+}
+
+/// One change of placement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Node-wide values replaced.
+    Globals(Globals),
+    /// A bag added or its buckets/peers changed (its objects are unchanged unless listed).
+    Bag {
+        /// The bag.
+        bag: BagId,
+        /// This node's buckets storing it.
+        buckets: Vec<StorageBucketId>,
+        /// Other holders' endpoints.
+        peers: Vec<String>,
+    },
+    /// A bag no longer stored here (unassigned or deleted), with its objects.
+    BagRemoved {
+        /// The bag.
+        bag: BagId,
+    },
+    /// Objects added to a bag or changed (accepted).
+    Objects {
+        /// The bag.
+        bag: BagId,
+        /// The objects.
+        objects: Vec<ObjectPlacement>,
+    },
+    /// Objects no longer in a bag (deleted or moved away).
+    ObjectsRemoved {
+        /// The bag.
+        bag: BagId,
+        /// Their ids.
+        ids: Vec<DataObjectId>,
+    },
+}
+
+/// Data plane → control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromDataPlane {
+    /// Answer to [`ToDataPlane::Hello`].
+    Welcome {
+        /// [`PROTOCOL_VERSION`] of the data plane.
+        version: u32,
+        /// Its role.
+        role: Role,
+        /// The newest placement block it applied (from an earlier session), if any.
+        applied_block: Option<u64>,
+        /// Shards serving.
+        shards: usize,
+    },
+    /// The session is refused (version or role mismatch, another session active); the data
+    /// plane closes after sending this.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// Placement as of `block` is applied.
+    Applied {
+        /// The block.
+        block: u64,
+    },
+    /// Something the control plane should know.
+    Report(Report),
+}
+
+/// Reports from the data plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "report", rename_all = "snake_case")]
+pub enum Report {
+    /// These objects are verified and published in the store (an upload finished, or, after a
+    /// snapshot, placement objects the store already holds). The control plane accepts the
+    /// pending ones on chain.
+    Stored {
+        /// The objects.
+        ids: Vec<DataObjectId>,
+    },
+    /// Store totals.
+    Usage {
+        /// Objects published.
+        objects: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::frame::{encode, FrameDecoder};
+
+    #[test]
+    fn every_control_message_round_trips() {
+        let bag: BagId = "dynamic:channel:7".parse().unwrap();
+        let object = ObjectPlacement {
+            id: DataObjectId(5),
+            size: 10,
+            content_id: "gW9T5gSXhgQB5LaqmnJrLVVpHawhM7youzHnuY6HyGBDy3".into(),
+            accepted: false,
+        };
+        let globals = Globals {
+            buckets: vec![StorageBucketId(0)],
+            read_only_buckets: vec![StorageBucketId(3)],
+            uploading_blocked: true,
+            blacklist: vec!["x".into()],
+        };
+        let messages = vec![
+            ToDataPlane::Hello {
+                version: PROTOCOL_VERSION,
+                role: Role::Storage,
+            },
+            ToDataPlane::SnapshotBegin {
+                block: 3,
+                globals: globals.clone(),
+            },
+            ToDataPlane::SnapshotBags {
+                block: 3,
+                bags: vec![BagPlacement {
+                    bag: bag.clone(),
+                    buckets: vec![StorageBucketId(0)],
+                    peers: vec!["http://127.0.0.1:3334/".into()],
+                    objects: vec![object.clone()],
+                }],
+            },
+            ToDataPlane::SnapshotEnd { block: 3 },
+            ToDataPlane::Delta {
+                block: 4,
+                changes: vec![
+                    Change::Globals(globals),
+                    Change::Bag {
+                        bag: bag.clone(),
+                        buckets: vec![],
+                        peers: vec![],
+                    },
+                    Change::Objects {
+                        bag: bag.clone(),
+                        objects: vec![object],
+                    },
+                    Change::ObjectsRemoved {
+                        bag: bag.clone(),
+                        ids: vec![DataObjectId(5)],
+                    },
+                    Change::BagRemoved { bag },
+                ],
+            },
+        ];
+        let mut bytes = Vec::new();
+        for m in &messages {
+            encode(m, &mut bytes);
+        }
+        let mut d = FrameDecoder::new();
+        d.extend(&bytes);
+        for m in &messages {
+            assert_eq!(d.next::<ToDataPlane>().unwrap().as_ref(), Some(m));
+        }
+        assert_eq!(d.next::<ToDataPlane>().unwrap(), None);
+    }
+}

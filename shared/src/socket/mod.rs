@@ -1,0 +1,22 @@
+//! The local socket between the control plane and the data plane (design §4).
+//!
+//! A Unix stream socket owned by the data plane. Every message travels in a [`frame`]: `u32`
+//! payload length, `u32` crc32 of the payload, then the payload, a JSON encoding of the
+//! [`message`] enums. The codec is pure (bytes in, messages out) so that the data plane drives
+//! it from glommio and the control plane from tokio.
+//!
+//! A session: the control plane connects and sends [`ToDataPlane::Hello`]; the data plane answers
+//! [`FromDataPlane::Welcome`] (or [`FromDataPlane::Refused`] and closes). The control plane then
+//! streams a placement snapshot in parts, followed by deltas, each tagged with the chain block it
+//! reflects; the data plane ignores any delta not newer than what it applied, and acknowledges
+//! what it applied. Reports flow back at any time. Either side may restart: the control plane
+//! reconnects and sends a new snapshot; the data plane keeps its last placement meanwhile.
+
+pub mod frame;
+pub mod message;
+
+pub use frame::{encode, FrameDecoder, FrameError, FRAME_HEADER_LEN, MAX_FRAME_LEN};
+pub use message::{
+    BagPlacement, Change, FromDataPlane, Globals, ObjectPlacement, Report, Role, ToDataPlane,
+    PROTOCOL_VERSION,
+};
