@@ -1,7 +1,6 @@
 //! Micro-benchmarks of the per-request work that is not I/O: range parsing, request head
 //! parsing, and the catalog lookup every object request does.
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -35,18 +34,13 @@ fn heads(c: &mut Criterion) {
 
 fn lookup(c: &mut Criterion) {
     let n = 1_000_000u64;
-    let objects: HashMap<DataObjectId, ObjectMeta> = (0..n)
-        .map(|i| {
-            let meta = ObjectMeta {
-                id: DataObjectId(i * 7),
-                size: 1 << 20,
-                content_id: ContentId::from_digest([i as u8; 32]),
-                media_type: MediaType::Mp4,
-                chunk_crcs: vec![0].into(),
-            };
-            (meta.id, meta)
-        })
-        .collect();
+    let objects = (0..n).map(|i| ObjectMeta {
+        id: DataObjectId(i * 7),
+        size: 1 << 20,
+        content_id: ContentId::from_digest([i as u8; 32]),
+        media_type: MediaType::Mp4,
+        chunk_crcs: vec![0].into(),
+    });
     let catalog = Catalog::new(objects, PathBuf::from("/x"));
     let mut i = 0u64;
     c.bench_function("catalog_lookup_1M", |b| {

@@ -3,6 +3,9 @@
 //! It owns the disks and every byte and never talks to the chain. See ARCHITECTURE.md at the
 //! repository root for how the parts fit.
 
+pub mod control;
 pub mod http;
+pub mod placement;
 pub mod serve;
 pub mod store;
+pub mod views;

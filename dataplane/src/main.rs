@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use glommio::{LocalExecutorBuilder, Placement};
 use hecaton_dataplane::serve::{self, Limits, ServeConfig};
 use hecaton_dataplane::store::{import, ImportOptions, Store};
+use hecaton_shared::socket::Role as SocketRole;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -66,6 +67,13 @@ struct ServeArgs {
     /// Connections per shard; more are answered 503.
     #[arg(long, default_value_t = 4096)]
     max_connections_per_shard: usize,
+    /// The local socket the control plane connects to; default: `control.sock` in the store.
+    #[arg(long)]
+    control_socket: Option<PathBuf>,
+    /// Upload memory per shard, in MiB: uploads reserve their buffers from it before reading a
+    /// body; more concurrent uploads are answered 503 with Retry-After.
+    #[arg(long, default_value_t = 64)]
+    upload_memory_mib: usize,
     /// Seconds a SIGTERM drain waits for in-flight responses.
     #[arg(long, default_value_t = 30)]
     drain_timeout_secs: u64,
@@ -114,9 +122,14 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         send_timeout: Duration::from_secs(args.send_timeout_secs),
         max_connections_per_shard: args.max_connections_per_shard.max(1),
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
+        upload_memory_per_shard: args.upload_memory_mib.max(1) << 20,
         ..Limits::default()
     };
     let config = ServeConfig {
+        control_socket: args
+            .control_socket
+            .unwrap_or_else(|| args.store.join("control.sock")),
+        role: SocketRole::Storage,
         store: args.store,
         listen: args.listen,
         shards: args.shards,
@@ -136,8 +149,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
-            "listening on {} ({} shards)",
-            started.addr, started.shards
+            "listening on {} ({} shards); control socket {}",
+            started.addr,
+            started.shards,
+            started.control_socket.display()
         );
         let _ = out.flush();
     })?;

@@ -34,6 +34,10 @@ pub enum Method {
     Options,
     /// POST
     Post,
+    /// PATCH (tus)
+    Patch,
+    /// DELETE (tus termination)
+    Delete,
     /// Any other method, as sent (only error messages need it).
     Other(String),
 }
@@ -45,6 +49,8 @@ impl Method {
             "HEAD" => Method::Head,
             "OPTIONS" => Method::Options,
             "POST" => Method::Post,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
             other => Method::Other(other.to_owned()),
         }
     }
@@ -56,6 +62,8 @@ impl Method {
             Method::Head => "HEAD",
             Method::Options => "OPTIONS",
             Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
             Method::Other(m) => m,
         }
     }
@@ -84,8 +92,31 @@ pub struct Request {
     pub cors_request_headers: Option<Vec<u8>>,
     /// Whether a body follows the head (`Content-Length` > 0 or chunked).
     pub has_body: bool,
+    /// `Content-Length`, when given.
+    pub content_length: Option<u64>,
+    /// `Transfer-Encoding` was given (the body length is not known in advance).
+    pub chunked: bool,
+    /// `Content-Type`
+    pub content_type: Option<Vec<u8>>,
+    /// `Expect: 100-continue`: the client waits for an interim answer before sending the body.
+    pub expect_continue: bool,
+    /// tus headers (`Tus-Resumable`, `Upload-Offset`, `Upload-Length`, `Upload-Metadata`).
+    pub tus: TusHeaders,
     /// Bytes of the head, which the caller consumes from its buffer.
     pub head_len: usize,
+}
+
+/// The tus 1.0 request headers, raw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TusHeaders {
+    /// `Tus-Resumable`
+    pub resumable: Option<Vec<u8>>,
+    /// `Upload-Offset`
+    pub offset: Option<Vec<u8>>,
+    /// `Upload-Length`
+    pub length: Option<Vec<u8>>,
+    /// `Upload-Metadata`
+    pub metadata: Option<Vec<u8>>,
 }
 
 /// Why a head was refused; each maps to one status.
@@ -146,6 +177,8 @@ pub fn parse(buf: &[u8], limits: &HeadLimits) -> Result<Option<Request>, HeadErr
     let (mut range, mut if_none_match, mut if_range, mut cors) = (None, None, None, None);
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
+    let (mut content_type, mut expect_continue) = (None, false);
+    let mut tus = TusHeaders::default();
     for h in req.headers.iter() {
         let name = h.name;
         if name.eq_ignore_ascii_case("connection") {
@@ -176,6 +209,22 @@ pub fn parse(buf: &[u8], limits: &HeadLimits) -> Result<Option<Request>, HeadErr
             content_length = Some(v);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = true;
+        } else if name.eq_ignore_ascii_case("content-type") {
+            content_type = Some(h.value.to_vec());
+        } else if name.eq_ignore_ascii_case("expect") {
+            expect_continue = h.value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+        } else if name.len() > 4 && name[..4].eq_ignore_ascii_case("tus-") {
+            if name.eq_ignore_ascii_case("tus-resumable") {
+                tus.resumable = Some(h.value.to_vec());
+            }
+        } else if name.len() > 7 && name[..7].eq_ignore_ascii_case("upload-") {
+            let slot = match &name[7..] {
+                n if n.eq_ignore_ascii_case("offset") => &mut tus.offset,
+                n if n.eq_ignore_ascii_case("length") => &mut tus.length,
+                n if n.eq_ignore_ascii_case("metadata") => &mut tus.metadata,
+                _ => continue,
+            };
+            *slot = Some(h.value.to_vec());
         }
     }
     if chunked && content_length.is_some() {
@@ -196,6 +245,11 @@ pub fn parse(buf: &[u8], limits: &HeadLimits) -> Result<Option<Request>, HeadErr
         if_range,
         cors_request_headers: cors,
         has_body: chunked || content_length.is_some_and(|c| c > 0),
+        content_length,
+        chunked,
+        content_type,
+        expect_continue,
+        tus,
         head_len,
     }))
 }

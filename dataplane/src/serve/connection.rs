@@ -18,8 +18,20 @@ use crate::serve::shard::Shard;
 
 const INITIAL_BUFFER: usize = 8 * 1024;
 
+/// Bytes read past the request head (the start of a body, or pipelined requests), and the
+/// connection's deadline slot, for routes that read a body.
+#[derive(Debug)]
+pub struct Pending<'a> {
+    /// The connection's read buffer.
+    pub buf: &'a mut Vec<u8>,
+    /// How much of it holds unread bytes.
+    pub filled: &'a mut usize,
+    /// The connection's deadlines.
+    pub slot: &'a Slot,
+}
+
 enum Next {
-    Request(Request),
+    Request(Box<Request>),
     Close,
     Reject(u16, &'static str),
 }
@@ -53,7 +65,12 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard) {
         slot.set(Phase::Busy, Instant::now());
         buf.copy_within(req.head_len..filled, 0);
         filled -= req.head_len;
-        match routes::respond(&mut stream, &req, shard, &mut head).await {
+        let pending = Pending {
+            buf: &mut buf,
+            filled: &mut filled,
+            slot,
+        };
+        match routes::respond(&mut stream, &req, shard, &mut head, pending).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {
@@ -84,7 +101,7 @@ async fn next_request(
     loop {
         if *filled > 0 {
             match request::parse(&buf[..*filled], &limits.head) {
-                Ok(Some(r)) => return Next::Request(r),
+                Ok(Some(r)) => return Next::Request(Box::new(r)),
                 Ok(None) => {}
                 Err(e) => return Next::Reject(e.status(), reject_message(e.status())),
             }

@@ -19,6 +19,11 @@ pub struct Limits {
     pub max_connections_per_shard: usize,
     /// Open object files one shard keeps.
     pub open_files_per_shard: usize,
+    /// Upload memory per shard: each upload reserves its buffers from it before reading its
+    /// body; uploads beyond it are answered 503 with `Retry-After`.
+    pub upload_memory_per_shard: usize,
+    /// How long an upload body may go without a byte arriving before it is abandoned.
+    pub upload_idle_timeout: Duration,
     /// How long a drain waits for in-flight responses before giving up on them.
     pub drain_timeout: Duration,
 }
@@ -33,6 +38,8 @@ impl Default for Limits {
             max_connections_per_shard: 4096,
             open_files_per_shard: 4096,
             drain_timeout: Duration::from_secs(30),
+            upload_memory_per_shard: 64 << 20,
+            upload_idle_timeout: Duration::from_secs(60),
         }
     }
 }

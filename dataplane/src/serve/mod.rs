@@ -3,8 +3,8 @@
 //!
 //! Start-up order: host checks (io_uring, locked memory, file limits) → a probe bind that
 //! refuses an address another process holds (glommio sets SO_REUSEPORT on every listener, so a
-//! stale server would otherwise silently share our connections) → store recovery on a
-//! short-lived executor → shards. SIGTERM or SIGINT drains: listeners close, idle connections
+//! stale server would otherwise silently share our connections) → the control executor, which
+//! recovers the store, binds the control socket and then owns both → shards. SIGTERM or SIGINT drains: listeners close, idle connections
 //! close, in-flight responses finish (bounded by the drain timeout), then the process exits 0.
 
 mod connection;
@@ -15,10 +15,10 @@ mod reaper;
 mod routes;
 pub mod sendfile;
 mod shard;
+mod upload;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use glommio::{CpuSet, LocalExecutorBuilder, Placement};
@@ -27,7 +27,11 @@ use tracing::info;
 
 pub use limits::Limits;
 
-use crate::store::{Catalog, Recovery, Store, StoreError, StoreLock};
+use crate::control::{self, ControlConfig, ControlError};
+use crate::store::{Recovery, Store, StoreError};
+use crate::views::Views;
+use hecaton_shared::socket::Role;
+pub use shard::ShardEnv;
 
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
@@ -42,6 +46,10 @@ pub struct ServeConfig {
     pub io_memory_bytes: usize,
     /// Connection limits.
     pub limits: Limits,
+    /// The local socket the control plane connects to.
+    pub control_socket: PathBuf,
+    /// This node's role.
+    pub role: Role,
 }
 
 /// What start-up found, for the caller to print.
@@ -57,6 +65,8 @@ pub struct Started {
     pub io_memory: IoMemoryPlan,
     /// Store recovery.
     pub recovery: Recovery,
+    /// The control socket's path.
+    pub control_socket: PathBuf,
 }
 
 /// Why serving could not start or stopped abnormally.
@@ -81,6 +91,9 @@ pub enum ServeError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The control socket could not be opened.
+    #[error(transparent)]
+    Control(#[from] ControlError),
     /// An executor could not be created or a shard failed.
     #[error("executor: {0}")]
     Executor(String),
@@ -95,7 +108,8 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
     // SAFETY: setting SIGPIPE to ignored has no preconditions; sendfile to a closed socket then
     // fails with EPIPE instead of killing the process.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let stop = Arc::new(AtomicBool::new(false));
+    let lifecycle = control::Lifecycle::default();
+    let stop = lifecycle.stop.clone();
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(sig, stop.clone()).map_err(ServeError::Signals)?;
     }
@@ -116,9 +130,13 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
     checks.push(hecaton_tuning::raise_nofile(connections));
 
     let addr = probe(config.listen)?;
-    // The lock is held until the process has drained.
-    let (catalog, _lock, recovery) = recover(&config, &io_memory)?;
-    let catalog = Arc::new(catalog);
+    let (publisher, queue) = control::channel();
+    let (views, recovery, control) = start_control(&config, &io_memory, shards, queue, &lifecycle)?;
+    let env = ShardEnv {
+        views,
+        publisher,
+        tmp_dir: config.store.join("tmp"),
+    };
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut handles = Vec::with_capacity(shards);
@@ -127,16 +145,18 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
             Some(&cpu) if shards <= cpus.len() => Placement::Fixed(cpu),
             _ => Placement::Unbound,
         };
-        let (catalog, stop, ready) = (catalog.clone(), stop.clone(), ready_tx.clone());
+        let (env, stop, ready) = (env.clone(), stop.clone(), ready_tx.clone());
         let limits = config.limits;
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{index}"))
             .io_memory(io_memory.per_executor)
-            .spawn(move || shard::run(index, addr, catalog, limits, stop, ready))
+            .spawn(move || shard::run(index, addr, env, limits, stop, ready))
             .map_err(|e| ServeError::Executor(format!("shard {index}: {e}")))?;
         handles.push(handle);
     }
     drop(ready_tx);
+    // The store writer stops once every shard's publisher is gone.
+    drop(env);
     for _ in 0..shards {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -158,10 +178,17 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         checks,
         io_memory,
         recovery,
+        control_socket: config.control_socket.clone(),
     });
     for h in handles {
         h.join().map_err(|e| ServeError::Executor(e.to_string()))?;
     }
+    lifecycle
+        .shards_done
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    control
+        .join()
+        .map_err(|e| ServeError::Executor(format!("control: {e}")))?;
     info!("drained; exiting");
     Ok(())
 }
@@ -181,20 +208,50 @@ fn probe(addr: SocketAddr) -> Result<SocketAddr, ServeError> {
         .map_err(|source| ServeError::Listen { addr, source })
 }
 
-fn recover(
+type ControlStart = (Arc<Views>, Recovery, glommio::ExecutorJoinHandle<()>);
+
+/// Starts the control executor: it recovers the store and binds the control socket, hands back
+/// the views shards read, then owns the store writer and the control sessions until the stop.
+fn start_control(
     config: &ServeConfig,
     plan: &IoMemoryPlan,
-) -> Result<(Catalog, StoreLock, Recovery), ServeError> {
-    let executor = LocalExecutorBuilder::new(Placement::Unbound)
-        .name("recovery")
-        .io_memory(plan.per_executor)
-        .make()
-        .map_err(|e| ServeError::Executor(format!("recovery: {e}")))?;
+    shards: usize,
+    queue: control::PublishQueue,
+    lifecycle: &control::Lifecycle,
+) -> Result<ControlStart, ServeError> {
+    let (tx, rx) = std::sync::mpsc::channel();
     let dir = config.store.clone();
-    let (catalog, recovery, lock) = executor.run(async move {
-        let (store, recovery) = Store::open(&dir).await?;
-        let (catalog, lock) = store.into_catalog().await?;
-        Ok::<_, StoreError>((catalog, recovery, lock))
-    })?;
-    Ok((catalog, lock, recovery))
+    let control = ControlConfig {
+        socket: config.control_socket.clone(),
+        role: config.role,
+        shards,
+    };
+    let lifecycle = lifecycle.clone();
+    let handle = LocalExecutorBuilder::new(Placement::Unbound)
+        .name("control")
+        .io_memory(plan.per_executor)
+        .spawn(move || async move {
+            let (store, recovery) = match Store::open(&dir).await {
+                Ok(s) => s,
+                Err(e) => return drop(tx.send(Err(ServeError::Store(e)))),
+            };
+            let listener = match control::bind(&control.socket).await {
+                Ok(l) => l,
+                Err(e) => return drop(tx.send(Err(ServeError::Control(e)))),
+            };
+            let views = Views::new(store.catalog());
+            let _ = tx.send(Ok((views.clone(), recovery)));
+            control::run(store, views, queue, listener, control, lifecycle).await;
+        })
+        .map_err(|e| ServeError::Executor(format!("control: {e}")))?;
+    match rx.recv() {
+        Ok(Ok((views, recovery))) => Ok((views, recovery, handle)),
+        Ok(Err(e)) => {
+            let _ = handle.join();
+            Err(e)
+        }
+        Err(_) => Err(ServeError::Executor(
+            "the control executor exited during start-up".into(),
+        )),
+    }
 }

@@ -42,11 +42,12 @@ pub async fn serve(
             return send_json(stream, head, 400, &body, keep, req.http10, head_only).await;
         }
     };
-    let Some(meta) = shard.catalog.get(id) else {
+    let catalog = shard.views.catalog.load_full();
+    let Some(meta) = catalog.get(id) else {
         let body = error_body("files", "File not found.");
         return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;
     };
-    let open = match shard.files.get(&shard.catalog, meta).await {
+    let open = match shard.files.get(&catalog, meta).await {
         Ok(open) => open,
         Err(e) => {
             error!(object = %id, "cannot serve: {e}");

@@ -24,6 +24,9 @@ pub enum Phase {
     Head,
     /// Answering; the socket's write timeout bounds a client that does not read.
     Busy,
+    /// Receiving a request body: the deadline moves forward whenever bytes arrive (the upload
+    /// idle timeout); a drain lets it finish.
+    Body,
 }
 
 /// One connection's entry in the table.

@@ -5,14 +5,16 @@
 //! headers, and unknown query parameters are ignored rather than rejected.
 
 use std::io;
+use std::rc::Rc;
 
 use futures_lite::AsyncWriteExt;
 use glommio::net::TcpStream;
 
 use crate::http::request::{Method, Request};
 use crate::http::response::{error_body, ResponseHead};
-use crate::serve::object;
+use crate::serve::connection::Pending;
 use crate::serve::shard::Shard;
+use crate::serve::{object, upload};
 
 const JSON: &[u8] = b"application/json; charset=utf-8";
 
@@ -22,6 +24,7 @@ pub async fn respond(
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
+    pending: Pending<'_>,
 ) -> io::Result<bool> {
     // A body we do not read would be taken for the next request: answer, then close.
     let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
@@ -43,13 +46,7 @@ pub async fn respond(
             if req.method != Method::Post {
                 return not_allowed(stream, head, req, keep, b"POST").await;
             }
-            // Uploads arrive with the control plane (placement says which buckets are writable);
-            // until then no bucket is, which is what Colossus answers first, too.
-            let body = error_body(
-                "upload",
-                "Error: Server is not accepting uploads into this bucket",
-            );
-            send_json(stream, head, 503, &body, false, req.http10, false).await
+            upload::post(stream, req, shard, head, pending).await
         }
         _ if api.starts_with("files/") && !api["files/".len()..].contains('/') => {
             if !readable {
@@ -58,21 +55,14 @@ pub async fn respond(
             object::serve(stream, req, shard, head, &api["files/".len()..], keep).await
         }
         "state/data-objects" if readable => {
-            let body = shard.data_objects_json.get_or_init(|| {
-                let ids: Vec<String> = shard
-                    .catalog
-                    .ids()
-                    .iter()
-                    .map(|id| id.to_string())
-                    .collect();
-                serde_json::to_vec(&ids).expect("strings serialize")
-            });
-            send_json(stream, head, 200, body, keep, req.http10, head_only).await
+            let body = data_objects_json(shard);
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
         }
         "state/data" if readable => {
+            let catalog = shard.views.catalog();
             let body = serde_json::to_vec(&serde_json::json!({
-                "objectNumber": shard.catalog.len(),
-                "totalSize": shard.catalog.total_size(),
+                "objectNumber": catalog.len(),
+                "totalSize": catalog.total_size(),
                 "tempDownloads": 0,
                 "tempDirSize": 0,
                 "pendingObjects": 0,
@@ -94,6 +84,21 @@ pub async fn respond(
             not_allowed(stream, head, req, keep, b"GET, HEAD").await
         }
         _ => not_found(stream, head, req, keep).await,
+    }
+}
+
+/// `/state/data-objects`: every published id as a decimal string, cached per catalog version.
+fn data_objects_json(shard: &Shard) -> Rc<Vec<u8>> {
+    let catalog = shard.views.catalog();
+    let mut cached = shard.data_objects_json.borrow_mut();
+    match &*cached {
+        Some((version, body)) if *version == catalog.version() => body.clone(),
+        _ => {
+            let ids: Vec<String> = catalog.ids().iter().map(|id| id.to_string()).collect();
+            let body = Rc::new(serde_json::to_vec(&ids).expect("strings serialize"));
+            *cached = Some((catalog.version(), body.clone()));
+            body
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! One shard: a pinned glommio executor with its own SO_REUSEPORT listener, its own open files,
-//! and its connections. Shards share nothing mutable; the catalog they read is immutable.
+//! and its connections. Shards share nothing mutable: they read the catalog and placement the
+//! control executor publishes (`views.rs`) and hand verified uploads to its store writer.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,18 +15,36 @@ use glommio::net::{TcpListener, TcpStream};
 use glommio::sync::{Gate, Semaphore};
 use tracing::{debug, info, warn};
 
+use crate::control::Publisher;
 use crate::http::response::{error_body, ResponseHead};
 use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
 use crate::serve::reaper::{self, Reaper};
 use crate::serve::{connection, routes};
-use crate::store::Catalog;
+use crate::views::Views;
+
+/// What a shard is given by the process.
+#[derive(Debug, Clone)]
+pub struct ShardEnv {
+    /// Cross-executor views.
+    pub views: Arc<Views>,
+    /// The store writer.
+    pub publisher: Publisher,
+    /// The store's temp directory.
+    pub tmp_dir: PathBuf,
+}
 
 /// What a shard's connections share.
 #[derive(Debug)]
 pub struct Shard {
-    /// Published objects.
-    pub catalog: Arc<Catalog>,
+    /// Catalog and placement, as the control executor publishes them.
+    pub views: Arc<Views>,
+    /// The store writer.
+    pub publisher: Publisher,
+    /// Upload memory: bytes reserved before an upload's body is read.
+    pub upload_memory: Semaphore,
+    /// Where uploads are written before they are published.
+    pub tmp_dir: PathBuf,
     /// Open object files.
     pub files: OpenFiles,
     /// Connection limits.
@@ -38,8 +58,8 @@ pub struct Shard {
     pub active: Cell<usize>,
     /// Deadlines and drain for every connection.
     pub reaper: Reaper,
-    /// `/state/data-objects` body, built on first use (the catalog does not change).
-    pub data_objects_json: OnceCell<Vec<u8>>,
+    /// `/state/data-objects` body for one catalog version, rebuilt when the catalog changes.
+    pub data_objects_json: RefCell<Option<(u64, Rc<Vec<u8>>)>>,
 }
 
 impl Shard {
@@ -54,7 +74,7 @@ impl Shard {
 pub async fn run(
     index: usize,
     addr: SocketAddr,
-    catalog: Arc<Catalog>,
+    env: ShardEnv,
     limits: Limits,
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
@@ -68,14 +88,17 @@ pub async fn run(
     };
     let _ = ready.send(Ok(()));
     let shard = Rc::new(Shard {
-        catalog,
+        views: env.views,
+        publisher: env.publisher,
+        upload_memory: Semaphore::new(limits.upload_memory_per_shard as u64),
+        tmp_dir: env.tmp_dir,
         files: OpenFiles::new(limits.open_files_per_shard),
         limits,
         draining: Cell::new(false),
         drain: Semaphore::new(0),
         active: Cell::new(0),
         reaper: Reaper::default(),
-        data_objects_json: OnceCell::new(),
+        data_objects_json: RefCell::new(None),
     });
     glommio::spawn_local(reap(shard.clone(), stop)).detach();
 

@@ -1,35 +1,68 @@
-//! The read-only view of the store that serving needs: which objects exist, with their metadata
-//! and totals. Built once after recovery and shared by every shard without locks.
+//! The view of the store that serving needs: which objects exist, with their metadata and
+//! totals. A persistent map (structurally shared), so the store's single writer hands every
+//! shard a new version in O(1) after each publish, and readers never lock.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use hecaton_shared::DataObjectId;
 
 use crate::store::record::ObjectMeta;
 
 /// Published objects and where their files are.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Catalog {
-    objects: HashMap<DataObjectId, ObjectMeta>,
-    objects_dir: PathBuf,
+    objects: imbl::HashMap<DataObjectId, Arc<ObjectMeta>>,
+    objects_dir: Arc<Path>,
     total_size: u64,
+    version: u64,
 }
 
 impl Catalog {
     /// A catalog of `objects`, whose files are in `objects_dir`.
-    pub fn new(objects: HashMap<DataObjectId, ObjectMeta>, objects_dir: PathBuf) -> Self {
+    pub fn new(objects: impl IntoIterator<Item = ObjectMeta>, objects_dir: PathBuf) -> Self {
+        let objects: imbl::HashMap<_, _> =
+            objects.into_iter().map(|m| (m.id, Arc::new(m))).collect();
         let total_size = objects.values().map(|m| m.size).sum();
         Self {
             objects,
-            objects_dir,
+            objects_dir: objects_dir.into(),
             total_size,
+            version: 0,
         }
+    }
+
+    /// Adds (or replaces) an object.
+    pub fn insert(&mut self, meta: ObjectMeta) {
+        self.total_size += meta.size;
+        if let Some(old) = self.objects.insert(meta.id, Arc::new(meta)) {
+            self.total_size -= old.size;
+        }
+        self.version += 1;
+    }
+
+    /// Removes an object, returning its metadata.
+    pub fn remove(&mut self, id: DataObjectId) -> Option<Arc<ObjectMeta>> {
+        let old = self.objects.remove(&id)?;
+        self.total_size -= old.size;
+        self.version += 1;
+        Some(old)
+    }
+
+    /// Whether the object is published.
+    pub fn contains(&self, id: DataObjectId) -> bool {
+        self.objects.contains_key(&id)
+    }
+
+    /// Changes counted since the catalog was built; equal versions of one store hold the same
+    /// objects (caches of derived answers key on it).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// The object's metadata, if it is published.
     pub fn get(&self, id: DataObjectId) -> Option<&ObjectMeta> {
-        self.objects.get(&id)
+        self.objects.get(&id).map(|m| &**m)
     }
 
     /// Number of published objects.

@@ -27,7 +27,7 @@ mod lock;
 pub mod media_type;
 mod record;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, Directory};
@@ -81,7 +81,7 @@ pub struct Store {
     tmp_dir: PathBuf,
     objects_dir_handle: Directory,
     index: Index,
-    objects: HashMap<DataObjectId, ObjectMeta>,
+    catalog: Catalog,
     _lock: StoreLock,
 }
 
@@ -148,11 +148,11 @@ impl Store {
             "store recovered"
         );
         let store = Store {
-            objects_dir,
+            objects_dir: objects_dir.clone(),
             tmp_dir,
             objects_dir_handle,
             index,
-            objects,
+            catalog: Catalog::new(objects.into_values(), objects_dir.clone()),
             _lock: lock,
         };
         Ok((store, recovery))
@@ -160,7 +160,12 @@ impl Store {
 
     /// The published object, if any.
     pub fn get(&self, id: DataObjectId) -> Option<&ObjectMeta> {
-        self.objects.get(&id)
+        self.catalog.get(id)
+    }
+
+    /// The published objects as they are now (an O(1) copy that later publishes do not change).
+    pub fn catalog(&self) -> Catalog {
+        self.catalog.clone()
     }
 
     /// Where temp files go.
@@ -184,7 +189,7 @@ impl Store {
         digest: Digest,
         expected: Option<Expected>,
     ) -> Result<(), StoreError> {
-        if self.objects.contains_key(&id) {
+        if self.catalog.contains(id) {
             return Err(StoreError::AlreadyStored(id));
         }
         if let Some(exp) = expected {
@@ -238,7 +243,7 @@ impl Store {
             chunk_crcs: digest.chunk_crcs,
         };
         self.index.append(&[Record::Put(meta.clone())]).await?;
-        self.objects.insert(id, meta);
+        self.catalog.insert(meta);
         Ok(())
     }
 
@@ -253,7 +258,7 @@ impl Store {
     pub async fn into_catalog(self) -> Result<(Catalog, StoreLock), StoreError> {
         self.index.close().await?;
         close_dir(self.objects_dir_handle, &self.objects_dir).await?;
-        Ok((Catalog::new(self.objects, self.objects_dir), self._lock))
+        Ok((self.catalog, self._lock))
     }
 }
 

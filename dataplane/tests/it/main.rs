@@ -1,7 +1,9 @@
 //! Integration tests: the real `hecaton-dataplane` binary on loopback, port 0, over temp stores.
 
+mod control;
 mod crash;
 mod import;
 mod protection;
 mod serving;
 mod support;
+mod upload;

@@ -148,7 +148,7 @@ fn cors_state_and_version_endpoints() {
         .unwrap()
         .starts_with("hecaton-dataplane/"));
 
-    // No bucket is writable until placement arrives (issue 4): Colossus's first answer.
+    // No bucket is writable until a control plane pushed placement: Colossus's first answer.
     let up = server.request(
         "POST",
         "/api/v1/files?dataObjectId=1&storageBucketId=1&bagId=static:council",

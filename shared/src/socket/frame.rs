@@ -76,7 +76,7 @@ impl FrameDecoder {
 
     /// The next whole message, `Ok(None)` if more bytes are needed. The header is checked as
     /// soon as it arrives, so an oversized frame is refused before its payload is buffered.
-    pub fn next<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+    pub fn decode<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
         let pending = &self.buf[self.start..];
         if pending.len() < FRAME_HEADER_LEN {
             return Ok(None);
@@ -140,11 +140,11 @@ mod tests {
             let mut d = FrameDecoder::new();
             let mut got = Vec::new();
             d.extend(&bytes[..split]);
-            while let Some(m) = d.next::<FromDataPlane>().unwrap() {
+            while let Some(m) = d.decode::<FromDataPlane>().unwrap() {
                 got.push(m);
             }
             d.extend(&bytes[split..]);
-            while let Some(m) = d.next::<FromDataPlane>().unwrap() {
+            while let Some(m) = d.decode::<FromDataPlane>().unwrap() {
                 got.push(m);
             }
             assert_eq!(got, sample(), "split at {split}");
@@ -159,7 +159,7 @@ mod tests {
         header.extend_from_slice(&0u32.to_le_bytes());
         d.extend(&header);
         assert_eq!(
-            d.next::<FromDataPlane>(),
+            d.decode::<FromDataPlane>(),
             Err(FrameError::Oversized {
                 len: MAX_FRAME_LEN + 1,
                 max: MAX_FRAME_LEN
@@ -177,7 +177,7 @@ mod tests {
             let mut d = FrameDecoder::new();
             d.extend(&damaged);
             assert!(matches!(
-                d.next::<FromDataPlane>(),
+                d.decode::<FromDataPlane>(),
                 Err(FrameError::Checksum { .. })
             ));
         }
@@ -192,7 +192,7 @@ mod tests {
         let mut d = FrameDecoder::new();
         d.extend(&bytes);
         assert!(matches!(
-            d.next::<FromDataPlane>(),
+            d.decode::<FromDataPlane>(),
             Err(FrameError::Decode(_))
         ));
     }
@@ -204,12 +204,7 @@ mod tests {
             let mut d = FrameDecoder::new();
             for c in chunks {
                 d.extend(&c);
-                loop {
-                    match d.next::<FromDataPlane>() {
-                        Ok(Some(_)) => continue,
-                        Ok(None) | Err(_) => break,
-                    }
-                }
+                while let Ok(Some(_)) = d.decode::<FromDataPlane>() {}
             }
         }
 
@@ -222,9 +217,9 @@ mod tests {
             let cut = cut.min(bytes.len());
             let mut d = FrameDecoder::new();
             d.extend(&bytes[..cut]);
-            let early = d.next::<FromDataPlane>().unwrap();
+            let early = d.decode::<FromDataPlane>().unwrap();
             d.extend(&bytes[cut..]);
-            let got = match early { Some(m) => m, None => d.next::<FromDataPlane>().unwrap().unwrap() };
+            let got = match early { Some(m) => m, None => d.decode::<FromDataPlane>().unwrap().unwrap() };
             prop_assert_eq!(got, message);
         }
     }

@@ -219,7 +219,7 @@ mod tests {
             ToDataPlane::SnapshotBags {
                 block: 3,
                 bags: vec![BagPlacement {
-                    bag: bag.clone(),
+                    bag,
                     buckets: vec![StorageBucketId(0)],
                     peers: vec!["http://127.0.0.1:3334/".into()],
                     objects: vec![object.clone()],
@@ -231,16 +231,16 @@ mod tests {
                 changes: vec![
                     Change::Globals(globals),
                     Change::Bag {
-                        bag: bag.clone(),
+                        bag,
                         buckets: vec![],
                         peers: vec![],
                     },
                     Change::Objects {
-                        bag: bag.clone(),
+                        bag,
                         objects: vec![object],
                     },
                     Change::ObjectsRemoved {
-                        bag: bag.clone(),
+                        bag,
                         ids: vec![DataObjectId(5)],
                     },
                     Change::BagRemoved { bag },
@@ -254,8 +254,8 @@ mod tests {
         let mut d = FrameDecoder::new();
         d.extend(&bytes);
         for m in &messages {
-            assert_eq!(d.next::<ToDataPlane>().unwrap().as_ref(), Some(m));
+            assert_eq!(d.decode::<ToDataPlane>().unwrap().as_ref(), Some(m));
         }
-        assert_eq!(d.next::<ToDataPlane>().unwrap(), None);
+        assert_eq!(d.decode::<ToDataPlane>().unwrap(), None);
     }
 }

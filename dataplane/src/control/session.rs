@@ -1,0 +1,269 @@
+//! One control plane session on the local socket: handshake, placement snapshot (assembled from
+//! its parts, swapped in whole at its end), deltas (ignored unless newer than what is applied),
+//! acknowledgements, and reports back. A bad frame ends the session with a logged reason; the
+//! data plane keeps its placement and waits for the next session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
+use glommio::net::UnixStream;
+use hecaton_shared::socket::{
+    encode, BagPlacement, FrameDecoder, FrameError, FromDataPlane, Globals, Report, ToDataPlane,
+    PROTOCOL_VERSION,
+};
+use tracing::{debug, info, warn};
+
+use super::Ctx;
+use crate::placement::Placement;
+
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+enum SessionEnd {
+    #[error("control plane disconnected")]
+    Closed,
+    #[error("socket error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("bad frame: {0}")]
+    Frame(#[from] FrameError),
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    #[error("stopping")]
+    Stopping,
+}
+
+/// Answers a connection that cannot have a session, and closes it.
+pub(super) async fn refuse(mut stream: UnixStream, reason: &str) {
+    let mut out = Vec::new();
+    encode(
+        &FromDataPlane::Refused {
+            reason: reason.into(),
+        },
+        &mut out,
+    );
+    let _ = stream.write_all(&out).await;
+    warn!("refused a control connection: {reason}");
+}
+
+/// Serves one session until it ends.
+pub(super) async fn serve(stream: UnixStream, ctx: &Ctx) {
+    ctx.views
+        .sessions
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut session = Session {
+        stream,
+        decoder: FrameDecoder::new(),
+        buf: vec![0; 64 * 1024],
+        out: Vec::new(),
+        snapshot: None,
+    };
+    match session.run(ctx).await {
+        Ok(()) | Err(SessionEnd::Closed) | Err(SessionEnd::Stopping) => {
+            info!("control session ended")
+        }
+        Err(e) => warn!("control session closed: {e}"),
+    }
+    // Reports queued for this session are stale for the next one (its snapshot re-reports).
+    while let Some(Some(_)) = future::poll_once(ctx.reports.recv()).await {}
+}
+
+struct Session {
+    stream: UnixStream,
+    decoder: FrameDecoder,
+    buf: Vec<u8>,
+    out: Vec<u8>,
+    snapshot: Option<(u64, Globals, Vec<BagPlacement>)>,
+}
+
+enum Event {
+    Read(std::io::Result<usize>),
+    Report(Report),
+    Tick,
+}
+
+impl Session {
+    async fn run(&mut self, ctx: &Ctx) -> Result<(), SessionEnd> {
+        self.handshake(ctx).await?;
+        loop {
+            while let Some(msg) = self.decoder.decode::<ToDataPlane>()? {
+                self.handle(msg, ctx)?;
+            }
+            self.flush().await?;
+            let (stream, buf) = (&mut self.stream, &mut self.buf);
+            let event = future::or(
+                future::or(async { Event::Read(stream.read(buf).await) }, async {
+                    match ctx.reports.recv().await {
+                        Some(r) => Event::Report(r),
+                        None => future::pending().await,
+                    }
+                }),
+                async {
+                    glommio::timer::sleep(Duration::from_millis(200)).await;
+                    Event::Tick
+                },
+            )
+            .await;
+            match event {
+                Event::Read(Ok(0)) => return Err(SessionEnd::Closed),
+                Event::Read(Ok(n)) => self.decoder.extend(&self.buf[..n]),
+                Event::Read(Err(e)) => return Err(e.into()),
+                Event::Report(r) => self.send(&FromDataPlane::Report(r)),
+                Event::Tick if ctx.stopping() => return Err(SessionEnd::Stopping),
+                Event::Tick => {}
+            }
+        }
+    }
+
+    async fn handshake(&mut self, ctx: &Ctx) -> Result<(), SessionEnd> {
+        let hello = glommio::timer::timeout(HELLO_TIMEOUT, async {
+            loop {
+                if let Some(m) = self.decoder.decode::<ToDataPlane>().map_err(io_err)? {
+                    return Ok(m);
+                }
+                let n = self.stream.read(&mut self.buf).await?;
+                if n == 0 {
+                    return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+                }
+                self.decoder.extend(&self.buf[..n]);
+            }
+        })
+        .await
+        .map_err(|e| SessionEnd::Protocol(format!("no hello: {e}")))?;
+        let (version, role) = match hello {
+            ToDataPlane::Hello { version, role } => (version, role),
+            other => {
+                return Err(SessionEnd::Protocol(format!(
+                    "expected hello, got {other:?}"
+                )))
+            }
+        };
+        let refusal = if version != PROTOCOL_VERSION {
+            Some(format!(
+                "protocol version {version} is not supported (this data plane speaks {PROTOCOL_VERSION})"
+            ))
+        } else if role != ctx.config.role {
+            Some(format!(
+                "role mismatch: control plane is {role:?}, data plane is {:?}",
+                ctx.config.role
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = refusal {
+            self.send(&FromDataPlane::Refused {
+                reason: reason.clone(),
+            });
+            self.flush().await?;
+            return Err(SessionEnd::Protocol(reason));
+        }
+        self.send(&FromDataPlane::Welcome {
+            version: PROTOCOL_VERSION,
+            role: ctx.config.role,
+            applied_block: ctx.views.placement().map(|p| p.block),
+            shards: ctx.config.shards,
+        });
+        info!("control plane connected");
+        Ok(())
+    }
+
+    fn handle(&mut self, msg: ToDataPlane, ctx: &Ctx) -> Result<(), SessionEnd> {
+        match msg {
+            ToDataPlane::Hello { .. } => {
+                return Err(SessionEnd::Protocol("second hello".into()));
+            }
+            ToDataPlane::SnapshotBegin { block, globals } => {
+                self.snapshot = Some((block, globals, Vec::new()));
+            }
+            ToDataPlane::SnapshotBags { block, bags } => match &mut self.snapshot {
+                Some((b, _, parts)) if *b == block => parts.extend(bags),
+                _ => {
+                    return Err(SessionEnd::Protocol(
+                        "snapshot part without its begin".into(),
+                    ))
+                }
+            },
+            ToDataPlane::SnapshotEnd { block } => {
+                let Some((b, globals, bags)) = self.snapshot.take().filter(|s| s.0 == block) else {
+                    return Err(SessionEnd::Protocol(
+                        "snapshot end without its begin".into(),
+                    ));
+                };
+                let applied = ctx.views.placement().map(|p| p.block);
+                if applied.is_some_and(|a| b < a) {
+                    warn!(
+                        snapshot = b,
+                        applied = ?applied,
+                        "snapshot older than the applied placement ignored"
+                    );
+                } else {
+                    let placement = Placement::from_snapshot(b, globals, bags);
+                    let (bags, objects) = placement.counts();
+                    ctx.views.placement.store(Some(Arc::new(placement)));
+                    info!(block = b, bags, objects, "placement snapshot applied");
+                }
+                self.acknowledge(ctx);
+                self.report_held(ctx);
+            }
+            ToDataPlane::Delta { block, changes } => {
+                let current = ctx.views.placement();
+                match current {
+                    Some(p) if block > p.block => {
+                        let mut next = (*p).clone();
+                        next.apply(block, changes);
+                        ctx.views.placement.store(Some(Arc::new(next)));
+                        debug!(block, "placement delta applied");
+                    }
+                    Some(p) => debug!(block, applied = p.block, "stale delta ignored"),
+                    None => {
+                        return Err(SessionEnd::Protocol("delta before any snapshot".into()));
+                    }
+                }
+                self.acknowledge(ctx);
+            }
+        }
+        Ok(())
+    }
+
+    fn acknowledge(&mut self, ctx: &Ctx) {
+        if let Some(p) = ctx.views.placement() {
+            self.send(&FromDataPlane::Applied { block: p.block });
+        }
+    }
+
+    /// Tells the control plane which of the objects still pending on chain are already stored
+    /// here (uploads it has not seen reported, e.g. across its restart), and the store totals.
+    fn report_held(&mut self, ctx: &Ctx) {
+        let (Some(p), catalog) = (ctx.views.placement(), ctx.views.catalog()) else {
+            return;
+        };
+        let mut ids: Vec<_> = p.pending().filter(|id| catalog.contains(*id)).collect();
+        ids.sort_unstable();
+        for chunk in ids.chunks(10_000) {
+            self.send(&FromDataPlane::Report(Report::Stored {
+                ids: chunk.to_vec(),
+            }));
+        }
+        self.send(&FromDataPlane::Report(Report::Usage {
+            objects: catalog.len() as u64,
+            bytes: catalog.total_size(),
+        }));
+    }
+
+    fn send(&mut self, msg: &FromDataPlane) {
+        encode(msg, &mut self.out);
+    }
+
+    async fn flush(&mut self) -> Result<(), SessionEnd> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+}
+
+fn io_err(e: FrameError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+}

@@ -1,0 +1,148 @@
+//! The checks made before an upload's body is read, in Colossus's order, against the placement
+//! the control plane pushed (never the chain: the data plane does not talk to it).
+
+use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
+
+use super::error::UploadError;
+use crate::placement::{ObjectEntry, Placement};
+use crate::store::Catalog;
+
+/// The upload's query parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `dataObjectId`
+    pub id: DataObjectId,
+    /// `storageBucketId`
+    pub bucket: StorageBucketId,
+    /// `bagId`, raw (parsed after the bucket check, as Colossus does).
+    pub bag: String,
+}
+
+/// Parses `dataObjectId`, `storageBucketId` and `bagId` from a query string (other parameters
+/// are ignored).
+pub fn parse_query(query: Option<&str>) -> Result<Target, UploadError> {
+    let (mut id, mut bucket, mut bag) = (None, None, None);
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "dataObjectId" => id = Some(v),
+            "storageBucketId" => bucket = Some(v),
+            "bagId" => bag = Some(v),
+            _ => {}
+        }
+    }
+    let id = id.ok_or(UploadError::MissingParameter("dataObjectId"))?;
+    let bucket = bucket.ok_or(UploadError::MissingParameter("storageBucketId"))?;
+    let bag = bag.ok_or(UploadError::MissingParameter("bagId"))?;
+    Ok(Target {
+        id: id
+            .parse()
+            .map_err(|_| UploadError::BadParameter("dataObjectId"))?,
+        bucket: bucket
+            .parse()
+            .map_err(|_| UploadError::BadParameter("storageBucketId"))?,
+        bag,
+    })
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding); malformed escapes are kept as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Checks an upload against placement and the catalog; on success, the object as declared.
+pub fn check(
+    target: &Target,
+    placement: Option<&Placement>,
+    catalog: &Catalog,
+) -> Result<(BagId, ObjectEntry), UploadError> {
+    let placement = placement.ok_or(UploadError::NotAccepting)?;
+    let accepting = placement
+        .bucket(target.bucket)
+        .ok_or(UploadError::NotAccepting)?;
+    let bag: BagId = target
+        .bag
+        .parse()
+        .map_err(|e| UploadError::BadBag(format!("{e}")))?;
+    let stored = placement
+        .bag(&bag)
+        .is_some_and(|b| b.buckets.contains(&target.bucket));
+    if !stored {
+        return Err(UploadError::BagNotInBucket {
+            bag,
+            bucket: target.bucket,
+        });
+    }
+    if !accepting {
+        return Err(UploadError::BucketNotOperated);
+    }
+    if placement.globals.uploading_blocked {
+        return Err(UploadError::UploadingBlocked);
+    }
+    let object = placement
+        .object(target.id)
+        .filter(|o| o.bag == bag)
+        .ok_or(UploadError::UnknownObject { id: target.id, bag })?;
+    if placement.globals.blacklist.contains(&object.content_id) {
+        return Err(UploadError::Blacklisted {
+            id: target.id,
+            content_id: object.content_id.clone(),
+        });
+    }
+    if catalog.contains(target.id) {
+        return Err(UploadError::AlreadyStored(target.id));
+    }
+    Ok((bag, object.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters() {
+        let t = parse_query(Some(
+            "dataObjectId=7&storageBucketId=0&bagId=dynamic%3Achannel%3A1&x=y",
+        ))
+        .unwrap();
+        assert_eq!(t.id, DataObjectId(7));
+        assert_eq!(t.bucket, StorageBucketId(0));
+        assert_eq!(t.bag, "dynamic:channel:1");
+        assert!(matches!(
+            parse_query(Some("storageBucketId=0&bagId=x")),
+            Err(UploadError::MissingParameter("dataObjectId"))
+        ));
+        assert!(matches!(
+            parse_query(Some("dataObjectId=-1&storageBucketId=0&bagId=x")),
+            Err(UploadError::BadParameter("dataObjectId"))
+        ));
+        assert!(matches!(
+            parse_query(None),
+            Err(UploadError::MissingParameter(_))
+        ));
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("a%zz+b"), "a%zz b");
+    }
+}

@@ -1,0 +1,138 @@
+//! Every way an upload ends other than 201, with its status and the Colossus error text
+//! (`reference/colossus.md` §1.4), so existing clients (joystream-cli, Atlas) read them as they
+//! read Colossus's. Where Colossus answers 500 for a client's mistake or a race we answer the
+//! status that says what happened.
+
+use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
+
+/// Why an upload was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// A required query parameter is missing.
+    #[error("request.query should have required property '{0}'")]
+    MissingParameter(&'static str),
+    /// A query parameter is malformed.
+    #[error("request.query.{0} should match pattern \"^\\d+$\"")]
+    BadParameter(&'static str),
+    /// No placement yet, or the bucket is not one of this node's.
+    #[error("Server is not accepting uploads into this bucket")]
+    NotAccepting,
+    /// The bag id does not parse.
+    #[error("Invalid bagId: {0}")]
+    BadBag(String),
+    /// The bag is not stored by the bucket.
+    #[error("Storage bag {bag} is not assigned to storage bucket {bucket}.")]
+    BagNotInBucket {
+        /// The bag.
+        bag: BagId,
+        /// The bucket.
+        bucket: StorageBucketId,
+    },
+    /// The bucket is this node's but its operator is not active (invited, removed, off).
+    #[error("Incorrect storage bucket ID.")]
+    BucketNotOperated,
+    /// The chain's upload switch is on.
+    #[error("Uploading is blocked on chain.")]
+    UploadingBlocked,
+    /// The object is not in the bag.
+    #[error("Data object {id} doesn't exist in storage bag {bag}")]
+    UnknownObject {
+        /// The object.
+        id: DataObjectId,
+        /// The bag.
+        bag: BagId,
+    },
+    /// The object's declared content is blacklisted.
+    #[error("Data object {id} has blacklisted content {content_id}.")]
+    Blacklisted {
+        /// The object.
+        id: DataObjectId,
+        /// Its declared content id.
+        content_id: String,
+    },
+    /// The object is already published here.
+    #[error("Data object {0} already exists (in storage)")]
+    AlreadyStored(DataObjectId),
+    /// Another upload of the object is in progress.
+    #[error("Data object {0} is being uploaded by another request")]
+    InProgress(DataObjectId),
+    /// The body is not `multipart/form-data` with a boundary.
+    #[error("unsupported media type: uploads are multipart/form-data")]
+    NotMultipart,
+    /// The body length is not announced.
+    #[error("Content-Length is required")]
+    LengthRequired,
+    /// The body is longer than the object can be (or a file longer than declared).
+    #[error("File too large")]
+    TooLarge,
+    /// More than one file in the body.
+    #[error("Too many files")]
+    TooManyFiles,
+    /// The body is not valid multipart.
+    #[error("malformed multipart body: {0}")]
+    Malformed(String),
+    /// The shard's upload memory is taken.
+    #[error("Server is busy with other uploads; retry later")]
+    Busy,
+    /// No file part in the body.
+    #[error("No file uploaded")]
+    NoFile,
+    /// The file's size is not the declared size.
+    #[error("File size doesn't match the data object's size for data object ID = {0}")]
+    SizeMismatch(DataObjectId),
+    /// The file's content id is not the declared one.
+    #[error(
+        "File multihash doesn't match the data object's ipfsContentId for data object ID = {0}"
+    )]
+    HashMismatch(DataObjectId),
+    /// The client went away or stalled; nothing can be answered.
+    #[error("Upload aborted: {0}")]
+    Aborted(String),
+    /// The store failed.
+    #[error("Node failure: {0}")]
+    Internal(String),
+}
+
+impl UploadError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        use UploadError::*;
+        match self {
+            NotAccepting | UploadingBlocked | Busy => 503,
+            InProgress(_) => 409,
+            NotMultipart => 415,
+            LengthRequired => 411,
+            TooLarge | TooManyFiles => 413,
+            Aborted(_) | Internal(_) => 500,
+            _ => 400,
+        }
+    }
+
+    /// The `type` of the JSON error body: schema and body-framing problems are the request
+    /// validator's in Colossus, the rest the upload handler's.
+    pub fn kind(&self) -> &'static str {
+        use UploadError::*;
+        match self {
+            MissingParameter(_) | BadParameter(_) | NotMultipart | LengthRequired | TooLarge
+            | TooManyFiles | Malformed(_) | Aborted(_) => "request_exception",
+            _ => "upload",
+        }
+    }
+
+    /// The `message` of the JSON error body (the handler's carry Colossus's `Error: ` prefix).
+    pub fn message(&self) -> String {
+        if self.kind() == "upload" {
+            format!("Error: {self}")
+        } else {
+            self.to_string()
+        }
+    }
+
+    /// Whether the client should retry later (`Retry-After`).
+    pub fn retry_later(&self) -> bool {
+        matches!(
+            self,
+            UploadError::NotAccepting | UploadError::Busy | UploadError::InProgress(_)
+        )
+    }
+}

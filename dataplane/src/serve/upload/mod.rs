@@ -1,0 +1,207 @@
+//! `POST /api/v1/files?dataObjectId=&storageBucketId=&bagId=`: a Colossus-compatible upload
+//! (`reference/colossus.md` §1.4, §2), done the way Colossus should:
+//!
+//! 1. the query and placement checks, in Colossus's order, before a byte of the body is read
+//!    (`checks.rs`); a body longer than the declared size can be is refused at once (413);
+//! 2. memory for the upload's buffers is reserved from the shard's budget (503 + Retry-After
+//!    when it is taken), then `100 Continue` is sent if the client waits for it;
+//! 3. the body is streamed, never buffered whole: multipart parsed as it arrives, the file part
+//!    written with DMA and hashed (BLAKE3, crc32 per chunk) in the same pass, and cut off the
+//!    moment it exceeds the declared size (`multipart.rs`, `temp.rs`);
+//! 4. size and content id are compared with what the chain declared; only then is the file
+//!    handed to the store writer, which syncs, renames and indexes it — and the object is served
+//!    at once, before the chain accepts it (Colossus hides it until then: Joystream #5060);
+//! 5. on every failure path, the client's disconnect included, the temp file is removed.
+//!
+//! A rejected request whose body was not read is answered, then its connection drained for a
+//! bounded time before closing, so the client sees the answer instead of a reset.
+
+mod body;
+mod checks;
+mod error;
+mod multipart;
+mod temp;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use tracing::{debug, info};
+
+pub use error::UploadError;
+
+use self::body::Body;
+use self::temp::{TempObject, RESERVED_PER_UPLOAD};
+use crate::control::PublishError;
+use crate::http::request::Request;
+use crate::http::response::{error_body, ResponseHead};
+use crate::serve::connection::Pending;
+use crate::serve::routes::send_json_with;
+use crate::serve::shard::Shard;
+use crate::store::{Expected, StoreError};
+
+/// Room for the multipart framing around the file (boundaries, part headers, small fields).
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+/// How much of an unread body is drained after an early answer, and for how long.
+const LINGER_BYTES: usize = 1 << 20;
+const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// Answers an upload; `Ok(true)` when the connection stays open.
+pub async fn post(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    mut pending: Pending<'_>,
+) -> io::Result<bool> {
+    let started = Instant::now();
+    let mut consumed = false;
+    let outcome = receive(stream, req, shard, &mut pending, &mut consumed).await;
+    let keep = consumed && req.keep_alive && !shard.draining.get();
+    match outcome {
+        Ok(content_id) => {
+            info!(elapsed_ms = started.elapsed().as_millis() as u64, %content_id, "upload stored");
+            let body = serde_json::to_vec(&serde_json::json!({ "id": content_id }))
+                .expect("a string serializes");
+            send_json_with(stream, head, 201, &[], &body, keep, req.http10, false).await
+        }
+        Err(UploadError::Aborted(why)) => {
+            debug!("upload aborted: {why}");
+            Ok(false)
+        }
+        Err(e) => {
+            debug!(status = e.status(), "upload refused: {e}");
+            let body = error_body(e.kind(), &e.message());
+            let retry = [("Retry-After", &b"1"[..])];
+            let extra: &[(&str, &[u8])] = if e.retry_later() { &retry } else { &[] };
+            send_json_with(
+                stream,
+                head,
+                e.status(),
+                extra,
+                &body,
+                keep,
+                req.http10,
+                false,
+            )
+            .await?;
+            if !consumed && !req.expect_continue {
+                linger(stream).await;
+            }
+            Ok(keep)
+        }
+    }
+}
+
+/// Checks, receives, verifies and publishes; the object's content id on success.
+async fn receive(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    pending: &mut Pending<'_>,
+    consumed: &mut bool,
+) -> Result<String, UploadError> {
+    let target = checks::parse_query(req.query.as_deref())?;
+    let placement = shard.views.placement();
+    let catalog = shard.views.catalog();
+    let (_bag, object) = checks::check(&target, placement.as_deref(), &catalog)?;
+    let boundary = req
+        .content_type
+        .as_deref()
+        .and_then(|ct| std::str::from_utf8(ct).ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or(UploadError::NotMultipart)?;
+    let length = match req.content_length {
+        Some(n) if !req.chunked => n,
+        _ => return Err(UploadError::LengthRequired),
+    };
+    if length > object.size.saturating_add(MULTIPART_OVERHEAD) {
+        return Err(UploadError::TooLarge);
+    }
+    let _memory = shard
+        .upload_memory
+        .try_acquire_permit(RESERVED_PER_UPLOAD as u64)
+        .map_err(|_| UploadError::Busy)?;
+    let mut temp = TempObject::create(&shard.tmp_dir, target.id)
+        .await
+        .map_err(|e| match e {
+            temp::TempError::Busy => UploadError::InProgress(target.id),
+            temp::TempError::Io(e) => UploadError::Internal(format!("creating a temp file: {e}")),
+        })?;
+    if req.expect_continue {
+        if let Err(e) = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await {
+            temp.discard().await;
+            return Err(UploadError::Aborted(e.to_string()));
+        }
+    }
+    let idle = shard.limits.upload_idle_timeout;
+    let mut body = Body::new(stream, pending, length, idle);
+    let received = multipart::receive(&mut body, &boundary, &mut temp, object.size).await;
+    *consumed = body.remaining() == 0;
+    match received {
+        Ok(true) => {}
+        Ok(false) => {
+            temp.discard().await;
+            return Err(UploadError::NoFile);
+        }
+        Err(e) => {
+            temp.discard().await;
+            return Err(e);
+        }
+    }
+    let (path, digest) = temp
+        .finish()
+        .await
+        .map_err(|e| UploadError::Internal(format!("closing the upload: {e}")))?;
+    let content_id = digest.content_id.to_string();
+    let refusal = if digest.size != object.size {
+        Some(UploadError::SizeMismatch(target.id))
+    } else if content_id != object.content_id {
+        Some(UploadError::HashMismatch(target.id))
+    } else {
+        None
+    };
+    if let Some(e) = refusal {
+        temp::remove(&path).await;
+        return Err(e);
+    }
+    let expected = Expected {
+        size: object.size,
+        content_id: digest.content_id,
+    };
+    match shard
+        .publisher
+        .publish(target.id, path.clone(), digest, expected)
+        .await
+    {
+        Ok(()) => Ok(content_id),
+        Err(e) => {
+            temp::remove(&path).await;
+            Err(match e {
+                PublishError::Store(StoreError::AlreadyStored(id)) => {
+                    UploadError::AlreadyStored(id)
+                }
+                other => UploadError::Internal(other.to_string()),
+            })
+        }
+    }
+}
+
+/// Reads and drops what the client still sends, bounded in bytes and time, so that closing
+/// does not reset the connection before the client read the answer.
+async fn linger(stream: &mut TcpStream) {
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut drained = 0;
+    let _ = glommio::timer::timeout(LINGER_TIME, async {
+        while drained < LINGER_BYTES {
+            match stream.read(&mut scratch).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+        Ok(())
+    })
+    .await;
+}

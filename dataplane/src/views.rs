@@ -1,0 +1,51 @@
+//! What the control executor publishes and every shard reads: the catalog of published objects,
+//! the current placement and the control session's state. Each is swapped whole (`ArcSwap`), so
+//! readers on any executor take a consistent version without locking.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+
+use crate::placement::Placement;
+use crate::store::Catalog;
+
+/// Cross-executor read views.
+#[derive(Debug)]
+pub struct Views {
+    /// Published objects.
+    pub catalog: ArcSwap<Catalog>,
+    /// Placement from the control plane; `None` until a first snapshot arrived.
+    pub placement: ArcSwapOption<Placement>,
+    /// A control plane is connected now.
+    pub connected: AtomicBool,
+    /// Control sessions started since the process started.
+    pub sessions: AtomicU64,
+}
+
+impl Views {
+    /// Views over a recovered catalog, with no placement yet.
+    pub fn new(catalog: Catalog) -> Arc<Self> {
+        Arc::new(Self {
+            catalog: ArcSwap::from_pointee(catalog),
+            placement: ArcSwapOption::empty(),
+            connected: AtomicBool::new(false),
+            sessions: AtomicU64::new(0),
+        })
+    }
+
+    /// The current placement, if any.
+    pub fn placement(&self) -> Option<Arc<Placement>> {
+        self.placement.load_full()
+    }
+
+    /// The current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.load_full()
+    }
+
+    /// Whether a control plane is connected.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+}
