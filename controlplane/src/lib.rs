@@ -6,3 +6,4 @@ pub mod account;
 pub mod chain;
 pub mod embedded;
 pub mod runtime;
+pub mod storage_node;

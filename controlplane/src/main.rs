@@ -53,6 +53,13 @@ enum Command {
     /// Host checks and tuning for operators.
     #[command(subcommand)]
     Tune(Tune),
+    /// Run a whole storage network on loopback: the embedded chain and storage nodes.
+    Dev(cli::dev::DevCmd),
+    /// Run a storage node: its control plane, supervising its data plane.
+    StorageNode(cli::storage_node::StorageNodeCmd),
+    /// Run the data plane (what `storage-node` starts in its own process).
+    #[command(subcommand)]
+    Dataplane(hecaton_dataplane::cli::Command),
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +109,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let command = Cli::parse().command;
+    // The data plane runs on glommio, never inside the tokio runtime.
+    if let Command::Dataplane(command) = command {
+        return hecaton_dataplane::cli::run(command);
+    }
     if let Command::Tune(Tune::Check {
         shards,
         io_memory_mib,
@@ -126,7 +137,9 @@ fn main() -> ExitCode {
             Command::Leader { chain, command } => command.run(&chain).await,
             Command::Operator { chain, command } => command.run(&chain).await,
             Command::Member { chain, command } => command.run(&chain).await,
-            Command::Tune(_) => unreachable!("handled above"),
+            Command::StorageNode(cmd) => cmd.run().await,
+            Command::Dev(cmd) => cmd.run().await,
+            Command::Tune(_) | Command::Dataplane(_) => unreachable!("handled above"),
         }
     });
     match result {

@@ -5,11 +5,14 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use futures_util::StreamExt;
+
 use super::{
-    BagInfo, Chain, ChainError, ChannelInfo, FamilyInfo, ObjectInfo, StorageBucketInfo, UploadTerms,
+    BagInfo, BlockStream, Chain, ChainBlock, ChainError, ChannelInfo, FamilyInfo, ObjectInfo,
+    StorageBucketInfo, UploadTerms,
 };
-use crate::embedded::Inclusion;
-use crate::runtime::storage::types::{DynamicBagCreationPolicy, DynamicBagType};
+use crate::embedded::{Block, Inclusion};
+use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 use crate::runtime::{Call, Extrinsic, Origin};
 
 /// A client of `hecaton chain` at a base URL such as `http://127.0.0.1:9955`.
@@ -138,7 +141,65 @@ impl Chain for EmbeddedClient {
             .await
     }
 
+    async fn blacklist(&self) -> Result<Vec<Cid>, ChainError> {
+        self.get_some("storage/blacklist").await
+    }
+
+    async fn follow(&self, from: u64) -> Result<BlockStream, ChainError> {
+        let url = format!("{}/api/v1/blocks?from={from}&follow=true", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        if !response.status().is_success() {
+            return Err(refused(response.status(), response).await);
+        }
+        let this = self.clone();
+        let lines = Box::pin(response.bytes_stream());
+        let stream = futures_util::stream::unfold(
+            (lines, Vec::<u8>::new(), this),
+            |(mut lines, mut buf, this)| async move {
+                loop {
+                    if let Some(end) = buf.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=end).collect();
+                        let item = serde_json::from_slice::<Block>(&line)
+                            .map(chain_block)
+                            .map_err(|e| this.transport(format!("undecodable block: {e}")));
+                        return Some((item, (lines, buf, this)));
+                    }
+                    match lines.next().await {
+                        Some(Ok(bytes)) => buf.extend_from_slice(&bytes),
+                        Some(Err(e)) => {
+                            let err = this.transport(format!("block stream: {e}"));
+                            return Some((Err(err), (lines, buf, this)));
+                        }
+                        None => {
+                            let err = this.transport("block stream ended");
+                            return Some((Err(err), (lines, Vec::new(), this)));
+                        }
+                    }
+                }
+            },
+        );
+        Ok(Box::pin(stream))
+    }
+
     async fn channel(&self, channel_id: u64) -> Result<Option<ChannelInfo>, ChainError> {
         self.get(&format!("channels/{channel_id}")).await
+    }
+}
+
+/// The events of a block's successful calls.
+fn chain_block(block: Block) -> ChainBlock {
+    ChainBlock {
+        number: block.number,
+        events: block
+            .extrinsics
+            .into_iter()
+            .filter(|x| x.error.is_none())
+            .flat_map(|x| x.events)
+            .collect(),
     }
 }

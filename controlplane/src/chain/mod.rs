@@ -5,6 +5,9 @@
 mod client;
 
 use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::Stream;
 
 use hecaton_shared::{BagId, DistributionBucketId};
 use serde::Deserialize;
@@ -13,9 +16,10 @@ pub use self::client::EmbeddedClient;
 use crate::embedded::Inclusion;
 use crate::runtime::metadata::OperatorMetadata;
 use crate::runtime::storage::types::{
-    Bag, DataObject, DistributionBucket, DynamicBagCreationPolicy, DynamicBagType, StorageBucket,
+    Bag, Cid, DataObject, DistributionBucket, DynamicBagCreationPolicy, DynamicBagType,
+    StorageBucket,
 };
-use crate::runtime::{Call, DispatchError, Origin};
+use crate::runtime::{Call, DispatchError, Event, Origin};
 
 /// Why a chain request failed.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +140,19 @@ pub struct VideoInfo {
     pub data_objects: std::collections::BTreeSet<u64>,
 }
 
+/// A finalized block as a follower sees it: its number and the events of its successful calls
+/// (a failed call emits none), in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBlock {
+    /// Block number.
+    pub number: u64,
+    /// Events, in order.
+    pub events: Vec<Event>,
+}
+
+/// Finalized blocks from some number on, without gaps, for as long as the chain is reachable.
+pub type BlockStream = Pin<Box<dyn Stream<Item = Result<ChainBlock, ChainError>> + Send>>;
+
 /// The data directory as the control plane and the CLI see it.
 pub trait Chain {
     /// Submits a call and waits until a finalized block includes it. A call that the runtime
@@ -170,6 +187,10 @@ pub trait Chain {
         &self,
         bag_id: BagId,
     ) -> impl Future<Output = Result<Vec<ObjectInfo>, ChainError>> + Send;
+    /// Blacklisted content ids (the chain's `Cid` bytes).
+    fn blacklist(&self) -> impl Future<Output = Result<Vec<Cid>, ChainError>> + Send;
+    /// Finalized blocks from `from` on, then each new one as it is finalized.
+    fn follow(&self, from: u64) -> impl Future<Output = Result<BlockStream, ChainError>> + Send;
     /// A channel.
     fn channel(
         &self,

@@ -18,8 +18,8 @@ use hecaton_controlplane::runtime::storage::types::{
 use hecaton_controlplane::runtime::{Call, Origin};
 use hecaton_shared::{BagId, ContentHasher, DistributionBucketId, DynamicBagId};
 
-use super::output;
 use super::ChainArgs;
+use super::{output, send};
 
 /// Member commands.
 #[derive(Subcommand, Debug)]
@@ -35,10 +35,17 @@ pub enum Member {
         #[arg(long, default_value_t = 0)]
         member: u64,
     },
-    /// Register files as a new video's assets in a channel (size and content id computed here).
+    /// Register files as a new video's assets in a channel (size and content id computed here),
+    /// send them to a storage node of the channel's bag, and wait until they are accepted.
     Upload {
         #[arg(long)]
         channel: u64,
+        /// Only register the objects on chain (send the bytes yourself, e.g. with curl).
+        #[arg(long)]
+        register_only: bool,
+        /// How long to wait for acceptance on chain, in seconds.
+        #[arg(long, default_value_t = 120)]
+        accept_timeout_secs: u64,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -135,10 +142,10 @@ impl Member {
     pub async fn run(self, args: &ChainArgs) -> anyhow::Result<()> {
         let client = args.client()?;
         let origin = Origin::Signed(args.signer(MEMBER));
-        let call = match self {
-            Member::BuyMembership { handle } => {
-                Call::Members(MembershipCall::BuyMembership { handle })
-            }
+        let call = match &self {
+            Member::BuyMembership { handle } => Call::Members(MembershipCall::BuyMembership {
+                handle: handle.clone(),
+            }),
             Member::CreateChannel { member } => {
                 let terms = client.upload_terms().await.map_err(output::chain_error)?;
                 let policy = client
@@ -151,7 +158,7 @@ impl Member {
                     .map_err(output::chain_error)?;
                 let families = client.families().await.map_err(output::chain_error)?;
                 Call::Content(ContentCall::CreateChannel {
-                    member_id: member,
+                    member_id: *member,
                     assets: Vec::new(),
                     expected_data_size_fee: terms.data_object_per_megabyte_fee,
                     expected_data_object_state_bloat_bond: terms.data_object_state_bloat_bond_value,
@@ -162,14 +169,14 @@ impl Member {
                     distribution_buckets: choose_distribution_buckets(&families, &policy)?,
                 })
             }
-            Member::Upload { channel, files } => {
+            Member::Upload { channel, files, .. } => {
                 let assets = files
                     .iter()
                     .map(describe)
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let terms = client.upload_terms().await.map_err(output::chain_error)?;
                 Call::Content(ContentCall::CreateVideo {
-                    channel_id: channel,
+                    channel_id: *channel,
                     assets,
                     expected_data_size_fee: terms.data_object_per_megabyte_fee,
                     expected_data_object_state_bloat_bond: terms.data_object_state_bloat_bond_value,
@@ -187,7 +194,7 @@ impl Member {
                     .as_u64()
                     .context("video without a channel")?;
                 Call::Content(ContentCall::DeleteVideo {
-                    video_id: video,
+                    video_id: *video,
                     storage_buckets_num_witness: Some(witness(&client, channel).await?),
                 })
             }
@@ -195,8 +202,8 @@ impl Member {
                 channel: Some(channel),
                 ..
             } => Call::Content(ContentCall::DeleteChannel {
-                channel_id: channel,
-                storage_buckets_num_witness: witness(&client, channel).await?,
+                channel_id: *channel,
+                storage_buckets_num_witness: witness(&client, *channel).await?,
             }),
             Member::Delete { .. } => bail!("give --video or --channel"),
         };
@@ -205,12 +212,43 @@ impl Member {
             .await
             .map_err(output::chain_error)?;
         output::inclusion(args.json, &inclusion);
-        if !args.json {
-            for event in &inclusion.events {
-                if let Event::Content(ContentEvent::VideoCreated(channel, video, ids)) = event {
-                    println!("video {video} in channel {channel}: data objects {ids:?} are pending until a storage node of the bag receives their bytes");
-                }
+        let Member::Upload {
+            channel,
+            register_only,
+            accept_timeout_secs,
+            files,
+        } = self
+        else {
+            return Ok(());
+        };
+        let Some(ids) = inclusion.events.iter().find_map(|e| match e {
+            Event::Content(ContentEvent::VideoCreated(_, _, ids)) => Some(ids.clone()),
+            _ => None,
+        }) else {
+            bail!("the chain did not report the video's objects");
+        };
+        let ids: Vec<u64> = ids.into_iter().collect();
+        if register_only {
+            if !args.json {
+                println!("channel {channel}: data objects {ids:?} are pending until a storage node of the bag receives their bytes");
             }
+            return Ok(());
+        }
+        let bag = BagId::Dynamic(DynamicBagId::Channel(channel));
+        let objects: Vec<(u64, PathBuf)> = ids.iter().copied().zip(files).collect();
+        send::send_all(&client, bag, &objects, args.json).await?;
+        let took = send::wait_accepted(
+            &client,
+            bag,
+            &ids,
+            std::time::Duration::from_secs(accept_timeout_secs),
+        )
+        .await?;
+        if !args.json {
+            println!(
+                "accepted on chain: objects {ids:?} of {bag} ({:.1} s after sending)",
+                took.as_secs_f64()
+            );
         }
         Ok(())
     }

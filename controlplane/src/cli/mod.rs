@@ -1,10 +1,13 @@
 //! The `hecaton` command line: the chain service and the leader, operator and member commands.
 
 pub mod chain;
+pub mod dev;
 pub mod leader;
 pub mod member;
 pub mod operator;
 pub mod output;
+pub mod send;
+pub mod storage_node;
 
 use clap::Args;
 use hecaton_controlplane::account::AccountId;

@@ -10,4 +10,5 @@ pub mod ledger;
 pub mod node;
 mod views;
 
+pub use block::Block;
 pub use node::{Head, Inclusion, Node, NodeConfig, NodeError};

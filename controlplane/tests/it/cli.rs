@@ -20,7 +20,14 @@ async fn a_member_creates_a_channel_and_registers_an_upload() {
     std::fs::write(&file, &bytes).unwrap();
     let (ok, out, err) = cli(
         &chain,
-        &["member", "upload", "--channel", "0", file.to_str().unwrap()],
+        &[
+            "member",
+            "upload",
+            "--register-only",
+            "--channel",
+            "0",
+            file.to_str().unwrap(),
+        ],
     );
     assert!(ok, "{err}");
     assert!(out.contains("Storage.DataObjectsUploaded"), "{out}");

@@ -3,4 +3,6 @@
 mod chain_api;
 mod cli;
 mod crash;
+mod node;
+mod storage;
 mod support;

@@ -58,8 +58,12 @@ pub(super) async fn serve(stream: UnixStream, ctx: &Ctx) {
         buf: vec![0; 64 * 1024],
         out: Vec::new(),
         snapshot: None,
+        welcomed: false,
     };
     match session.run(ctx).await {
+        Err(SessionEnd::Closed) if !session.welcomed => {
+            debug!("control connection closed before its hello")
+        }
         Ok(()) | Err(SessionEnd::Closed) | Err(SessionEnd::Stopping) => {
             info!("control session ended")
         }
@@ -75,6 +79,7 @@ struct Session {
     buf: Vec<u8>,
     out: Vec<u8>,
     snapshot: Option<(u64, Globals, Vec<BagPlacement>)>,
+    welcomed: bool,
 }
 
 enum Event {
@@ -117,20 +122,26 @@ impl Session {
     }
 
     async fn handshake(&mut self, ctx: &Ctx) -> Result<(), SessionEnd> {
-        let hello = glommio::timer::timeout(HELLO_TIMEOUT, async {
+        let read_hello = async {
             loop {
-                if let Some(m) = self.decoder.decode::<ToDataPlane>().map_err(io_err)? {
+                if let Some(m) = self.decoder.decode::<ToDataPlane>()? {
                     return Ok(m);
                 }
                 let n = self.stream.read(&mut self.buf).await?;
                 if n == 0 {
-                    return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+                    // A probe (is a data plane here?) connects and closes: not an error.
+                    return Err(SessionEnd::Closed);
                 }
                 self.decoder.extend(&self.buf[..n]);
             }
+        };
+        let hello = future::or(read_hello, async {
+            glommio::timer::sleep(HELLO_TIMEOUT).await;
+            Err(SessionEnd::Protocol(format!(
+                "no hello within {HELLO_TIMEOUT:?}"
+            )))
         })
-        .await
-        .map_err(|e| SessionEnd::Protocol(format!("no hello: {e}")))?;
+        .await?;
         let (version, role) = match hello {
             ToDataPlane::Hello { version, role } => (version, role),
             other => {
@@ -164,6 +175,7 @@ impl Session {
             applied_block: ctx.views.placement().map(|p| p.block),
             shards: ctx.config.shards,
         });
+        self.welcomed = true;
         info!("control plane connected");
         Ok(())
     }
@@ -262,8 +274,4 @@ impl Session {
         }
         Ok(())
     }
-}
-
-fn io_err(e: FrameError) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, e)
 }

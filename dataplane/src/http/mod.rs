@@ -4,6 +4,9 @@
 
 pub mod conditional;
 pub mod date;
+mod percent;
 pub mod range;
 pub mod request;
 pub mod response;
+
+pub use percent::percent_decode;

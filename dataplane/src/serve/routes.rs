@@ -80,11 +80,71 @@ pub async fn respond(
             .expect("strings serialize");
             send_json(stream, head, 200, &body, keep, req.http10, head_only).await
         }
-        "state/data-objects" | "state/data" | "version" => {
+        "status" if readable => {
+            let body = status_json(shard);
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+        }
+        _ if readable && api.starts_with("state/bags/") && api.ends_with("/data-objects") => {
+            let bag = &api["state/bags/".len()..api.len() - "/data-objects".len()];
+            let body = bag_objects_json(shard, bag);
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+        }
+        "state/data-objects" | "state/data" | "version" | "status" => {
             not_allowed(stream, head, req, keep, b"GET, HEAD").await
         }
         _ => not_found(stream, head, req, keep).await,
     }
+}
+
+/// `/state/bags/{bagId}/data-objects`: the bag's objects this node stores, as decimal strings
+/// (Colossus: local ids intersected with the bag's; an unknown or malformed bag is `[]`).
+fn bag_objects_json(shard: &Shard, bag: &str) -> Vec<u8> {
+    let catalog = shard.views.catalog();
+    let bag = crate::http::percent_decode(bag);
+    let ids: Vec<String> = match (
+        shard.views.placement(),
+        bag.parse::<hecaton_shared::BagId>(),
+    ) {
+        (Some(p), Ok(bag)) => p
+            .bag(&bag)
+            .map(|b| {
+                b.objects
+                    .iter()
+                    .filter(|id| catalog.contains(**id))
+                    .map(|id| id.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    serde_json::to_vec(&ids).expect("strings serialize")
+}
+
+/// `/status` in Colossus's shape (`reference/colossus.md` §1.9), from in-memory values only:
+/// the buckets accepting uploads and the chain block of the placement applied.
+fn status_json(shard: &Shard) -> Vec<u8> {
+    let placement = shard.views.placement();
+    let buckets: Vec<String> = placement
+        .as_ref()
+        .map(|p| p.globals.buckets.iter().map(|b| b.to_string()).collect())
+        .unwrap_or_default();
+    let block = placement.as_ref().map_or(0, |p| p.block);
+    serde_json::to_vec(&serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime": shard.started.elapsed().as_secs(),
+        "uploadBuckets": buckets,
+        "downloadBuckets": buckets,
+        "sync": { "enabled": false, "interval": 0 },
+        "cleanup": { "enabled": false, "interval": 0, "maxQnLaggingThresholdInBlocks": 0, "minReplicationThresholdForPruning": 2 },
+        "queryNodeStatus": {
+            "url": "",
+            "chainHead": block,
+            "blocksProcessed": block,
+            "packageVersion": env!("CARGO_PKG_VERSION"),
+        },
+        "controlPlaneConnected": shard.views.is_connected(),
+    }))
+    .expect("values serialize")
 }
 
 /// `/state/data-objects`: every published id as a decimal string, cached per catalog version.

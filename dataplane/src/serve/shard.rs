@@ -56,6 +56,8 @@ pub struct Shard {
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
+    /// When the shard started (`/status` uptime).
+    pub started: Instant,
     /// Deadlines and drain for every connection.
     pub reaper: Reaper,
     /// `/state/data-objects` body for one catalog version, rebuilt when the catalog changes.
@@ -97,6 +99,7 @@ pub async fn run(
         draining: Cell::new(false),
         drain: Semaphore::new(0),
         active: Cell::new(0),
+        started: Instant::now(),
         reaper: Reaper::default(),
         data_objects_json: RefCell::new(None),
     });

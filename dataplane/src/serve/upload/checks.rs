@@ -4,6 +4,7 @@
 use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
 
 use super::error::UploadError;
+use crate::http::percent_decode;
 use crate::placement::{ObjectEntry, Placement};
 use crate::store::Catalog;
 
@@ -44,32 +45,6 @@ pub fn parse_query(query: Option<&str>) -> Result<Target, UploadError> {
             .map_err(|_| UploadError::BadParameter("storageBucketId"))?,
         bag,
     })
-}
-
-/// Decodes `%XX` escapes and `+` (form encoding); malformed escapes are kept as they are.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Checks an upload against placement and the catalog; on success, the object as declared.
@@ -142,7 +117,5 @@ mod tests {
             parse_query(None),
             Err(UploadError::MissingParameter(_))
         ));
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("a%zz+b"), "a%zz b");
     }
 }

@@ -1,0 +1,176 @@
+//! Sending registered objects' bytes to a storage node of their bag, as the Joystream CLI does:
+//! the bag's storage buckets' published endpoints, the first that answers `/api/v1/version`
+//! takes a multipart `POST /api/v1/files` streamed from the file with a progress bar; then wait
+//! until the chain lists the objects as accepted.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use futures_util::stream;
+use hecaton_controlplane::chain::Chain;
+use hecaton_shared::BagId;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::io::AsyncReadExt;
+
+use super::output;
+
+/// Storage nodes of `bag`: (bucket id, endpoint) of every bucket storing it with an endpoint.
+async fn nodes_of(chain: &impl Chain, bag: BagId) -> anyhow::Result<Vec<(u64, String)>> {
+    let info = chain
+        .bag(bag)
+        .await
+        .map_err(output::chain_error)?
+        .with_context(|| format!("bag {bag} does not exist"))?;
+    let buckets = chain.storage_buckets().await.map_err(output::chain_error)?;
+    Ok(buckets
+        .into_iter()
+        .filter(|b| info.bag.stored_by.contains(&b.id))
+        .filter_map(|b| Some((b.id, b.operator_metadata?.endpoint?)))
+        .collect())
+}
+
+/// Sends each `(object id, file)` of `bag` to one of its storage nodes.
+pub async fn send_all(
+    chain: &impl Chain,
+    bag: BagId,
+    objects: &[(u64, PathBuf)],
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let nodes = nodes_of(chain, bag).await?;
+    if nodes.is_empty() {
+        bail!("no storage bucket of {bag} publishes an endpoint");
+    }
+    let http = reqwest::Client::new();
+    for (id, path) in objects {
+        let mut last_error = None;
+        let mut sent = false;
+        for (bucket, endpoint) in &nodes {
+            let base = endpoint.trim_end_matches('/');
+            let alive = http
+                .get(format!("{base}/api/v1/version"))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if !alive {
+                last_error = Some(format!("{endpoint} does not answer"));
+                continue;
+            }
+            match send_one(&http, base, *bucket, bag, *id, path, quiet).await {
+                Ok(content_id) => {
+                    if !quiet {
+                        println!("object {id}: sent to bucket {bucket} ({endpoint}), content id {content_id}");
+                    }
+                    sent = true;
+                    break;
+                }
+                Err(e) => last_error = Some(format!("{endpoint}: {e:#}")),
+            }
+        }
+        if !sent {
+            bail!(
+                "object {id} ({}) could not be sent: {}",
+                path.display(),
+                last_error.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn send_one(
+    http: &reqwest::Client,
+    base: &str,
+    bucket: u64,
+    bag: BagId,
+    id: u64,
+    path: &Path,
+    quiet: bool,
+) -> anyhow::Result<String> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .with_context(|| format!("open {}", path.display()))?;
+    let size = file.metadata().await?.len();
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(size).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        )
+    };
+    bar.set_message(format!("object {id}"));
+    let progress = bar.clone();
+    let body = stream::unfold(file, move |mut file| {
+        let progress = progress.clone();
+        async move {
+            let mut buf = vec![0u8; 256 * 1024];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    progress.inc(n as u64);
+                    Some((Ok::<_, std::io::Error>(buf), file))
+                }
+                Err(e) => Some((Err(e), file)),
+            }
+        }
+    });
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(body), size)
+        .file_name(name)
+        .mime_str("application/octet-stream")?;
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let response = http
+        .post(format!("{base}/api/v1/files"))
+        .query(&[
+            ("dataObjectId", id.to_string()),
+            ("storageBucketId", bucket.to_string()),
+            ("bagId", bag.to_string()),
+        ])
+        .multipart(form)
+        .send()
+        .await?;
+    bar.finish_and_clear();
+    let status = response.status();
+    let json: serde_json::Value = response.json().await.unwrap_or_default();
+    if status.as_u16() != 201 {
+        bail!(
+            "{status}: {}",
+            json["message"].as_str().unwrap_or("no message")
+        );
+    }
+    Ok(json["id"].as_str().unwrap_or_default().to_string())
+}
+
+/// Waits until the chain lists every object in `ids` of `bag` as accepted.
+pub async fn wait_accepted(
+    chain: &impl Chain,
+    bag: BagId,
+    ids: &[u64],
+    within: Duration,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    loop {
+        let objects = chain.bag_objects(bag).await.map_err(output::chain_error)?;
+        let waiting = ids
+            .iter()
+            .filter(|id| !objects.iter().any(|o| o.id == **id && o.object.accepted))
+            .count();
+        if waiting == 0 {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > within {
+            bail!(
+                "{waiting} of {} objects not accepted on chain after {within:?}",
+                ids.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

@@ -1,0 +1,463 @@
+//! `hecaton storage-node --config FILE`: the TOML configuration. Every field is documented
+//! (`EXAMPLE` is the annotated reference, also printed by `--print-example-config`), units are in
+//! the names, unknown keys are rejected, values are validated, and any top-level field can be
+//! overridden by an environment variable `HECATON_<FIELD>` (for example `HECATON_WORKER_ID=3`)
+//! and nested ones by `HECATON_<TABLE>_<FIELD>` (`HECATON_ACCEPT_BATCH_SIZE=50`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::account::AccountId;
+
+/// The annotated example configuration.
+pub const EXAMPLE: &str = r#"# hecaton storage-node configuration. Units are in the names; unknown keys are errors.
+
+# The storage working group worker id this node runs as.
+worker_id = 1
+# Buckets to serve: "all" (every bucket the worker operates) or a list of ids, e.g. [0, 3].
+buckets = "all"
+# The chain: the URL of `hecaton chain`'s API (http://...). Joystream nodes (wss://) arrive later.
+chain = "http://127.0.0.1:9955"
+# The account that signs accept_pending_data_objects: the buckets' transactor. SS58, 0x-hex or
+# a //Name development URI. Never logged.
+transactor = "//StorageTransactor0"
+# Where objects are stored.
+store_dir = "/var/lib/hecaton/store"
+# The public Colossus-compatible API (what the bucket's metadata endpoint points at).
+public_listen = "0.0.0.0:3333"
+# The operator API (status, Prometheus metrics). Keep it on loopback.
+operator_listen = "127.0.0.1:3339"
+# Data plane shards (one pinned executor per core); 0 means every online CPU.
+shards = 0
+
+[dataplane]
+# "supervise": start the data plane and restart it if it dies. "attach": connect to one that
+# runs on its own (started with the same store and socket).
+mode = "supervise"
+# The local socket; empty means control.sock in store_dir.
+socket = ""
+# The data plane program; empty means this program's own `dataplane` command.
+program = ""
+# io_uring memory per shard, in MiB.
+io_memory_mib = 10
+# Upload memory per shard, in MiB (buffers reserved before an upload's body is read).
+upload_memory_mib = 64
+
+[accept]
+# Time between acceptance passes, in milliseconds.
+interval_ms = 2000
+# Most objects in one accept_pending_data_objects call.
+batch_size = 20
+# Longest wait before retrying a failed call, in seconds.
+max_backoff_secs = 60
+
+[sync]
+# Full re-read of the chain state, in seconds (events keep it current in between).
+reconcile_interval_secs = 600
+"#;
+
+/// Which buckets to serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buckets {
+    /// Every bucket the worker operates.
+    All,
+    /// These.
+    Only(Vec<u64>),
+}
+
+impl<'de> Deserialize<'de> for Buckets {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            List(Vec<u64>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "all" => Ok(Buckets::All),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "buckets must be \"all\" or a list of bucket ids, not {w:?}"
+            ))),
+            Raw::List(ids) => Ok(Buckets::Only(ids)),
+        }
+    }
+}
+
+/// How the data plane runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataPlaneMode {
+    /// Started and restarted by this process.
+    Supervise,
+    /// Runs on its own; this process connects to its socket.
+    Attach,
+}
+
+/// `[dataplane]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataPlaneConfig {
+    /// Supervise or attach.
+    #[serde(default = "default_mode")]
+    pub mode: DataPlaneMode,
+    /// The local socket ("" → `store_dir/control.sock`).
+    #[serde(default)]
+    pub socket: String,
+    /// The data plane program ("" → this program's `dataplane` command).
+    #[serde(default)]
+    pub program: String,
+    /// io_uring memory per shard, MiB.
+    #[serde(default = "default_io_memory")]
+    pub io_memory_mib: usize,
+    /// Upload memory per shard, MiB.
+    #[serde(default = "default_upload_memory")]
+    pub upload_memory_mib: usize,
+}
+
+/// `[accept]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptSection {
+    /// Pass interval, ms.
+    #[serde(default = "default_interval")]
+    pub interval_ms: u64,
+    /// Objects per call.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Longest retry wait, s.
+    #[serde(default = "default_backoff")]
+    pub max_backoff_secs: u64,
+}
+
+/// `[sync]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSection {
+    /// Full reconciliation period, s.
+    #[serde(default = "default_reconcile")]
+    pub reconcile_interval_secs: u64,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageNodeConfig {
+    /// Worker id.
+    pub worker_id: u64,
+    /// Buckets served.
+    #[serde(default = "default_buckets")]
+    pub buckets: Buckets,
+    /// The chain URL.
+    pub chain: String,
+    /// Signing account (not printed by `Debug` consumers: see [`StorageNodeConfig::summary`]).
+    pub transactor: AccountId,
+    /// Store directory.
+    pub store_dir: PathBuf,
+    /// Public API address.
+    pub public_listen: SocketAddr,
+    /// Operator API address.
+    #[serde(default = "default_operator")]
+    pub operator_listen: SocketAddr,
+    /// Shards (0: all CPUs).
+    #[serde(default)]
+    pub shards: usize,
+    /// `[dataplane]`
+    #[serde(default = "default_dataplane")]
+    pub dataplane: DataPlaneConfig,
+    /// `[accept]`
+    #[serde(default = "default_accept")]
+    pub accept: AcceptSection,
+    /// `[sync]`
+    #[serde(default = "default_sync")]
+    pub sync: SyncSection,
+}
+
+fn default_mode() -> DataPlaneMode {
+    DataPlaneMode::Supervise
+}
+fn default_io_memory() -> usize {
+    10
+}
+fn default_upload_memory() -> usize {
+    64
+}
+fn default_interval() -> u64 {
+    2000
+}
+fn default_batch() -> usize {
+    20
+}
+fn default_backoff() -> u64 {
+    60
+}
+fn default_reconcile() -> u64 {
+    600
+}
+fn default_buckets() -> Buckets {
+    Buckets::All
+}
+fn default_operator() -> SocketAddr {
+    "127.0.0.1:3339".parse().expect("a valid address")
+}
+fn default_dataplane() -> DataPlaneConfig {
+    toml::from_str("").expect("defaults")
+}
+fn default_accept() -> AcceptSection {
+    toml::from_str("").expect("defaults")
+}
+fn default_sync() -> SyncSection {
+    toml::from_str("").expect("defaults")
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its place.
+        message: String,
+    },
+    /// An environment override is not usable.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of its range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl StorageNodeConfig {
+    /// Reads `path`, applies `HECATON_*` overrides from `env`, and validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path, env)
+    }
+
+    /// Parses `text` (named `path` in errors), applies overrides and validates.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        };
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("HECATON_") else {
+                continue;
+            };
+            override_key(&mut table, &key.to_ascii_lowercase(), &value).map_err(|message| {
+                ConfigError::Env {
+                    name: name.clone(),
+                    message,
+                }
+            })?;
+        }
+        let config: StorageNodeConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| ConfigError::Invalid {
+            field,
+            message: message.to_string(),
+        };
+        if !(self.chain.starts_with("http://") || self.chain.starts_with("https://")) {
+            return Err(invalid(
+                "chain",
+                "must be the http:// URL of `hecaton chain` (Joystream wss:// nodes are not supported yet)",
+            ));
+        }
+        if self.accept.batch_size == 0 || self.accept.batch_size > 10_000 {
+            return Err(invalid("accept.batch_size", "must be between 1 and 10000"));
+        }
+        if self.accept.interval_ms < 100 {
+            return Err(invalid("accept.interval_ms", "must be at least 100"));
+        }
+        if self.sync.reconcile_interval_secs < 10 {
+            return Err(invalid(
+                "sync.reconcile_interval_secs",
+                "must be at least 10",
+            ));
+        }
+        if self.dataplane.io_memory_mib == 0 || self.dataplane.upload_memory_mib == 0 {
+            return Err(invalid("dataplane", "memory sizes must be at least 1 MiB"));
+        }
+        if self.public_listen == self.operator_listen {
+            return Err(invalid("operator_listen", "must differ from public_listen"));
+        }
+        if let Buckets::Only(ids) = &self.buckets {
+            if ids.is_empty() {
+                return Err(invalid(
+                    "buckets",
+                    "an empty list serves nothing; use \"all\" or ids",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The local socket's path.
+    pub fn socket_path(&self) -> PathBuf {
+        if self.dataplane.socket.is_empty() {
+            self.store_dir.join("control.sock")
+        } else {
+            PathBuf::from(&self.dataplane.socket)
+        }
+    }
+
+    /// A one-line description without secrets.
+    pub fn summary(&self) -> String {
+        format!(
+            "worker {} buckets {:?} chain {} store {} public {} operator {} dataplane {:?}",
+            self.worker_id,
+            self.buckets,
+            self.chain,
+            self.store_dir.display(),
+            self.public_listen,
+            self.operator_listen,
+            self.dataplane.mode
+        )
+    }
+}
+
+const TOP_LEVEL: [&str; 8] = [
+    "worker_id",
+    "buckets",
+    "chain",
+    "transactor",
+    "store_dir",
+    "public_listen",
+    "operator_listen",
+    "shards",
+];
+
+/// Sets `key` (`worker_id`, or `accept_batch_size` for `[accept] batch_size`) from text: a
+/// TOML value if it parses as one, else a string.
+fn override_key(table: &mut toml::Table, key: &str, value: &str) -> Result<(), String> {
+    let parsed: toml::Value = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    for section in ["dataplane", "accept", "sync"] {
+        if let Some(field) = key.strip_prefix(section).and_then(|k| k.strip_prefix('_')) {
+            let entry = table
+                .entry(section)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(t) = entry else {
+                return Err(format!("[{section}] is not a table"));
+            };
+            t.insert(field.to_string(), parsed);
+            return Ok(());
+        }
+    }
+    // Other `HECATON_*` variables belong to other commands (`HECATON_ACCOUNT` is the CLI's
+    // `--as`); only this file's top-level fields are overridden.
+    if TOP_LEVEL.contains(&key) {
+        table.insert(key.to_string(), parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<StorageNodeConfig, ConfigError> {
+        StorageNodeConfig::parse(
+            text,
+            Path::new("node.toml"),
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn the_example_is_valid_and_complete() {
+        let c = parse(EXAMPLE, &[]).unwrap();
+        assert_eq!(c.worker_id, 1);
+        assert_eq!(c.buckets, Buckets::All);
+        assert_eq!(c.accept.batch_size, 20);
+        assert_eq!(c.dataplane.mode, DataPlaneMode::Supervise);
+        assert_eq!(
+            c.socket_path(),
+            PathBuf::from("/var/lib/hecaton/store/control.sock")
+        );
+        assert!(
+            !c.summary().contains("Transactor"),
+            "no secrets in the summary"
+        );
+    }
+
+    #[test]
+    fn environment_overrides_top_level_and_nested_fields() {
+        let c = parse(
+            EXAMPLE,
+            &[
+                ("HECATON_WORKER_ID", "7"),
+                ("HECATON_BUCKETS", "[2, 3]"),
+                ("HECATON_ACCEPT_BATCH_SIZE", "50"),
+                ("HECATON_STORE_DIR", "/data/s"),
+                ("HECATON_CHAIN", "http://chain:9955"),
+                ("PATH", "/bin"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.worker_id, 7);
+        assert_eq!(c.buckets, Buckets::Only(vec![2, 3]));
+        assert_eq!(c.accept.batch_size, 50);
+        assert_eq!(c.store_dir, PathBuf::from("/data/s"));
+        assert_eq!(c.chain, "http://chain:9955");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let cases: &[(&str, &str)] = &[
+            ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\ncolour = 1\n", "unknown field `colour`"),
+            ("worker_id = \"one\"", "worker_id"),
+            ("worker_id = 1\nchain = \"wss://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n", "chain:"),
+            ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n[accept]\nbatch_size = 0\n", "accept.batch_size"),
+            ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\nbuckets = \"some\"\n", "buckets must be"),
+            ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"nowhere\"\n", "public_listen"),
+        ];
+        for (text, needle) in cases {
+            let e = parse(text, &[]).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e:?} should mention {needle:?}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `hecaton storage-node`: the control plane of a storage node.
+//!
+//! It follows the chain from the latest finalized block, keeps this node's [`Obligations`]
+//! current (per bag from events, in full at start, on bucket-level events and every
+//! reconciliation period), publishes each version to the data plane [`link`], accepts uploaded
+//! objects on chain ([`acceptor`]), supervises the data plane process or attaches to one, and
+//! serves the operator API ([`status`]).
+
+pub mod acceptor;
+pub mod config;
+pub mod link;
+pub mod obligations;
+pub mod status;
+pub mod supervisor;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use hecaton_shared::socket::Role;
+use tokio::sync::{mpsc, watch};
+use tracing::{info, warn};
+
+use self::acceptor::{AcceptConfig, AcceptStats};
+use self::config::{Buckets, DataPlaneMode, StorageNodeConfig};
+use self::link::LinkEvent;
+use self::obligations::{touched, BucketSelection, Obligations, Scope};
+use self::status::NodeStatus;
+use self::supervisor::DataPlaneCommand;
+use crate::chain::{Chain, ChainError};
+
+/// Why the node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The operator API could not listen.
+    #[error("operator API on {addr}: {source}")]
+    OperatorApi {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The data plane program could not be found.
+    #[error("cannot locate the data plane program: {0}")]
+    Program(std::io::Error),
+}
+
+/// The data plane command line for `config`: this program's `dataplane serve`, or the
+/// configured program's `serve`.
+pub fn dataplane_command(config: &StorageNodeConfig) -> Result<DataPlaneCommand, NodeError> {
+    let (program, mut args) = if config.dataplane.program.is_empty() {
+        let me = std::env::current_exe().map_err(NodeError::Program)?;
+        (me, vec!["dataplane".to_string(), "serve".to_string()])
+    } else {
+        (
+            PathBuf::from(&config.dataplane.program),
+            vec!["serve".to_string()],
+        )
+    };
+    args.extend([
+        "--role".into(),
+        "storage".into(),
+        "--store".into(),
+        config.store_dir.display().to_string(),
+        "--listen".into(),
+        config.public_listen.to_string(),
+        "--control-socket".into(),
+        config.socket_path().display().to_string(),
+        "--io-memory-mib".into(),
+        config.dataplane.io_memory_mib.to_string(),
+        "--upload-memory-mib".into(),
+        config.dataplane.upload_memory_mib.to_string(),
+    ]);
+    if config.shards > 0 {
+        args.extend(["--shards".into(), config.shards.to_string()]);
+    }
+    Ok(DataPlaneCommand { program, args })
+}
+
+/// Runs the node until `shutdown` resolves.
+pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
+    chain: C,
+    config: StorageNodeConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), NodeError> {
+    info!("{}", config.summary());
+    let scope = Scope {
+        worker_id: config.worker_id,
+        buckets: match &config.buckets {
+            Buckets::All => BucketSelection::All,
+            Buckets::Only(ids) => BucketSelection::Only(ids.iter().copied().collect()),
+        },
+    };
+    let accept_stats = Arc::new(Mutex::new(AcceptStats::default()));
+    let status = NodeStatus::new(accept_stats.clone());
+    status.update(|s| s.worker_id = config.worker_id);
+
+    let listener = tokio::net::TcpListener::bind(config.operator_listen)
+        .await
+        .map_err(|source| NodeError::OperatorApi {
+            addr: config.operator_listen,
+            source,
+        })?;
+    let operator_addr = listener.local_addr().unwrap_or(config.operator_listen);
+    let api = status::router(status.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(async move {
+        if let Err(e) = axum::serve(listener, api).await {
+            warn!("operator API stopped: {e}");
+        }
+    });
+    println!("operator API on http://{operator_addr}");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let supervisor = match config.dataplane.mode {
+        DataPlaneMode::Supervise => {
+            let command = dataplane_command(&config)?;
+            Some(tokio::spawn(supervisor::supervise(
+                command,
+                config.socket_path(),
+                stop_rx,
+            )))
+        }
+        DataPlaneMode::Attach => None,
+    };
+
+    let (ob_tx, ob_rx) = watch::channel(Arc::new(Obligations::default()));
+    let (link_tx, mut link_rx) = mpsc::unbounded_channel();
+    let (stored_tx, stored_rx) = mpsc::unbounded_channel();
+    let accept = AcceptConfig {
+        worker_id: config.worker_id,
+        transactor: config.transactor,
+        interval: Duration::from_millis(config.accept.interval_ms),
+        batch_size: config.accept.batch_size,
+        max_backoff: Duration::from_secs(config.accept.max_backoff_secs),
+    };
+    tasks.spawn(acceptor::run(
+        chain.clone(),
+        accept,
+        stored_rx,
+        ob_rx.clone(),
+        accept_stats,
+    ));
+    let st = status.clone();
+    tasks.spawn(async move {
+        while let Some(event) = link_rx.recv().await {
+            match event {
+                LinkEvent::Stored(ids) => {
+                    let _ = stored_tx.send(ids);
+                }
+                other => st.update(|s| apply_link_event(s, other)),
+            }
+        }
+    });
+
+    let follow = follow(chain, scope, ob_tx, status.clone(), config.clone());
+    tokio::pin!(follow);
+    let mut link_started = false;
+    let mut ob_watch = ob_rx.clone();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = &mut follow => break,
+            changed = ob_watch.changed(), if !link_started => {
+                if changed.is_ok() {
+                    // Start the link once the first obligations are read, so that the data
+                    // plane's first snapshot is a real one.
+                    tasks.spawn(link::run(config.socket_path(), Role::Storage, ob_rx.clone(), link_tx.clone()));
+                    link_started = true;
+                }
+            }
+        }
+    }
+    info!("stopping");
+    let _ = stop_tx.send(true);
+    if let Some(s) = supervisor {
+        let _ = s.await;
+    }
+    tasks.abort_all();
+    Ok(())
+}
+
+fn apply_link_event(s: &mut status::StatusInner, event: LinkEvent) {
+    match event {
+        LinkEvent::Connected { shards } => {
+            s.socket_connected = true;
+            s.shards = shards;
+            s.socket_sessions += 1;
+        }
+        LinkEvent::Disconnected { reason } => {
+            s.socket_connected = false;
+            s.socket_last_error = Some(reason);
+        }
+        LinkEvent::Applied(block) => s.applied_block = Some(block),
+        LinkEvent::Usage { objects, bytes } => {
+            s.objects_held = objects;
+            s.bytes_held = bytes;
+        }
+        LinkEvent::Stored(_) => {}
+    }
+}
+
+/// Follows finalized blocks forever, keeping the obligations current; reconnects with backoff.
+async fn follow<C: Chain>(
+    chain: C,
+    scope: Scope,
+    out: watch::Sender<Arc<Obligations>>,
+    status: Arc<NodeStatus>,
+    config: StorageNodeConfig,
+) {
+    let reconcile = Duration::from_secs(config.sync.reconcile_interval_secs);
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match follow_once(&chain, &scope, &out, &status, reconcile).await {
+            Ok(()) => return,
+            Err(e) => {
+                warn!("following the chain: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+async fn follow_once<C: Chain>(
+    chain: &C,
+    scope: &Scope,
+    out: &watch::Sender<Arc<Obligations>>,
+    status: &NodeStatus,
+    reconcile: Duration,
+) -> Result<(), ChainError> {
+    let head = chain.finalized_block().await?;
+    let mut ob = Obligations::read(chain, scope, head).await?;
+    info!(
+        block = head,
+        bags = ob.bags.len(),
+        buckets = ?ob.globals.buckets,
+        "obligations read"
+    );
+    publish(&ob, out, status);
+    let mut blocks = chain.follow(head + 1).await?;
+    let mut last_full = tokio::time::Instant::now();
+    while let Some(block) = blocks.next().await {
+        let block = block?;
+        let t = touched(&block.events);
+        let full = t.all || last_full.elapsed() >= reconcile;
+        if full {
+            ob = Obligations::read(chain, scope, block.number).await?;
+            last_full = tokio::time::Instant::now();
+        } else {
+            let bags: BTreeSet<_> = t.bags;
+            for bag in bags {
+                ob.refresh_bag(chain, bag).await?;
+            }
+            ob.block = block.number;
+        }
+        publish(&ob, out, status);
+    }
+    Err(ChainError::Transport {
+        url: String::new(),
+        message: "block stream ended".into(),
+    })
+}
+
+fn publish(ob: &Obligations, out: &watch::Sender<Arc<Obligations>>, status: &NodeStatus) {
+    let (objects, pending, bytes) = ob.counts();
+    status.update(|s| {
+        s.chain_head = ob.block;
+        s.placement_block = ob.block;
+        s.objects_obliged = objects;
+        s.objects_pending = pending;
+        s.bytes_obliged = bytes;
+        s.bags = ob.bags.len();
+        s.buckets = ob.globals.buckets.iter().map(|b| b.0).collect();
+    });
+    let _ = out.send(Arc::new(ob.clone()));
+}

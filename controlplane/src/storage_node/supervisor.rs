@@ -1,0 +1,119 @@
+//! Supervision of the data plane process: start it, restart it with backoff when it exits on
+//! its own, and stop it (SIGTERM, then SIGKILL after a grace period) when the node stops.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// How to start the data plane.
+#[derive(Debug, Clone)]
+pub struct DataPlaneCommand {
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+/// Runs the data plane until `stop` turns true; returns once it has exited. A data plane that
+/// already answers on `socket` (one this node started before its control plane was restarted,
+/// or one started by hand) is attached to instead, and started anew only once it is gone.
+pub async fn supervise(
+    command: DataPlaneCommand,
+    socket: PathBuf,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if tokio::net::UnixStream::connect(&socket).await.is_ok() {
+            info!(socket = %socket.display(), "a data plane already runs on this socket; attaching to it");
+            while tokio::net::UnixStream::connect(&socket).await.is_ok() {
+                if sleep_or_stop(Duration::from_secs(2), &mut stop).await {
+                    return;
+                }
+            }
+            info!("the attached data plane is gone; starting one");
+        }
+        let started = Instant::now();
+        let mut child = match spawn(&command) {
+            Ok(c) => c,
+            Err(e) => {
+                error!(program = %command.program.display(), "cannot start the data plane: {e}");
+                if sleep_or_stop(backoff, &mut stop).await {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let exited = tokio::select! {
+            status = child.wait() => Some(status),
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        let Some(status) = exited else {
+            terminate(&mut child).await;
+            return;
+        };
+        let status = status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|e| e.to_string());
+        if started.elapsed() > Duration::from_secs(30) {
+            backoff = Duration::from_millis(500);
+        }
+        warn!(%status, restart_in = ?backoff, "the data plane exited; restarting it");
+        if sleep_or_stop(backoff, &mut stop).await {
+            return;
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn spawn(command: &DataPlaneCommand) -> std::io::Result<Child> {
+    let mut child = Command::new(&command.program)
+        .args(&command.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                info!("data plane: {line}");
+            }
+        });
+    }
+    info!(pid = child.id(), "data plane started");
+    Ok(child)
+}
+
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: `pid` is our own child, not yet reaped (we hold its handle); kill has no
+        // memory-safety preconditions.
+        unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    }
+    match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+        Ok(status) => info!(?status, "data plane stopped"),
+        Err(_) => {
+            warn!("the data plane did not stop within 30 s; killing it");
+            let _ = child.kill().await;
+        }
+    }
+}
+
+/// Sleeps `d`; `true` if the stop came first.
+async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = stop.wait_for(|s| *s) => true,
+    }
+}

@@ -1,0 +1,190 @@
+//! Starting storage nodes (`hecaton storage-node`) and data planes for the end-to-end tests.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{get, ChainProcess};
+
+/// A port nothing listens on now (bound and released; tests accept the small race).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The dev network with one storage bucket per given public port, a block every 200 ms.
+pub fn chain_for(dir: &Path, ports: &[u16]) -> ChainProcess {
+    let mut args: Vec<String> = [
+        "--block-time-ms",
+        "200",
+        "--profile",
+        "playground",
+        "--bootstrap",
+        "dev",
+        "--distribution-endpoint",
+        "http://127.0.0.1:1/",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for p in ports {
+        args.push("--storage-endpoint".into());
+        args.push(format!("http://127.0.0.1:{p}/"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ChainProcess::start(dir, &args)
+}
+
+/// A running `hecaton storage-node`, stopped when dropped.
+pub struct StorageNode {
+    pub child: Child,
+    pub public: SocketAddr,
+    pub operator: String,
+    pub store: PathBuf,
+}
+
+/// What differs between test nodes.
+pub struct NodeSpec<'a> {
+    pub index: usize,
+    pub port: u16,
+    pub attach: bool,
+    pub accept_interval_ms: u64,
+    pub dir: &'a Path,
+}
+
+impl StorageNode {
+    pub fn start(chain: &ChainProcess, spec: NodeSpec<'_>) -> StorageNode {
+        let store = spec.dir.join(format!("store-{}", spec.index));
+        let config = spec.dir.join(format!("node-{}.toml", spec.index));
+        std::fs::write(
+            &config,
+            format!(
+                "worker_id = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
+                 public_listen = \"127.0.0.1:{}\"\noperator_listen = \"127.0.0.1:0\"\nshards = 1\n\
+                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\n[accept]\ninterval_ms = {}\n",
+                spec.index + 1,
+                chain.url,
+                spec.index,
+                store.display(),
+                spec.port,
+                if spec.attach { "attach" } else { "supervise" },
+                spec.accept_interval_ms,
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+            .arg("storage-node")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn storage-node");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let operator = loop {
+            let line = lines.next().expect("a line").expect("stdout");
+            if let Some(url) = line.strip_prefix("operator API on ") {
+                break url.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let node = StorageNode {
+            child,
+            public: SocketAddr::from(([127, 0, 0, 1], spec.port)),
+            operator,
+            store,
+        };
+        if !spec.attach {
+            wait_for_port(node.public);
+        }
+        node
+    }
+
+    /// The operator API's status.
+    pub async fn status(&self) -> Value {
+        get(&format!("{}/status", self.operator)).await.1
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.public)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for StorageNode {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child; kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+}
+
+/// A data plane started on its own (`hecaton dataplane serve`), killed when dropped.
+pub struct DataPlane(pub Child);
+
+impl DataPlane {
+    pub fn start(store: &Path, port: u16) -> DataPlane {
+        let child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+            .args(["dataplane", "serve", "--role", "storage", "--store"])
+            .arg(store)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--shards", "1", "--io-memory-mib", "1"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the data plane");
+        wait_for_port(SocketAddr::from(([127, 0, 0, 1], port)));
+        DataPlane(child)
+    }
+}
+
+impl Drop for DataPlane {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn wait_for_port(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,186 @@
+//! The data plane's command line (`hecaton-dataplane`, and `hecaton dataplane`, which runs the
+//! same code in its own process so that one program ships both planes).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Subcommand, ValueEnum};
+use glommio::{LocalExecutorBuilder, Placement};
+use hecaton_shared::socket::Role as SocketRole;
+
+use crate::serve::{self, Limits, ServeConfig};
+use crate::store::{import, ImportOptions, Store};
+
+/// The data plane's commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve a store over HTTP (Colossus-compatible storage API).
+    Serve(ServeArgs),
+    /// Adopt existing files named by decimal object id (a Colossus uploads directory works as is).
+    Import(ImportArgs),
+}
+
+/// What the node serves.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Role {
+    /// A storage node: the Colossus API.
+    Storage,
+}
+
+/// `serve`
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// What this node serves.
+    #[arg(long, value_enum, default_value = "storage")]
+    role: Role,
+    /// The store directory (created if missing).
+    #[arg(long)]
+    store: PathBuf,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:3333")]
+    listen: SocketAddr,
+    /// Executors, one pinned per CPU; default: every online CPU.
+    #[arg(long)]
+    shards: Option<usize>,
+    /// io_uring memory per executor, in MiB (reduced to fit RLIMIT_MEMLOCK, with a warning).
+    #[arg(long, default_value_t = 10)]
+    io_memory_mib: usize,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout_secs: u64,
+    /// Milliseconds a client may take to send a request head (408 after).
+    #[arg(long, default_value_t = 10_000)]
+    header_timeout_ms: u64,
+    /// Seconds a response may wait for the client to read before the connection is dropped.
+    #[arg(long, default_value_t = 60)]
+    send_timeout_secs: u64,
+    /// Connections per shard; more are answered 503.
+    #[arg(long, default_value_t = 4096)]
+    max_connections_per_shard: usize,
+    /// The local socket the control plane connects to; default: `control.sock` in the store.
+    #[arg(long)]
+    control_socket: Option<PathBuf>,
+    /// Upload memory per shard, in MiB: uploads reserve their buffers from it before reading a
+    /// body; more concurrent uploads are answered 503 with Retry-After.
+    #[arg(long, default_value_t = 64)]
+    upload_memory_mib: usize,
+    /// Seconds a SIGTERM drain waits for in-flight responses.
+    #[arg(long, default_value_t = 30)]
+    drain_timeout_secs: u64,
+}
+
+/// `import`
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The store directory (created if missing; must not be served while importing).
+    #[arg(long)]
+    store: PathBuf,
+    /// Rename files into the store instead of copying (same filesystem only).
+    #[arg(long = "move")]
+    move_files: bool,
+    /// Files or directories of files named by decimal object id.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Runs a command; errors are printed.
+pub fn run(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Serve(args) => run_serve(args),
+        Command::Import(args) => run_import(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let Role::Storage = args.role;
+    let limits = Limits {
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        header_timeout: Duration::from_millis(args.header_timeout_ms),
+        send_timeout: Duration::from_secs(args.send_timeout_secs),
+        max_connections_per_shard: args.max_connections_per_shard.max(1),
+        drain_timeout: Duration::from_secs(args.drain_timeout_secs),
+        upload_memory_per_shard: args.upload_memory_mib.max(1) << 20,
+        ..Limits::default()
+    };
+    let config = ServeConfig {
+        control_socket: args
+            .control_socket
+            .unwrap_or_else(|| args.store.join("control.sock")),
+        role: SocketRole::Storage,
+        store: args.store,
+        listen: args.listen,
+        shards: args.shards,
+        io_memory_bytes: args.io_memory_mib.max(1) << 20,
+        limits,
+    };
+    serve::run(config, |started| {
+        for check in &started.checks {
+            eprintln!("{check}");
+        }
+        eprintln!(
+            "store: {} objects; {} temp files swept; {} unknown files not served",
+            started.recovery.objects,
+            started.recovery.swept_temp,
+            started.recovery.unknown_files.len()
+        );
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "listening on {} ({} shards); control socket {}",
+            started.addr,
+            started.shards,
+            started.control_socket.display()
+        );
+        let _ = out.flush();
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let executor = LocalExecutorBuilder::new(Placement::Unbound)
+        .name("import")
+        .io_memory(1 << 20)
+        .make()
+        .map_err(std::io::Error::from)
+        .context("starting the import executor")?;
+    let opts = ImportOptions {
+        move_files: args.move_files,
+        progress: true,
+    };
+    let summary = executor.run(async move {
+        let (mut store, _) = Store::open(&args.store).await?;
+        let summary = import(&mut store, &args.paths, opts).await;
+        store.close().await?;
+        Ok::<_, anyhow::Error>(summary)
+    })?;
+    println!(
+        "imported {} objects ({} bytes); {} already stored; {} skipped; {} failed",
+        summary.imported,
+        summary.imported_bytes,
+        summary.already_stored,
+        summary.skipped.len(),
+        summary.failed.len()
+    );
+    for (path, why) in summary.skipped.iter().take(20) {
+        println!("  skipped {}: {why}", path.display());
+    }
+    for (path, why) in &summary.failed {
+        println!("  FAILED {}: {why}", path.display());
+    }
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
