@@ -1,7 +1,9 @@
 //! Sending registered objects' bytes to a storage node of their bag, as the Joystream CLI does:
 //! the bag's storage buckets' published endpoints, the first that answers `/api/v1/version`
-//! takes a multipart `POST /api/v1/files` streamed from the file with a progress bar; then wait
-//! until the chain lists the objects as accepted.
+//! takes the file. Hecaton nodes get a resumable (tus) upload in parts of `PART` bytes, each
+//! retried from the node's offset after a failure, so a cut connection costs at most a part;
+//! nodes without tus (Colossus) get a multipart `POST /api/v1/files`. Then wait until the chain
+//! lists the objects as accepted.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -57,10 +59,15 @@ pub async fn send_all(
                 last_error = Some(format!("{endpoint} does not answer"));
                 continue;
             }
-            match send_one(&http, base, *bucket, bag, *id, path, quiet).await {
-                Ok(content_id) => {
+            let sent_by = match send_tus(&http, base, *bucket, bag, *id, path, quiet).await {
+                Ok(Some(content_id)) => Ok(content_id),
+                Ok(None) => send_one(&http, base, *bucket, bag, *id, path, quiet).await,
+                Err(e) => Err(e),
+            };
+            match sent_by {
+                Ok(how) => {
                     if !quiet {
-                        println!("object {id}: sent to bucket {bucket} ({endpoint}), content id {content_id}");
+                        println!("object {id}: sent to bucket {bucket} ({endpoint}): {how}");
                     }
                     sent = true;
                     break;
@@ -92,16 +99,7 @@ async fn send_one(
         .await
         .with_context(|| format!("open {}", path.display()))?;
     let size = file.metadata().await?.len();
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(size).with_style(
-            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        )
-    };
-    bar.set_message(format!("object {id}"));
+    let bar = progress(quiet, size, id);
     let progress = bar.clone();
     let body = stream::unfold(file, move |mut file| {
         let progress = progress.clone();
@@ -145,7 +143,118 @@ async fn send_one(
             json["message"].as_str().unwrap_or("no message")
         );
     }
-    Ok(json["id"].as_str().unwrap_or_default().to_string())
+    Ok(format!(
+        "multipart upload, content id {}",
+        json["id"].as_str().unwrap_or_default()
+    ))
+}
+
+/// Bytes per PATCH.
+const PART: u64 = 8 << 20;
+/// Failed PATCHes tolerated per object (each resumes from the node's offset).
+const ATTEMPTS: u32 = 5;
+
+/// A tus upload; `Ok(None)` if the node does not speak tus.
+async fn send_tus(
+    http: &reqwest::Client,
+    base: &str,
+    bucket: u64,
+    bag: BagId,
+    id: u64,
+    path: &Path,
+    quiet: bool,
+) -> anyhow::Result<Option<String>> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .with_context(|| format!("open {}", path.display()))?;
+    let size = file.metadata().await?.len();
+    let created = http
+        .post(format!("{base}/api/v1/uploads"))
+        .query(&[
+            ("dataObjectId", id.to_string()),
+            ("storageBucketId", bucket.to_string()),
+            ("bagId", bag.to_string()),
+        ])
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", size.to_string())
+        .send()
+        .await?;
+    match created.status().as_u16() {
+        201 => {}
+        404 | 405 => return Ok(None),
+        status => {
+            let json: serde_json::Value = created.json().await.unwrap_or_default();
+            bail!(
+                "{status}: {}",
+                json["message"].as_str().unwrap_or("no message")
+            );
+        }
+    }
+    let location = format!("{base}/api/v1/uploads/{id}");
+    let bar = progress(quiet, size, id);
+    let mut failures = 0;
+    loop {
+        let head = http
+            .head(&location)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await?;
+        let offset: u64 = head
+            .headers()
+            .get("Upload-Offset")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .with_context(|| format!("{location}: no Upload-Offset ({})", head.status()))?;
+        bar.set_position(offset);
+        if offset >= size {
+            break;
+        }
+        let len = PART.min(size - offset);
+        let mut buf = vec![0u8; len as usize];
+        tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset)).await?;
+        file.read_exact(&mut buf).await?;
+        let sent = http
+            .patch(&location)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(buf)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().as_u16() == 204 => failures = 0,
+            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 409 => {
+                let status = r.status();
+                let json: serde_json::Value = r.json().await.unwrap_or_default();
+                bail!(
+                    "{status}: {}",
+                    json["message"].as_str().unwrap_or("no message")
+                );
+            }
+            other => {
+                failures += 1;
+                if failures > ATTEMPTS {
+                    bail!("upload of object {id} kept failing: {other:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(200 << failures)).await;
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(Some("resumable upload, verified by the node".to_string()))
+}
+
+fn progress(quiet: bool, size: u64, id: u64) -> ProgressBar {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(size).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        )
+    };
+    bar.set_message(format!("object {id}"));
+    bar
 }
 
 /// Waits until the chain lists every object in `ids` of `bag` as accepted.

@@ -155,6 +155,7 @@ async fn an_upload_over_http_is_accepted_on_chain_within_blocks_and_served() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("accepted on chain"), "{out}");
+    assert!(out.contains("resumable upload"), "member upload uses tus: {out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -136,6 +136,7 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         views,
         publisher,
         tmp_dir: config.store.join("tmp"),
+        uploads_dir: config.store.join("uploads"),
     };
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

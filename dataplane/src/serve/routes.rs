@@ -48,6 +48,11 @@ pub async fn respond(
             }
             upload::post(stream, req, shard, head, pending).await
         }
+        "uploads" => upload::tus(stream, req, shard, head, pending, None).await,
+        _ if api.starts_with("uploads/") && !api["uploads/".len()..].contains('/') => {
+            let id = &api["uploads/".len()..];
+            upload::tus(stream, req, shard, head, pending, Some(id)).await
+        }
         _ if api.starts_with("files/") && !api["files/".len()..].contains('/') => {
             if !readable {
                 return not_allowed(stream, head, req, keep, b"GET, HEAD").await;
@@ -253,6 +258,10 @@ async fn preflight(
             "Access-Control-Allow-Methods",
             b"GET,HEAD,PUT,PATCH,POST,DELETE",
         )
+        // tus discovery (resumable uploads under /api/v1/uploads).
+        .header("Tus-Resumable", b"1.0.0")
+        .header("Tus-Version", b"1.0.0")
+        .header("Tus-Extension", b"creation,termination")
         .header("Vary", b"Access-Control-Request-Headers");
     if let Some(asked) = &req.cors_request_headers {
         head.header("Access-Control-Allow-Headers", asked);

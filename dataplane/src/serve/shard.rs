@@ -32,6 +32,8 @@ pub struct ShardEnv {
     pub publisher: Publisher,
     /// The store's temp directory.
     pub tmp_dir: PathBuf,
+    /// The store's resumable uploads directory.
+    pub uploads_dir: PathBuf,
 }
 
 /// What a shard's connections share.
@@ -45,6 +47,11 @@ pub struct Shard {
     pub upload_memory: Semaphore,
     /// Where uploads are written before they are published.
     pub tmp_dir: PathBuf,
+    /// Where resumable uploads live until complete.
+    pub uploads_dir: PathBuf,
+    /// Digest states of resumable uploads this shard received the last bytes of (a client's
+    /// next PATCH usually arrives on the same connection), so they need not be re-read.
+    pub resumable: RefCell<crate::serve::upload::ResumeCache>,
     /// Open object files.
     pub files: OpenFiles,
     /// Connection limits.
@@ -94,6 +101,8 @@ pub async fn run(
         publisher: env.publisher,
         upload_memory: Semaphore::new(limits.upload_memory_per_shard as u64),
         tmp_dir: env.tmp_dir,
+        uploads_dir: env.uploads_dir,
+        resumable: RefCell::new(Default::default()),
         files: OpenFiles::new(limits.open_files_per_shard),
         limits,
         draining: Cell::new(false),

@@ -4,6 +4,9 @@
 //! - `objects/<id>`: published objects, one file each, named by decimal data object id (the
 //!   same as a Colossus uploads directory, so one can be adopted in place);
 //! - `tmp/`: bytes being written; nothing here is ever served, and it is swept at start-up;
+//! - `uploads/`: resumable (tus) uploads in progress, one file per object id, kept across
+//!   restarts so that clients resume them; their `.lock` files (a PATCH in progress) are swept at
+//!   start-up;
 //! - `index.log`: the durable index ([`index`]);
 //! - `LOCK`: held by the one process using the store.
 //!
@@ -104,6 +107,22 @@ impl Store {
         )
         .await?;
 
+        let uploads_dir = root.join("uploads");
+        close_dir(
+            Directory::create(&uploads_dir)
+                .await
+                .ctx("create", &uploads_dir)?,
+            &uploads_dir,
+        )
+        .await?;
+        for name in list_names(&uploads_dir).await? {
+            if name.ends_with(".lock") {
+                let path = uploads_dir.join(&name);
+                glommio::io::remove(&path)
+                    .await
+                    .ctx("remove stale upload lock", &path)?;
+            }
+        }
         let (index, replay) = Index::open(&root.join("index.log")).await?;
         let mut recovery = Recovery {
             records: replay.records,

@@ -6,4 +6,5 @@ mod import;
 mod protection;
 mod serving;
 mod support;
+mod tus;
 mod upload;

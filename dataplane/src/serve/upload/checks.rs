@@ -92,6 +92,30 @@ pub fn check(
     Ok((bag, object.clone()))
 }
 
+/// Checks that a resumable upload of `id` may continue: placement still declares the object,
+/// uploads are open, its content is not blacklisted and it is not stored yet.
+pub fn check_continuation(
+    id: DataObjectId,
+    placement: Option<&Placement>,
+    catalog: &Catalog,
+) -> Result<ObjectEntry, UploadError> {
+    let placement = placement.ok_or(UploadError::NotAccepting)?;
+    if placement.globals.uploading_blocked {
+        return Err(UploadError::UploadingBlocked);
+    }
+    let object = placement.object(id).ok_or(UploadError::Gone(id))?;
+    if placement.globals.blacklist.contains(&object.content_id) {
+        return Err(UploadError::Blacklisted {
+            id,
+            content_id: object.content_id.clone(),
+        });
+    }
+    if catalog.contains(id) {
+        return Err(UploadError::AlreadyStored(id));
+    }
+    Ok(object.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

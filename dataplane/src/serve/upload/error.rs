@@ -85,6 +85,26 @@ pub enum UploadError {
         "File multihash doesn't match the data object's ipfsContentId for data object ID = {0}"
     )]
     HashMismatch(DataObjectId),
+    /// A resumable upload whose object the chain no longer declares (or that never existed).
+    #[error("Upload of data object {0} not found (the object does not exist on chain or its upload was not created)")]
+    Gone(DataObjectId),
+    /// A tus request without `Tus-Resumable: 1.0.0`.
+    #[error("Tus-Resumable 1.0.0 required")]
+    TusVersion,
+    /// A tus header is missing or malformed.
+    #[error("{0} header missing or not a decimal number")]
+    TusHeader(&'static str),
+    /// `Upload-Offset` is not where the upload is.
+    #[error("Upload-Offset {sent} does not match the upload's offset {actual}")]
+    OffsetMismatch {
+        /// What the client sent.
+        sent: u64,
+        /// Where the upload is.
+        actual: u64,
+    },
+    /// A PATCH body that is not `application/offset+octet-stream`.
+    #[error("PATCH bodies are application/offset+octet-stream")]
+    NotOffsetStream,
     /// The client went away or stalled; nothing can be answered.
     #[error("Upload aborted: {0}")]
     Aborted(String),
@@ -99,8 +119,10 @@ impl UploadError {
         use UploadError::*;
         match self {
             NotAccepting | UploadingBlocked | Busy => 503,
-            InProgress(_) => 409,
-            NotMultipart => 415,
+            InProgress(_) | OffsetMismatch { .. } => 409,
+            Gone(_) => 404,
+            TusVersion => 412,
+            NotMultipart | NotOffsetStream => 415,
             LengthRequired => 411,
             TooLarge | TooManyFiles => 413,
             Aborted(_) | Internal(_) => 500,
@@ -113,8 +135,18 @@ impl UploadError {
     pub fn kind(&self) -> &'static str {
         use UploadError::*;
         match self {
-            MissingParameter(_) | BadParameter(_) | NotMultipart | LengthRequired | TooLarge
-            | TooManyFiles | Malformed(_) | Aborted(_) => "request_exception",
+            MissingParameter(_)
+            | BadParameter(_)
+            | NotMultipart
+            | LengthRequired
+            | TooLarge
+            | TooManyFiles
+            | Malformed(_)
+            | Aborted(_)
+            | TusVersion
+            | TusHeader(_)
+            | OffsetMismatch { .. }
+            | NotOffsetStream => "request_exception",
             _ => "upload",
         }
     }

@@ -21,6 +21,7 @@ mod checks;
 mod error;
 mod multipart;
 mod temp;
+mod tus;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -30,6 +31,7 @@ use glommio::net::TcpStream;
 use tracing::{debug, info};
 
 pub use error::UploadError;
+pub use tus::{handle as tus, ResumeCache};
 
 use self::body::Body;
 use self::temp::{TempObject, RESERVED_PER_UPLOAD};

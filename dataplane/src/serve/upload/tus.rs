@@ -1,0 +1,458 @@
+//! Resumable uploads: the tus 1.0 core protocol with the creation and termination extensions,
+//! on top of the same checks as the multipart upload.
+//!
+//! - `POST /api/v1/uploads?dataObjectId=&storageBucketId=&bagId=` with `Upload-Length` (the
+//!   declared size): the multipart checks, then an empty `uploads/<id>`; 201 with `Location:
+//!   /api/v1/uploads/<id>`. The upload's id is the data object's id (ids are never reused).
+//! - `HEAD /api/v1/uploads/<id>`: `Upload-Offset` (the file's length: bytes received and synced)
+//!   and `Upload-Length`.
+//! - `PATCH /api/v1/uploads/<id>` with `Upload-Offset` and an `application/offset+octet-stream`
+//!   body: appended, synced, 204 with the new offset. A client cut off mid-body keeps what
+//!   arrived. The last PATCH verifies size and content id and publishes the object.
+//! - `DELETE /api/v1/uploads/<id>`: drops the upload.
+//!
+//! The file lives in `uploads/`, which survives restarts, so an interrupted multi-GiB upload
+//! continues where it stopped, across a data plane restart. A PATCH holds `uploads/<id>.lock`
+//! (created exclusively, swept at start-up), so concurrent PATCHes of one upload, on any shard,
+//! get 409. The digest of the bytes so far is kept by the shard that received them; a PATCH
+//! arriving elsewhere, or after a restart, re-reads the prefix once to rebuild it.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use futures_lite::AsyncWriteExt;
+use glommio::io::{BufferedFile, OpenOptions};
+use glommio::net::TcpStream;
+use hecaton_shared::DataObjectId;
+use tracing::{debug, info};
+
+use super::body::Body;
+use super::checks;
+use super::error::UploadError;
+use super::temp::remove;
+use crate::control::PublishError;
+use crate::http::request::{Method, Request};
+use crate::http::response::{error_body, ResponseHead};
+use crate::serve::connection::Pending;
+use crate::serve::routes::send_json_with;
+use crate::serve::shard::Shard;
+use crate::store::{Digester, Expected, StoreError};
+
+/// Headers browsers may read from tus responses.
+const EXPOSE: &[u8] =
+    b"Upload-Offset, Upload-Length, Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size";
+
+/// Digest states kept between PATCHes, at most this many per shard.
+const RESUME_CACHE: usize = 256;
+
+/// Per-shard digests of uploads in progress: object id → (offset, digest of the bytes before).
+#[derive(Debug, Default)]
+pub struct ResumeCache(HashMap<DataObjectId, (u64, Digester)>);
+
+impl ResumeCache {
+    fn take(&mut self, id: DataObjectId, offset: u64) -> Option<Digester> {
+        match self.0.remove(&id) {
+            Some((at, d)) if at == offset => Some(d),
+            _ => None,
+        }
+    }
+
+    fn put(&mut self, id: DataObjectId, offset: u64, digester: Digester) {
+        if self.0.len() >= RESUME_CACHE {
+            if let Some(victim) = self.0.keys().next().copied() {
+                self.0.remove(&victim);
+            }
+        }
+        self.0.insert(id, (offset, digester));
+    }
+}
+
+/// Answers a request under `/api/v1/uploads`; `Ok(true)` when the connection stays open.
+pub async fn handle(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    pending: Pending<'_>,
+    id_text: Option<&str>,
+) -> io::Result<bool> {
+    let mut consumed = !req.has_body;
+    let outcome = route(stream, req, shard, pending, id_text, &mut consumed).await;
+    let keep = consumed && req.keep_alive && !shard.draining.get();
+    match outcome {
+        Ok(answer) => {
+            head.begin(answer.status)
+                .header("Tus-Resumable", b"1.0.0")
+                .header("Access-Control-Expose-Headers", EXPOSE)
+                .header("Cache-Control", b"no-store");
+            for (name, value) in &answer.headers {
+                head.header(name, value.as_bytes());
+            }
+            if answer.status != 204 {
+                head.header("Content-Length", b"0");
+            }
+            stream.write_all(head.finish(keep, req.http10)).await?;
+            Ok(keep)
+        }
+        Err(UploadError::Aborted(why)) => {
+            debug!("resumable upload cut: {why}");
+            Ok(false)
+        }
+        Err(e) => {
+            let body = error_body(e.kind(), &e.message());
+            let mut extra: Vec<(&str, &[u8])> = vec![
+                ("Tus-Resumable", b"1.0.0"),
+                ("Access-Control-Expose-Headers", EXPOSE),
+            ];
+            if matches!(e, UploadError::TusVersion) {
+                extra.push(("Tus-Version", b"1.0.0"));
+            }
+            if e.retry_later() {
+                extra.push(("Retry-After", b"1"));
+            }
+            let head_only = req.method == Method::Head;
+            send_json_with(
+                stream,
+                head,
+                e.status(),
+                &extra,
+                &body,
+                keep,
+                req.http10,
+                head_only,
+            )
+            .await?;
+            Ok(keep)
+        }
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+}
+
+async fn route(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    pending: Pending<'_>,
+    id_text: Option<&str>,
+    consumed: &mut bool,
+) -> Result<Answer, UploadError> {
+    if req.tus.resumable.as_deref() != Some(b"1.0.0") {
+        return Err(UploadError::TusVersion);
+    }
+    let id = match id_text {
+        None => None,
+        Some(t) => Some(
+            t.parse::<DataObjectId>()
+                .map_err(|_| UploadError::BadParameter("id"))?,
+        ),
+    };
+    match (&req.method, id) {
+        (Method::Post, None) => create(req, shard).await,
+        (Method::Head, Some(id)) => offset(id, shard).await,
+        (Method::Patch, Some(id)) => patch(stream, req, shard, pending, id, consumed).await,
+        (Method::Delete, Some(id)) => terminate(id, shard).await,
+        _ => Err(UploadError::Malformed(format!(
+            "{} is not a tus request on this path",
+            req.method.as_str()
+        ))),
+    }
+}
+
+fn header_u64(value: Option<&[u8]>, name: &'static str) -> Result<u64, UploadError> {
+    value
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| hecaton_shared::parse_decimal_u64(v.trim()).ok())
+        .ok_or(UploadError::TusHeader(name))
+}
+
+fn upload_path(shard: &Shard, id: DataObjectId) -> PathBuf {
+    shard.uploads_dir.join(id.to_string())
+}
+
+async fn create(req: &Request, shard: &Shard) -> Result<Answer, UploadError> {
+    let target = checks::parse_query(req.query.as_deref())?;
+    let length = header_u64(req.tus.length.as_deref(), "Upload-Length")?;
+    let (_bag, object) = checks::check(
+        &target,
+        shard.views.placement().as_deref(),
+        &shard.views.catalog(),
+    )?;
+    if length > object.size {
+        return Err(UploadError::TooLarge);
+    }
+    if length != object.size {
+        return Err(UploadError::SizeMismatch(target.id));
+    }
+    let path = upload_path(shard, target.id);
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .buffered_open(&path)
+        .await
+        .map_err(io::Error::from)
+    {
+        Ok(file) => {
+            file.fdatasync().await.map_err(internal)?;
+            file.close().await.map_err(internal)?;
+            info!(id = %target.id, length, "resumable upload created");
+        }
+        // An upload of this object exists already: the client asks HEAD where it is.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(internal(e)),
+    }
+    Ok(Answer {
+        status: 201,
+        headers: vec![
+            ("Location", format!("/api/v1/uploads/{}", target.id)),
+            ("Upload-Offset", "0".into()),
+        ],
+    })
+}
+
+async fn file_len(path: &Path) -> Result<Option<u64>, UploadError> {
+    match BufferedFile::open(path).await.map_err(io::Error::from) {
+        Ok(file) => {
+            let len = file.file_size().await.map_err(internal)?;
+            file.close().await.map_err(internal)?;
+            Ok(Some(len))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+async fn offset(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> {
+    if let Some(meta) = shard.views.catalog().get(id) {
+        let size = meta.size.to_string();
+        return Ok(Answer {
+            status: 200,
+            headers: vec![("Upload-Offset", size.clone()), ("Upload-Length", size)],
+        });
+    }
+    let Some(len) = file_len(&upload_path(shard, id)).await? else {
+        return Err(UploadError::Gone(id));
+    };
+    let mut headers = vec![("Upload-Offset", len.to_string())];
+    if let Some(object) = shard.views.placement().and_then(|p| p.object(id).cloned()) {
+        headers.push(("Upload-Length", object.size.to_string()));
+    }
+    Ok(Answer {
+        status: 200,
+        headers,
+    })
+}
+
+/// Holds `uploads/<id>.lock` while a PATCH or DELETE runs; removed on every path.
+struct UploadLock(PathBuf);
+
+impl UploadLock {
+    async fn acquire(shard: &Shard, id: DataObjectId) -> Result<Self, UploadError> {
+        let path = shard.uploads_dir.join(format!("{id}.lock"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .buffered_open(&path)
+            .await
+            .map_err(io::Error::from)
+        {
+            Ok(f) => {
+                let _ = f.close().await;
+                Ok(UploadLock(path))
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(UploadError::InProgress(id)),
+            Err(e) => Err(internal(e)),
+        }
+    }
+
+    async fn release(self) {
+        remove(&self.0).await;
+    }
+}
+
+async fn patch(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    mut pending: Pending<'_>,
+    id: DataObjectId,
+    consumed: &mut bool,
+) -> Result<Answer, UploadError> {
+    if req.content_type.as_deref() != Some(b"application/offset+octet-stream") {
+        return Err(UploadError::NotOffsetStream);
+    }
+    let sent = header_u64(req.tus.offset.as_deref(), "Upload-Offset")?;
+    let length = match req.content_length {
+        Some(n) if !req.chunked => n,
+        _ => return Err(UploadError::LengthRequired),
+    };
+    let object = checks::check_continuation(
+        id,
+        shard.views.placement().as_deref(),
+        &shard.views.catalog(),
+    )?;
+    let lock = UploadLock::acquire(shard, id).await?;
+    let result = append(
+        stream,
+        req,
+        shard,
+        &mut pending,
+        id,
+        sent,
+        length,
+        &object,
+        consumed,
+    )
+    .await;
+    lock.release().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn append(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    pending: &mut Pending<'_>,
+    id: DataObjectId,
+    sent: u64,
+    length: u64,
+    object: &crate::placement::ObjectEntry,
+    consumed: &mut bool,
+) -> Result<Answer, UploadError> {
+    let path = upload_path(shard, id);
+    let opened = OpenOptions::new()
+        .write(true)
+        .read(true)
+        .buffered_open(&path)
+        .await
+        .map_err(io::Error::from);
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(UploadError::Gone(id)),
+        Err(e) => return Err(internal(e)),
+    };
+    let at = file.file_size().await.map_err(internal)?;
+    if sent != at {
+        let _ = file.close().await;
+        return Err(UploadError::OffsetMismatch { sent, actual: at });
+    }
+    if at + length > object.size {
+        let _ = file.close().await;
+        return Err(UploadError::TooLarge);
+    }
+    let cached = shard.resumable.borrow_mut().take(id, at);
+    let mut digester = match cached {
+        Some(d) => d,
+        None => rehash(&file, at).await?,
+    };
+    if req.expect_continue {
+        stream
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .map_err(|e| UploadError::Aborted(e.to_string()))?;
+    }
+    let mut body = Body::new(stream, pending, length, shard.limits.upload_idle_timeout);
+    let mut offset = at;
+    let cut = loop {
+        match body.next().await {
+            Ok(Some(piece)) => {
+                digester.update(&piece);
+                let n = piece.len() as u64;
+                file.write_at(Vec::from(piece), offset)
+                    .await
+                    .map_err(internal)?;
+                offset += n;
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    *consumed = body.remaining() == 0;
+    // What arrived is kept, cut or not: the client resumes from here.
+    file.fdatasync().await.map_err(internal)?;
+    file.close().await.map_err(internal)?;
+    if let Some(e) = cut {
+        shard.resumable.borrow_mut().put(id, offset, digester);
+        return Err(UploadError::Aborted(format!("{e} (kept {offset} bytes)")));
+    }
+    if offset < object.size {
+        shard.resumable.borrow_mut().put(id, offset, digester);
+        return Ok(Answer {
+            status: 204,
+            headers: vec![("Upload-Offset", offset.to_string())],
+        });
+    }
+    let digest = digester.finish();
+    if digest.content_id.to_string() != object.content_id {
+        remove(&path).await;
+        return Err(UploadError::HashMismatch(id));
+    }
+    let expected = Expected {
+        size: object.size,
+        content_id: digest.content_id,
+    };
+    match shard
+        .publisher
+        .publish(id, path.clone(), digest, expected)
+        .await
+    {
+        Ok(()) => {
+            info!(%id, size = offset, "resumable upload complete");
+            Ok(Answer {
+                status: 204,
+                headers: vec![("Upload-Offset", offset.to_string())],
+            })
+        }
+        Err(PublishError::Store(StoreError::AlreadyStored(id))) => {
+            remove(&path).await;
+            Err(UploadError::AlreadyStored(id))
+        }
+        Err(e) => Err(UploadError::Internal(e.to_string())),
+    }
+}
+
+/// The digest of the first `len` bytes of `file`, read back (after a restart, or when the
+/// previous PATCH landed on another shard).
+async fn rehash(file: &BufferedFile, len: u64) -> Result<Digester, UploadError> {
+    let mut digester = Digester::new();
+    let mut pos = 0;
+    while pos < len {
+        let want = (len - pos).min(1 << 20) as usize;
+        let chunk = file.read_at(pos, want).await.map_err(internal)?;
+        if chunk.is_empty() {
+            return Err(UploadError::Internal(
+                "upload file shorter than its size".into(),
+            ));
+        }
+        digester.update(&chunk);
+        pos += chunk.len() as u64;
+    }
+    Ok(digester)
+}
+
+async fn terminate(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> {
+    let lock = UploadLock::acquire(shard, id).await?;
+    let path = upload_path(shard, id);
+    let existed = file_len(&path).await?.is_some();
+    if existed {
+        remove(&path).await;
+        shard.resumable.borrow_mut().0.remove(&id);
+    }
+    lock.release().await;
+    if !existed {
+        return Err(UploadError::Gone(id));
+    }
+    Ok(Answer {
+        status: 204,
+        headers: Vec::new(),
+    })
+}
+
+fn internal(e: impl std::fmt::Display) -> UploadError {
+    UploadError::Internal(e.to_string())
+}
