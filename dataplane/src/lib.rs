@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod control;
 pub mod http;
+pub mod metrics;
 pub mod placement;
 pub mod serve;
 pub mod store;

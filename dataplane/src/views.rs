@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
+use crate::metrics::Metrics;
 use crate::placement::Placement;
 use crate::store::Catalog;
 
@@ -21,16 +22,19 @@ pub struct Views {
     pub connected: AtomicBool,
     /// Control sessions started since the process started.
     pub sessions: AtomicU64,
+    /// Serving counters, one slot per shard.
+    pub metrics: Metrics,
 }
 
 impl Views {
     /// Views over a recovered catalog, with no placement yet.
-    pub fn new(catalog: Catalog) -> Arc<Self> {
+    pub fn new(catalog: Catalog, shards: usize) -> Arc<Self> {
         Arc::new(Self {
             catalog: ArcSwap::from_pointee(catalog),
             placement: ArcSwapOption::empty(),
             connected: AtomicBool::new(false),
             sessions: AtomicU64::new(0),
+            metrics: Metrics::new(shards),
         })
     }
 

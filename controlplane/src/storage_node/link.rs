@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hecaton_shared::socket::{
-    encode, FrameDecoder, FrameError, FromDataPlane, Report, Role, ToDataPlane, PROTOCOL_VERSION,
+    encode, DataPlaneMetrics, FrameDecoder, FrameError, FromDataPlane, Report, Role, ToDataPlane,
+    PROTOCOL_VERSION,
 };
 use hecaton_shared::DataObjectId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -45,6 +46,8 @@ pub enum LinkEvent {
         /// Bytes.
         bytes: u64,
     },
+    /// The data plane's serving counters.
+    Metrics(Box<DataPlaneMetrics>),
 }
 
 /// Why a session ended.
@@ -218,6 +221,7 @@ fn forward(m: FromDataPlane, events: &mpsc::UnboundedSender<LinkEvent>) -> Resul
         FromDataPlane::Report(Report::Usage { objects, bytes }) => {
             LinkEvent::Usage { objects, bytes }
         }
+        FromDataPlane::Report(Report::Metrics(m)) => LinkEvent::Metrics(Box::new(m)),
         FromDataPlane::Refused { reason } => return Err(LinkError::Refused(reason)),
         FromDataPlane::Welcome { .. } => return Err(LinkError::Protocol("second welcome".into())),
     };

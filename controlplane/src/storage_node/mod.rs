@@ -199,6 +199,7 @@ fn apply_link_event(s: &mut status::StatusInner, event: LinkEvent) {
             s.objects_held = objects;
             s.bytes_held = bytes;
         }
+        LinkEvent::Metrics(m) => s.dataplane_metrics = Some(*m),
         LinkEvent::Stored(_) => {}
     }
 }

@@ -15,6 +15,11 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 
+use hecaton_shared::socket::{DataPlaneMetrics, LATENCY_BUCKETS_US};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+
 use super::acceptor::AcceptStats;
 
 /// What the node knows about itself, updated by its tasks.
@@ -61,6 +66,8 @@ pub struct StatusInner {
     pub buckets: Vec<u64>,
     /// The worker id.
     pub worker_id: u64,
+    /// The data plane's latest counters.
+    pub dataplane_metrics: Option<DataPlaneMetrics>,
 }
 
 #[derive(Debug, Default)]
@@ -162,11 +169,17 @@ fn catch_up(c: &Counter, v: u64) {
 impl NodeStatus {
     /// A status with nothing known yet.
     pub fn new(accept: Arc<Mutex<AcceptStats>>) -> Arc<Self> {
-        Arc::new(Self {
-            started: Instant::now(),
-            inner: Mutex::new(StatusInner::default()),
-            accept,
-            metrics: Metrics::new(),
+        Arc::new_cyclic(|me: &std::sync::Weak<NodeStatus>| {
+            let mut metrics = Metrics::new();
+            metrics
+                .registry
+                .register_collector(Box::new(DataPlaneCollector(me.clone())));
+            Self {
+                started: Instant::now(),
+                inner: Mutex::new(StatusInner::default()),
+                accept,
+                metrics,
+            }
         })
     }
 
@@ -201,6 +214,113 @@ impl NodeStatus {
         let mut out = String::new();
         encode(&mut out, &m.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// Exposes the data plane's reported counters as Prometheus families.
+#[derive(Debug)]
+struct DataPlaneCollector(std::sync::Weak<NodeStatus>);
+
+impl Collector for DataPlaneCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let Some(status) = self.0.upgrade() else {
+            return Ok(());
+        };
+        let Some(m) = status
+            .inner
+            .lock()
+            .expect("status lock")
+            .dataplane_metrics
+            .clone()
+        else {
+            return Ok(());
+        };
+        let mut family = encoder.encode_descriptor(
+            "hecaton_dataplane_responses",
+            "Data plane responses by route and status class",
+            None,
+            MetricType::Counter,
+        )?;
+        for r in &m.routes {
+            for (class, n) in ["2xx", "3xx", "4xx", "5xx"].iter().zip(r.responses) {
+                let labels = [("route", r.route.as_str()), ("class", *class)];
+                ConstCounter(n).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "hecaton_dataplane_request_duration_seconds",
+            "Data plane request latency by route (head received to response written)",
+            None,
+            MetricType::Histogram,
+        )?;
+        for r in &m.routes {
+            let mut cumulative = 0;
+            let mut buckets = Vec::with_capacity(r.latency.len());
+            for (i, n) in r.latency.iter().enumerate() {
+                cumulative += n;
+                let le = LATENCY_BUCKETS_US
+                    .get(i)
+                    .map_or(f64::INFINITY, |us| *us as f64 / 1e6);
+                buckets.push((le, cumulative));
+            }
+            let labels = [("route", r.route.as_str())];
+            family.encode_family(&labels)?.encode_histogram::<()>(
+                r.latency_sum_us as f64 / 1e6,
+                cumulative,
+                &buckets,
+                None,
+            )?;
+        }
+        for (name, help, value) in [
+            (
+                "hecaton_dataplane_bytes_in",
+                "Request bytes received by the data plane",
+                m.bytes_in,
+            ),
+            (
+                "hecaton_dataplane_bytes_out",
+                "Response bytes sent by the data plane",
+                m.bytes_out,
+            ),
+        ] {
+            let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter(value).encode(family)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "hecaton_dataplane_uploads",
+            "Uploads by outcome",
+            None,
+            MetricType::Counter,
+        )?;
+        for (outcome, n) in &m.uploads {
+            let labels = [("outcome", outcome.as_str())];
+            ConstCounter(*n).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "hecaton_dataplane_connections",
+            "Client connections open on the data plane",
+            None,
+            MetricType::Gauge,
+        )?;
+        family.encode_gauge(&(m.connections as i64))?;
+        Ok(())
+    }
+}
+
+/// A counter whose value is known (a sum reported by the data plane).
+#[derive(Debug)]
+struct ConstCounter(u64);
+
+impl EncodeMetric for ConstCounter {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        encoder.encode_counter::<(), _, u64>(&self.0, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
     }
 }
 

@@ -155,7 +155,28 @@ async fn an_upload_over_http_is_accepted_on_chain_within_blocks_and_served() {
     );
     assert!(ok, "{err}");
     assert!(out.contains("accepted on chain"), "{out}");
-    assert!(out.contains("resumable upload"), "member upload uses tus: {out}");
+    assert!(
+        out.contains("resumable upload"),
+        "member upload uses tus: {out}"
+    );
+
+    // The data plane's counters reach the operator API's metrics (reported every 2 s).
+    let metrics_url = format!("{}/metrics", node.operator);
+    eventually(10, "data plane metrics", || async {
+        let text = client()
+            .get(&metrics_url)
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        let uploads = text.contains("hecaton_dataplane_uploads_total{outcome=\"stored\"} 2")
+            && text.contains("hecaton_dataplane_uploads_total{outcome=\"refused\"}");
+        let latency = text.contains("hecaton_dataplane_request_duration_seconds_bucket{");
+        (uploads && latency && text.contains("route=\"files_get\"")).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@
 //! data plane keeps its placement and waits for the next session.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use glommio::net::UnixStream;
@@ -18,6 +18,12 @@ use super::Ctx;
 use crate::placement::Placement;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the session checks for the stop.
+const TICK: Duration = Duration::from_millis(200);
+
+/// How often metrics are reported.
+const METRICS_EVERY: Duration = Duration::from_secs(2);
 
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +97,10 @@ enum Event {
 impl Session {
     async fn run(&mut self, ctx: &Ctx) -> Result<(), SessionEnd> {
         self.handshake(ctx).await?;
+        // Deadlines, not per-iteration sleeps: messages arriving more often than the tick
+        // period must not starve it.
+        let mut next_tick = Instant::now() + TICK;
+        let mut next_metrics = Instant::now() + METRICS_EVERY;
         loop {
             while let Some(msg) = self.decoder.decode::<ToDataPlane>()? {
                 self.handle(msg, ctx)?;
@@ -105,7 +115,8 @@ impl Session {
                     }
                 }),
                 async {
-                    glommio::timer::sleep(Duration::from_millis(200)).await;
+                    glommio::timer::sleep(next_tick.saturating_duration_since(Instant::now()))
+                        .await;
                     Event::Tick
                 },
             )
@@ -116,7 +127,14 @@ impl Session {
                 Event::Read(Err(e)) => return Err(e.into()),
                 Event::Report(r) => self.send(&FromDataPlane::Report(r)),
                 Event::Tick if ctx.stopping() => return Err(SessionEnd::Stopping),
-                Event::Tick => {}
+                Event::Tick => {
+                    next_tick = Instant::now() + TICK;
+                    if Instant::now() >= next_metrics {
+                        next_metrics = Instant::now() + METRICS_EVERY;
+                        let metrics = ctx.views.metrics.snapshot();
+                        self.send(&FromDataPlane::Report(Report::Metrics(metrics)));
+                    }
+                }
             }
         }
     }

@@ -8,6 +8,9 @@ use crate::http::date;
 #[derive(Debug, Default)]
 pub struct ResponseHead {
     buf: Vec<u8>,
+    status: u16,
+    body_len: u64,
+    head_len: usize,
 }
 
 fn reason(status: u16) -> &'static str {
@@ -35,6 +38,9 @@ impl ResponseHead {
     /// Starts a response with `status`, dropping whatever the buffer held.
     pub fn begin(&mut self, status: u16) -> &mut Self {
         self.buf.clear();
+        self.status = status;
+        self.body_len = 0;
+        self.head_len = 0;
         self.buf.extend_from_slice(b"HTTP/1.1 ");
         self.buf
             .extend_from_slice(itoa::Buffer::new().format(status).as_bytes());
@@ -58,6 +64,9 @@ impl ResponseHead {
 
     /// Adds a header with a decimal value.
     pub fn header_u64(&mut self, name: &str, value: u64) -> &mut Self {
+        if name == "Content-Length" {
+            self.body_len = value;
+        }
         self.header(name, itoa::Buffer::new().format(value).as_bytes())
     }
 
@@ -89,6 +98,7 @@ impl ResponseHead {
             self.buf.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         self.buf.extend_from_slice(b"\r\n");
+        self.head_len = self.buf.len();
         &self.buf
     }
 
@@ -97,6 +107,21 @@ impl ResponseHead {
     pub fn append_body(&mut self, body: &[u8]) -> &[u8] {
         self.buf.extend_from_slice(body);
         &self.buf
+    }
+
+    /// The status of the response begun last (0 before any).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Bytes of the last response: its head plus the body its `Content-Length` announced.
+    pub fn sent_len(&self) -> u64 {
+        self.head_len as u64 + self.body_len
+    }
+
+    /// Bytes of the last response's head alone.
+    pub fn head_len(&self) -> u64 {
+        self.head_len as u64
     }
 
     /// The bytes written so far.

@@ -9,8 +9,9 @@ use futures_lite::AsyncReadExt;
 use glommio::net::TcpStream;
 use tracing::debug;
 
-use crate::http::request::{self, Request};
+use crate::http::request::{self, Method, Request};
 use crate::http::response::{error_body, ResponseHead};
+use crate::metrics::Route;
 use crate::serve::reaper::{Phase, Slot};
 use crate::serve::routes;
 use crate::serve::sendfile::set_nonblocking;
@@ -70,7 +71,22 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard) {
             filled: &mut filled,
             slot,
         };
-        match routes::respond(&mut stream, &req, shard, &mut head, pending).await {
+        let started = Instant::now();
+        let answered = routes::respond(&mut stream, &req, shard, &mut head, pending).await;
+        let body_in = req.content_length.unwrap_or(0);
+        let mut out = head.sent_len();
+        if req.method == Method::Head {
+            out = head.head_len();
+        }
+        shard.views.metrics.request(
+            shard.index,
+            Route::of(&req),
+            head.status(),
+            started.elapsed(),
+            req.head_len as u64 + body_in,
+            out,
+        );
+        match answered {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {

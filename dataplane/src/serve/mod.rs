@@ -240,7 +240,7 @@ fn start_control(
                 Ok(l) => l,
                 Err(e) => return drop(tx.send(Err(ServeError::Control(e)))),
             };
-            let views = Views::new(store.catalog());
+            let views = Views::new(store.catalog(), control.shards);
             let _ = tx.send(Ok((views.clone(), recovery)));
             control::run(store, views, queue, listener, control, lifecycle).await;
         })

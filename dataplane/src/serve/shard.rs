@@ -63,6 +63,8 @@ pub struct Shard {
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
+    /// This shard's index (its metrics slot).
+    pub index: usize,
     /// When the shard started (`/status` uptime).
     pub started: Instant,
     /// Deadlines and drain for every connection.
@@ -109,6 +111,7 @@ pub async fn run(
         drain: Semaphore::new(0),
         active: Cell::new(0),
         started: Instant::now(),
+        index,
         reaper: Reaper::default(),
         data_objects_json: RefCell::new(None),
     });
@@ -129,10 +132,12 @@ pub async fn run(
                     continue;
                 }
                 shard.active.set(shard.active.get() + 1);
+                shard.views.metrics.connection(index, true);
                 let s = shard.clone();
                 let served = gate.spawn(async move {
                     connection::serve(stream, &s).await;
                     s.active.set(s.active.get() - 1);
+                    s.views.metrics.connection(s.index, false);
                 });
                 if let Ok(task) = served {
                     task.detach();

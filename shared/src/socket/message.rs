@@ -185,6 +185,42 @@ pub enum Report {
         /// Their bytes.
         bytes: u64,
     },
+    /// Serving counters since the data plane started (sent every few seconds).
+    Metrics(DataPlaneMetrics),
+}
+
+/// Upper bounds of the request latency buckets, in microseconds (a last, unbounded bucket
+/// follows).
+pub const LATENCY_BUCKETS_US: [u64; 12] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+];
+
+/// The data plane's counters, summed over its shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataPlaneMetrics {
+    /// Per route.
+    pub routes: Vec<RouteMetrics>,
+    /// Request bytes received (heads and bodies).
+    pub bytes_in: u64,
+    /// Response bytes sent (heads and bodies).
+    pub bytes_out: u64,
+    /// Uploads by outcome (`stored`, `refused`, `aborted`, `failed`).
+    pub uploads: Vec<(String, u64)>,
+    /// Connections open now.
+    pub connections: u64,
+}
+
+/// One route's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteMetrics {
+    /// The route's name.
+    pub route: String,
+    /// Responses by status class: 1xx/2xx, 3xx, 4xx, 5xx.
+    pub responses: [u64; 4],
+    /// Requests per latency bucket ([`LATENCY_BUCKETS_US`], then the overflow), not cumulative.
+    pub latency: Vec<u64>,
+    /// Sum of latencies, microseconds.
+    pub latency_sum_us: u64,
 }
 
 #[cfg(test)]

@@ -17,6 +17,6 @@ pub mod message;
 
 pub use frame::{encode, FrameDecoder, FrameError, FRAME_HEADER_LEN, MAX_FRAME_LEN};
 pub use message::{
-    BagPlacement, Change, FromDataPlane, Globals, ObjectPlacement, Report, Role, ToDataPlane,
-    PROTOCOL_VERSION,
+    BagPlacement, Change, DataPlaneMetrics, FromDataPlane, Globals, ObjectPlacement, Report, Role,
+    RouteMetrics, ToDataPlane, LATENCY_BUCKETS_US, PROTOCOL_VERSION,
 };

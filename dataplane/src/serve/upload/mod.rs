@@ -38,6 +38,7 @@ use self::temp::{TempObject, RESERVED_PER_UPLOAD};
 use crate::control::PublishError;
 use crate::http::request::Request;
 use crate::http::response::{error_body, ResponseHead};
+use crate::metrics::UploadOutcome;
 use crate::serve::connection::Pending;
 use crate::serve::routes::send_json_with;
 use crate::serve::shard::Shard;
@@ -62,6 +63,7 @@ pub async fn post(
     let mut consumed = false;
     let outcome = receive(stream, req, shard, &mut pending, &mut consumed).await;
     let keep = consumed && req.keep_alive && !shard.draining.get();
+    count(shard, outcome.as_ref().map(|_| ()));
     match outcome {
         Ok(content_id) => {
             info!(elapsed_ms = started.elapsed().as_millis() as u64, %content_id, "upload stored");
@@ -95,6 +97,17 @@ pub async fn post(
             Ok(keep)
         }
     }
+}
+
+/// Counts how an upload request ended.
+fn count(shard: &Shard, outcome: Result<(), &UploadError>) {
+    let outcome = match outcome {
+        Ok(()) => UploadOutcome::Stored,
+        Err(UploadError::Aborted(_)) => UploadOutcome::Aborted,
+        Err(e) if e.status() == 500 => UploadOutcome::Failed,
+        Err(_) => UploadOutcome::Refused,
+    };
+    shard.views.metrics.upload(shard.index, outcome);
 }
 
 /// Checks, receives, verifies and publishes; the object's content id on success.

@@ -80,6 +80,11 @@ pub async fn handle(
     let mut consumed = !req.has_body;
     let outcome = route(stream, req, shard, pending, id_text, &mut consumed).await;
     let keep = consumed && req.keep_alive && !shard.draining.get();
+    match &outcome {
+        Ok(answer) if answer.completed => super::count(shard, Ok(())),
+        Ok(_) => {}
+        Err(e) => super::count(shard, Err(e)),
+    }
     match outcome {
         Ok(answer) => {
             head.begin(answer.status)
@@ -131,6 +136,8 @@ pub async fn handle(
 struct Answer {
     status: u16,
     headers: Vec<(&'static str, String)>,
+    /// The upload was verified and published by this request.
+    completed: bool,
 }
 
 async fn route(
@@ -211,6 +218,7 @@ async fn create(req: &Request, shard: &Shard) -> Result<Answer, UploadError> {
             ("Location", format!("/api/v1/uploads/{}", target.id)),
             ("Upload-Offset", "0".into()),
         ],
+        completed: false,
     })
 }
 
@@ -232,6 +240,7 @@ async fn offset(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> 
         return Ok(Answer {
             status: 200,
             headers: vec![("Upload-Offset", size.clone()), ("Upload-Length", size)],
+            completed: false,
         });
     }
     let Some(len) = file_len(&upload_path(shard, id)).await? else {
@@ -244,6 +253,7 @@ async fn offset(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> 
     Ok(Answer {
         status: 200,
         headers,
+        completed: false,
     })
 }
 
@@ -385,6 +395,7 @@ async fn append(
         return Ok(Answer {
             status: 204,
             headers: vec![("Upload-Offset", offset.to_string())],
+            completed: false,
         });
     }
     let digest = digester.finish();
@@ -406,6 +417,7 @@ async fn append(
             Ok(Answer {
                 status: 204,
                 headers: vec![("Upload-Offset", offset.to_string())],
+                completed: true,
             })
         }
         Err(PublishError::Store(StoreError::AlreadyStored(id))) => {
@@ -450,6 +462,7 @@ async fn terminate(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadErro
     Ok(Answer {
         status: 204,
         headers: Vec::new(),
+        completed: false,
     })
 }
 

@@ -1,0 +1,220 @@
+//! Serving counters: requests and latency per route, bytes in and out, uploads by outcome.
+//! Each shard writes its own cache-line-aligned slot with relaxed atomic adds (no sharing, no
+//! locks); the control executor sums the slots and reports them to the control plane, which
+//! exposes them on its Prometheus endpoint.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hecaton_shared::socket::{DataPlaneMetrics, RouteMetrics, LATENCY_BUCKETS_US};
+
+use crate::http::request::{Method, Request};
+
+/// What a request was, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /files/{id}`
+    FileGet,
+    /// `HEAD /files/{id}`
+    FileHead,
+    /// `POST /files`
+    Upload,
+    /// `/uploads` (tus)
+    Resumable,
+    /// `/state/...`, `/version`, `/status`
+    State,
+    /// Preflights, 404s, malformed requests.
+    Other,
+}
+
+const ROUTES: [(Route, &str); 6] = [
+    (Route::FileGet, "files_get"),
+    (Route::FileHead, "files_head"),
+    (Route::Upload, "files_post"),
+    (Route::Resumable, "uploads"),
+    (Route::State, "state"),
+    (Route::Other, "other"),
+];
+
+/// How an upload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// Verified and published.
+    Stored,
+    /// Refused (a 4xx or 503).
+    Refused,
+    /// The client went away.
+    Aborted,
+    /// The node failed (500).
+    Failed,
+}
+
+const OUTCOMES: [&str; 4] = ["stored", "refused", "aborted", "failed"];
+const BUCKETS: usize = LATENCY_BUCKETS_US.len() + 1;
+
+impl Route {
+    /// Classifies a request by method and path.
+    pub fn of(req: &Request) -> Route {
+        let api = req.path.strip_prefix("/api/v1/").unwrap_or("");
+        if api.starts_with("files/") {
+            match req.method {
+                Method::Get => Route::FileGet,
+                Method::Head => Route::FileHead,
+                _ => Route::Other,
+            }
+        } else if api == "files" && req.method == Method::Post {
+            Route::Upload
+        } else if api.starts_with("uploads") && req.method != Method::Options {
+            Route::Resumable
+        } else if api.starts_with("state/") || api == "version" || api == "status" {
+            Route::State
+        } else {
+            Route::Other
+        }
+    }
+
+    fn index(self) -> usize {
+        ROUTES.iter().position(|(r, _)| *r == self).expect("listed")
+    }
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Slot {
+    responses: [[AtomicU64; 4]; ROUTES.len()],
+    latency: [[AtomicU64; BUCKETS]; ROUTES.len()],
+    latency_sum_us: [AtomicU64; ROUTES.len()],
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    uploads: [AtomicU64; 4],
+    connections: AtomicU64,
+}
+
+/// Every shard's counters.
+#[derive(Debug)]
+pub struct Metrics {
+    slots: Box<[Slot]>,
+}
+
+fn add(c: &AtomicU64, n: u64) {
+    c.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Metrics {
+    /// Counters for `shards` shards.
+    pub fn new(shards: usize) -> Self {
+        Self {
+            slots: (0..shards.max(1)).map(|_| Slot::default()).collect(),
+        }
+    }
+
+    fn slot(&self, shard: usize) -> &Slot {
+        &self.slots[shard % self.slots.len()]
+    }
+
+    /// Counts one answered request.
+    pub fn request(
+        &self,
+        shard: usize,
+        route: Route,
+        status: u16,
+        took: Duration,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) {
+        let s = self.slot(shard);
+        let r = route.index();
+        let class = match status {
+            0..=299 => 0,
+            300..=399 => 1,
+            400..=499 => 2,
+            _ => 3,
+        };
+        add(&s.responses[r][class], 1);
+        let us = took.as_micros().min(u64::MAX as u128) as u64;
+        let bucket = LATENCY_BUCKETS_US
+            .iter()
+            .position(|le| us <= *le)
+            .unwrap_or(BUCKETS - 1);
+        add(&s.latency[r][bucket], 1);
+        add(&s.latency_sum_us[r], us);
+        add(&s.bytes_in, bytes_in);
+        add(&s.bytes_out, bytes_out);
+    }
+
+    /// Counts an upload's end.
+    pub fn upload(&self, shard: usize, outcome: UploadOutcome) {
+        add(&self.slot(shard).uploads[outcome as usize], 1);
+    }
+
+    /// A connection opened (`+1`) or closed (`-1`).
+    pub fn connection(&self, shard: usize, opened: bool) {
+        let c = &self.slot(shard).connections;
+        if opened {
+            add(c, 1);
+        } else {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The sums over all shards.
+    pub fn snapshot(&self) -> DataPlaneMetrics {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut out = DataPlaneMetrics {
+            routes: ROUTES
+                .iter()
+                .map(|(_, name)| RouteMetrics {
+                    route: name.to_string(),
+                    latency: vec![0; BUCKETS],
+                    ..RouteMetrics::default()
+                })
+                .collect(),
+            uploads: OUTCOMES.iter().map(|o| (o.to_string(), 0)).collect(),
+            ..DataPlaneMetrics::default()
+        };
+        for s in self.slots.iter() {
+            for (r, route) in out.routes.iter_mut().enumerate() {
+                for class in 0..4 {
+                    route.responses[class] += get(&s.responses[r][class]);
+                }
+                for b in 0..BUCKETS {
+                    route.latency[b] += get(&s.latency[r][b]);
+                }
+                route.latency_sum_us += get(&s.latency_sum_us[r]);
+            }
+            out.bytes_in += get(&s.bytes_in);
+            out.bytes_out += get(&s.bytes_out);
+            for (o, (_, n)) in out.uploads.iter_mut().enumerate() {
+                *n += get(&s.uploads[o]);
+            }
+            out.connections += get(&s.connections);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_over_shards_and_buckets_latency() {
+        let m = Metrics::new(2);
+        m.request(0, Route::FileGet, 200, Duration::from_micros(90), 100, 4096);
+        m.request(1, Route::FileGet, 206, Duration::from_millis(3), 100, 1024);
+        m.request(1, Route::FileGet, 404, Duration::from_secs(5), 100, 50);
+        m.upload(1, UploadOutcome::Stored);
+        m.connection(0, true);
+        let s = m.snapshot();
+        let get = &s.routes[0];
+        assert_eq!(get.route, "files_get");
+        assert_eq!(get.responses, [2, 0, 1, 0]);
+        assert_eq!(get.latency[0], 1, "90 µs ≤ 100 µs");
+        assert_eq!(get.latency[5], 1, "3 ms ≤ 5 ms");
+        assert_eq!(get.latency[BUCKETS - 1], 1, "5 s overflows");
+        assert_eq!(get.latency_sum_us, 90 + 3_000 + 5_000_000);
+        assert_eq!((s.bytes_in, s.bytes_out), (300, 5170));
+        assert_eq!(s.uploads[0], ("stored".to_string(), 1));
+        assert_eq!(s.connections, 1);
+    }
+}
