@@ -45,6 +45,8 @@ pub enum LinkEvent {
         objects: u64,
         /// Bytes.
         bytes: u64,
+        /// Obliged objects the store lacks.
+        missing: u64,
     },
     /// The data plane's serving counters.
     Metrics(Box<DataPlaneMetrics>),
@@ -218,9 +220,15 @@ fn forward(m: FromDataPlane, events: &mpsc::UnboundedSender<LinkEvent>) -> Resul
     let event = match m {
         FromDataPlane::Applied { block } => LinkEvent::Applied(block),
         FromDataPlane::Report(Report::Stored { ids }) => LinkEvent::Stored(ids),
-        FromDataPlane::Report(Report::Usage { objects, bytes }) => {
-            LinkEvent::Usage { objects, bytes }
-        }
+        FromDataPlane::Report(Report::Usage {
+            objects,
+            bytes,
+            missing,
+        }) => LinkEvent::Usage {
+            objects,
+            bytes,
+            missing,
+        },
         FromDataPlane::Report(Report::Metrics(m)) => LinkEvent::Metrics(Box::new(m)),
         FromDataPlane::Refused { reason } => return Err(LinkError::Refused(reason)),
         FromDataPlane::Welcome { .. } => return Err(LinkError::Protocol("second welcome".into())),

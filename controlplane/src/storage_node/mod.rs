@@ -195,9 +195,14 @@ fn apply_link_event(s: &mut status::StatusInner, event: LinkEvent) {
             s.socket_last_error = Some(reason);
         }
         LinkEvent::Applied(block) => s.applied_block = Some(block),
-        LinkEvent::Usage { objects, bytes } => {
+        LinkEvent::Usage {
+            objects,
+            bytes,
+            missing,
+        } => {
             s.objects_held = objects;
             s.bytes_held = bytes;
+            s.objects_missing = missing;
         }
         LinkEvent::Metrics(m) => s.dataplane_metrics = Some(*m),
         LinkEvent::Stored(_) => {}

@@ -60,6 +60,8 @@ pub struct StatusInner {
     pub objects_held: u64,
     /// Bytes stored.
     pub bytes_held: u64,
+    /// Obliged objects the store lacks (the data plane's count).
+    pub objects_missing: u64,
     /// Bags stored.
     pub bags: usize,
     /// This node's buckets.
@@ -81,6 +83,7 @@ struct Metrics {
     objects_obliged: Gauge,
     objects_pending: Gauge,
     objects_held: Gauge,
+    objects_missing: Gauge,
     bytes_held: Gauge,
     accepted: Counter,
     accept_batches_ok: Counter,
@@ -135,6 +138,11 @@ impl Metrics {
             "hecaton_bytes_held",
             "Bytes in the store",
             m.bytes_held.clone(),
+        );
+        r.register(
+            "hecaton_objects_missing",
+            "Obliged objects the store lacks",
+            m.objects_missing.clone(),
         );
         r.register(
             "hecaton_objects_accepted",
@@ -208,6 +216,7 @@ impl NodeStatus {
         set(&m.objects_pending, s.objects_pending as u64);
         set(&m.objects_held, s.objects_held);
         set(&m.bytes_held, s.bytes_held);
+        set(&m.objects_missing, s.objects_missing);
         catch_up(&m.accepted, a.accepted);
         catch_up(&m.accept_batches_ok, a.batches_ok);
         catch_up(&m.accept_batches_failed, a.batches_failed);
@@ -346,6 +355,7 @@ async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::V
             "obliged": s.objects_obliged,
             "pending_acceptance": s.objects_pending,
             "held": s.objects_held,
+            "missing": s.objects_missing,
             "bytes_obliged": s.bytes_obliged,
             "bytes_held": s.bytes_held,
         },

@@ -124,8 +124,14 @@ async fn an_upload_over_http_is_accepted_on_chain_within_blocks_and_served() {
     assert_eq!(listed, serde_json::json!([ids[0].to_string()]));
     let (_, colossus) = get(&node.url("/api/v1/status")).await;
     assert_eq!(colossus["uploadBuckets"], serde_json::json!(["0"]));
-    let status = node.status().await;
+    let status = eventually(5, "usage reported", || async {
+        let s = node.status().await;
+        (s["objects"]["held"] == 1).then_some(s)
+    })
+    .await;
     assert_eq!(status["acceptance"]["accepted"], 1, "{status}");
+    assert_eq!(status["objects"]["missing"], 0, "{status}");
+    assert_eq!(status["objects"]["pending_acceptance"], 0, "{status}");
     assert_eq!(status["dataplane"]["connected"], true);
     let metrics = client()
         .get(format!("{}/metrics", node.operator))

@@ -109,11 +109,6 @@ pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>)
                 ctx.views.catalog.store(Arc::new(store.catalog()));
                 info!(id = %req.id, size, "object published");
                 ctx.report(Report::Stored { ids: vec![req.id] });
-                let catalog = ctx.views.catalog();
-                ctx.report(Report::Usage {
-                    objects: catalog.len() as u64,
-                    bytes: catalog.total_size(),
-                });
             }
             Err(e) => warn!(id = %req.id, "publish failed: {e}"),
         }

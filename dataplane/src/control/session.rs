@@ -133,6 +133,7 @@ impl Session {
                         next_metrics = Instant::now() + METRICS_EVERY;
                         let metrics = ctx.views.metrics.snapshot();
                         self.send(&FromDataPlane::Report(Report::Metrics(metrics)));
+                        self.send(&FromDataPlane::Report(usage(ctx)));
                     }
                 }
             }
@@ -275,10 +276,7 @@ impl Session {
                 ids: chunk.to_vec(),
             }));
         }
-        self.send(&FromDataPlane::Report(Report::Usage {
-            objects: catalog.len() as u64,
-            bytes: catalog.total_size(),
-        }));
+        self.send(&FromDataPlane::Report(usage(ctx)));
     }
 
     fn send(&mut self, msg: &FromDataPlane) {
@@ -291,5 +289,19 @@ impl Session {
             self.out.clear();
         }
         Ok(())
+    }
+}
+
+/// Store totals, and how many objects placement lists that the store lacks (a scan of
+/// placement: done on the metrics period, not per upload).
+fn usage(ctx: &Ctx) -> Report {
+    let catalog = ctx.views.catalog();
+    let missing = ctx.views.placement().map_or(0, |p| {
+        p.object_ids().filter(|id| !catalog.contains(*id)).count()
+    });
+    Report::Usage {
+        objects: catalog.len() as u64,
+        bytes: catalog.total_size(),
+        missing: missing as u64,
     }
 }

@@ -158,8 +158,10 @@ fn an_interrupted_upload_resumes_across_a_data_plane_restart() {
         "nothing partial is served"
     );
 
-    // The data plane restarts; the upload is where it was and finishes from another connection.
-    assert!(server.terminate().success());
+    // The data plane is killed (SIGKILL) and restarted; the upload is where it was and finishes
+    // from another connection.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
     drop(control);
     let (server, mut control) = start(&store);
     place(&mut control, 4, &[(1, &video)]);

@@ -184,6 +184,9 @@ pub enum Report {
         objects: u64,
         /// Their bytes.
         bytes: u64,
+        /// Objects placement lists that the store does not hold.
+        #[serde(default)]
+        missing: u64,
     },
     /// Serving counters since the data plane started (sent every few seconds).
     Metrics(DataPlaneMetrics),
