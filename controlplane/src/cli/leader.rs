@@ -67,7 +67,7 @@ pub enum StorageLead {
     CreateBucket {
         #[arg(long)]
         invited_worker: Option<u64>,
-        #[arg(long, value_parser = on_off, default_value = "yes")]
+        #[arg(long, value_parser = on_off, action = clap::ArgAction::Set, default_value = "yes")]
         accepting_new_bags: bool,
         /// Voucher size limit, bytes.
         #[arg(long)]
@@ -111,7 +111,7 @@ pub enum StorageLead {
     UpdateBucketStatus {
         #[arg(long)]
         bucket: u64,
-        #[arg(long, value_parser = on_off)]
+        #[arg(long, value_parser = on_off, action = clap::ArgAction::Set)]
         accepting_new_bags: bool,
     },
     /// Add or remove buckets of a bag.
@@ -161,7 +161,7 @@ pub enum StorageLead {
     },
     /// Block or unblock all uploads.
     SetGlobalUploadingStatus {
-        #[arg(long, value_parser = on_off)]
+        #[arg(long, value_parser = on_off, action = clap::ArgAction::Set)]
         blocked: bool,
     },
 }
@@ -186,7 +186,7 @@ pub enum DistributionLead {
     CreateBucket {
         #[arg(long)]
         family: u64,
-        #[arg(long, value_parser = on_off, default_value = "yes")]
+        #[arg(long, value_parser = on_off, action = clap::ArgAction::Set, default_value = "yes")]
         accepting_new_bags: bool,
     },
     /// Delete a bucket (no operators, no bags).
@@ -209,14 +209,14 @@ pub enum DistributionLead {
     UpdateBucketStatus {
         #[arg(long)]
         bucket: DistributionBucketId,
-        #[arg(long, value_parser = on_off)]
+        #[arg(long, value_parser = on_off, action = clap::ArgAction::Set)]
         accepting_new_bags: bool,
     },
     /// Whether a bucket distributes (informational).
     UpdateBucketMode {
         #[arg(long)]
         bucket: DistributionBucketId,
-        #[arg(long, value_parser = on_off)]
+        #[arg(long, value_parser = on_off, action = clap::ArgAction::Set)]
         distributing: bool,
     },
     /// Buckets per family for new dynamic bags: `--families 0:2,3:1`.
