@@ -123,7 +123,8 @@ async fn pass<C: Chain>(
             }
             Some((bag, _)) => {
                 if entry.not_before.is_none_or(|t| t <= now) {
-                    if let Some(bucket) = bag.buckets.first() {
+                    let operated = bag.buckets.iter().find(|b| ob.globals.buckets.contains(b));
+                    if let Some(bucket) = operated {
                         groups.entry((bucket.0, bag.bag)).or_default().insert(*id);
                     }
                 }

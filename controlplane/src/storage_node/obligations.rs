@@ -79,6 +79,9 @@ impl Obligations {
     /// buckets stores it any more (or it was deleted).
     pub async fn refresh_bag(&mut self, chain: &impl Chain, bag: BagId) -> Result<(), ChainError> {
         let info = chain.bag(bag).await?;
+        // This node's buckets that store the bag: the operated ones make it an obligation; the
+        // listed but not operated ones are kept so that uploads into them get Colossus's
+        // "Incorrect storage bucket ID." rather than "not assigned".
         let ours: Vec<StorageBucketId> = info
             .as_ref()
             .map(|i| {
@@ -86,16 +89,20 @@ impl Obligations {
                     .stored_by
                     .iter()
                     .map(|b| StorageBucketId(*b))
-                    .filter(|b| self.globals.buckets.contains(b))
+                    .filter(|b| {
+                        self.globals.buckets.contains(b)
+                            || self.globals.read_only_buckets.contains(b)
+                    })
                     .collect()
             })
             .unwrap_or_default();
+        let operated = ours.iter().any(|b| self.globals.buckets.contains(b));
         if let Some(old) = self.bags.remove(&bag) {
             for o in &old.objects {
                 self.objects.remove(&o.id);
             }
         }
-        let Some(info) = info.filter(|_| !ours.is_empty()) else {
+        let Some(info) = info.filter(|_| operated) else {
             return Ok(());
         };
         let peers = info
