@@ -59,9 +59,18 @@ pub async fn send_all(
                 last_error = Some(format!("{endpoint} does not answer"));
                 continue;
             }
-            let sent_by = match send_tus(&http, base, *bucket, bag, *id, path, quiet).await {
-                Ok(Some(content_id)) => Ok(content_id),
-                Ok(None) => send_one(&http, base, *bucket, bag, *id, path, quiet).await,
+            let transfer = Transfer {
+                http: &http,
+                base,
+                bucket: *bucket,
+                bag,
+                id: *id,
+                path,
+                quiet,
+            };
+            let sent_by = match transfer.tus().await {
+                Ok(Some(how)) => Ok(how),
+                Ok(None) => transfer.multipart().await,
                 Err(e) => Err(e),
             };
             match sent_by {
@@ -86,161 +95,165 @@ pub async fn send_all(
     Ok(())
 }
 
-async fn send_one(
-    http: &reqwest::Client,
-    base: &str,
-    bucket: u64,
-    bag: BagId,
-    id: u64,
-    path: &Path,
-    quiet: bool,
-) -> anyhow::Result<String> {
-    let file = tokio::fs::File::open(path)
-        .await
-        .with_context(|| format!("open {}", path.display()))?;
-    let size = file.metadata().await?.len();
-    let bar = progress(quiet, size, id);
-    let progress = bar.clone();
-    let body = stream::unfold(file, move |mut file| {
-        let progress = progress.clone();
-        async move {
-            let mut buf = vec![0u8; 256 * 1024];
-            match file.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    progress.inc(n as u64);
-                    Some((Ok::<_, std::io::Error>(buf), file))
-                }
-                Err(e) => Some((Err(e), file)),
-            }
-        }
-    });
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(body), size)
-        .file_name(name)
-        .mime_str("application/octet-stream")?;
-    let form = reqwest::multipart::Form::new().part("file", part);
-    let response = http
-        .post(format!("{base}/api/v1/files"))
-        .query(&[
-            ("dataObjectId", id.to_string()),
-            ("storageBucketId", bucket.to_string()),
-            ("bagId", bag.to_string()),
-        ])
-        .multipart(form)
-        .send()
-        .await?;
-    bar.finish_and_clear();
-    let status = response.status();
-    let json: serde_json::Value = response.json().await.unwrap_or_default();
-    if status.as_u16() != 201 {
-        bail!(
-            "{status}: {}",
-            json["message"].as_str().unwrap_or("no message")
-        );
-    }
-    Ok(format!(
-        "multipart upload, content id {}",
-        json["id"].as_str().unwrap_or_default()
-    ))
-}
-
 /// Bytes per PATCH.
 const PART: u64 = 8 << 20;
 /// Failed PATCHes tolerated per object (each resumes from the node's offset).
 const ATTEMPTS: u32 = 5;
 
-/// A tus upload; `Ok(None)` if the node does not speak tus.
-async fn send_tus(
-    http: &reqwest::Client,
-    base: &str,
+/// One object to one node.
+struct Transfer<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
     bucket: u64,
     bag: BagId,
     id: u64,
-    path: &Path,
+    path: &'a Path,
     quiet: bool,
-) -> anyhow::Result<Option<String>> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .with_context(|| format!("open {}", path.display()))?;
-    let size = file.metadata().await?.len();
-    let created = http
-        .post(format!("{base}/api/v1/uploads"))
-        .query(&[
-            ("dataObjectId", id.to_string()),
-            ("storageBucketId", bucket.to_string()),
-            ("bagId", bag.to_string()),
-        ])
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", size.to_string())
-        .send()
-        .await?;
-    match created.status().as_u16() {
-        201 => {}
-        404 | 405 => return Ok(None),
-        status => {
-            let json: serde_json::Value = created.json().await.unwrap_or_default();
+}
+
+impl Transfer<'_> {
+    /// The query parameters both upload APIs take.
+    fn target(&self) -> [(&'static str, String); 3] {
+        [
+            ("dataObjectId", self.id.to_string()),
+            ("storageBucketId", self.bucket.to_string()),
+            ("bagId", self.bag.to_string()),
+        ]
+    }
+
+    async fn open(&self) -> anyhow::Result<(tokio::fs::File, u64)> {
+        let file = tokio::fs::File::open(self.path)
+            .await
+            .with_context(|| format!("open {}", self.path.display()))?;
+        let size = file.metadata().await?.len();
+        Ok((file, size))
+    }
+
+    /// A multipart upload streamed from the file.
+    async fn multipart(&self) -> anyhow::Result<String> {
+        let (http, base, id, path, quiet) = (self.http, self.base, self.id, self.path, self.quiet);
+        let (file, size) = self.open().await?;
+        let bar = progress(quiet, size, id);
+        let progress = bar.clone();
+        let body = stream::unfold(file, move |mut file| {
+            let progress = progress.clone();
+            async move {
+                let mut buf = vec![0u8; 256 * 1024];
+                match file.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        progress.inc(n as u64);
+                        Some((Ok::<_, std::io::Error>(buf), file))
+                    }
+                    Err(e) => Some((Err(e), file)),
+                }
+            }
+        });
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        let part =
+            reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(body), size)
+                .file_name(name)
+                .mime_str("application/octet-stream")?;
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let response = http
+            .post(format!("{base}/api/v1/files"))
+            .query(&self.target())
+            .multipart(form)
+            .send()
+            .await?;
+        bar.finish_and_clear();
+        let status = response.status();
+        let json: serde_json::Value = response.json().await.unwrap_or_default();
+        if status.as_u16() != 201 {
             bail!(
                 "{status}: {}",
                 json["message"].as_str().unwrap_or("no message")
             );
         }
+        Ok(format!(
+            "multipart upload, content id {}",
+            json["id"].as_str().unwrap_or_default()
+        ))
     }
-    let location = format!("{base}/api/v1/uploads/{id}");
-    let bar = progress(quiet, size, id);
-    let mut failures = 0;
-    loop {
-        let head = http
-            .head(&location)
+
+    /// A tus upload; `Ok(None)` if the node does not speak tus.
+    async fn tus(&self) -> anyhow::Result<Option<String>> {
+        let (http, base, id, quiet) = (self.http, self.base, self.id, self.quiet);
+        let (mut file, size) = self.open().await?;
+        let created = http
+            .post(format!("{base}/api/v1/uploads"))
+            .query(&self.target())
             .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", size.to_string())
             .send()
             .await?;
-        let offset: u64 = head
-            .headers()
-            .get("Upload-Offset")
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .with_context(|| format!("{location}: no Upload-Offset ({})", head.status()))?;
-        bar.set_position(offset);
-        if offset >= size {
-            break;
-        }
-        let len = PART.min(size - offset);
-        let mut buf = vec![0u8; len as usize];
-        tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset)).await?;
-        file.read_exact(&mut buf).await?;
-        let sent = http
-            .patch(&location)
-            .header("Tus-Resumable", "1.0.0")
-            .header("Upload-Offset", offset.to_string())
-            .header("Content-Type", "application/offset+octet-stream")
-            .body(buf)
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().as_u16() == 204 => failures = 0,
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 409 => {
-                let status = r.status();
-                let json: serde_json::Value = r.json().await.unwrap_or_default();
+        match created.status().as_u16() {
+            201 => {}
+            404 | 405 => return Ok(None),
+            status => {
+                let json: serde_json::Value = created.json().await.unwrap_or_default();
                 bail!(
                     "{status}: {}",
                     json["message"].as_str().unwrap_or("no message")
                 );
             }
-            other => {
-                failures += 1;
-                if failures > ATTEMPTS {
-                    bail!("upload of object {id} kept failing: {other:?}");
+        }
+        let location = format!("{base}/api/v1/uploads/{id}");
+        let bar = progress(quiet, size, id);
+        let mut failures = 0;
+        loop {
+            let head = http
+                .head(&location)
+                .header("Tus-Resumable", "1.0.0")
+                .send()
+                .await?;
+            let offset: u64 = head
+                .headers()
+                .get("Upload-Offset")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .with_context(|| format!("{location}: no Upload-Offset ({})", head.status()))?;
+            bar.set_position(offset);
+            if offset >= size {
+                break;
+            }
+            let len = PART.min(size - offset);
+            let mut buf = vec![0u8; len as usize];
+            tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(offset)).await?;
+            file.read_exact(&mut buf).await?;
+            let sent = http
+                .patch(&location)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Offset", offset.to_string())
+                .header("Content-Type", "application/offset+octet-stream")
+                .body(buf)
+                .send()
+                .await;
+            match sent {
+                Ok(r) if r.status().as_u16() == 204 => failures = 0,
+                Ok(r) if r.status().is_client_error() && r.status().as_u16() != 409 => {
+                    let status = r.status();
+                    let json: serde_json::Value = r.json().await.unwrap_or_default();
+                    bail!(
+                        "{status}: {}",
+                        json["message"].as_str().unwrap_or("no message")
+                    );
                 }
-                tokio::time::sleep(Duration::from_millis(200 << failures)).await;
+                other => {
+                    failures += 1;
+                    if failures > ATTEMPTS {
+                        bail!("upload of object {id} kept failing: {other:?}");
+                    }
+                    tokio::time::sleep(Duration::from_millis(200 << failures)).await;
+                }
             }
         }
+        bar.finish_and_clear();
+        Ok(Some("resumable upload, verified by the node".to_string()))
     }
-    bar.finish_and_clear();
-    Ok(Some("resumable upload, verified by the node".to_string()))
 }
 
 fn progress(quiet: bool, size: u64, id: u64) -> ProgressBar {

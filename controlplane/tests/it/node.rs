@@ -57,6 +57,23 @@ pub struct NodeSpec<'a> {
     pub attach: bool,
     pub accept_interval_ms: u64,
     pub dir: &'a Path,
+    /// The `buckets` value of the configuration (`"all"` or a TOML list).
+    pub buckets: &'a str,
+}
+
+impl<'a> NodeSpec<'a> {
+    /// Node 0, supervising its data plane, serving every bucket its worker operates, accepting
+    /// every 200 ms.
+    pub fn new(dir: &'a Path, port: u16) -> Self {
+        NodeSpec {
+            index: 0,
+            port,
+            attach: false,
+            accept_interval_ms: 200,
+            dir,
+            buckets: "\"all\"",
+        }
+    }
 }
 
 impl StorageNode {
@@ -66,10 +83,11 @@ impl StorageNode {
         std::fs::write(
             &config,
             format!(
-                "worker_id = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
+                "worker_id = {}\nbuckets = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{}\"\noperator_listen = \"127.0.0.1:0\"\nshards = 1\n\
                  [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\n[accept]\ninterval_ms = {}\n",
                 spec.index + 1,
+                spec.buckets,
                 chain.url,
                 spec.index,
                 store.display(),

@@ -79,16 +79,7 @@ async fn an_upload_over_http_is_accepted_on_chain_within_blocks_and_served() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let chain = chain_for(&dir.path().join("chain"), &[port]);
-    let node = StorageNode::start(
-        &chain,
-        NodeSpec {
-            index: 0,
-            port,
-            attach: false,
-            accept_interval_ms: 200,
-            dir: dir.path(),
-        },
-    );
+    let node = StorageNode::start(&chain, NodeSpec::new(dir.path(), port));
     let bytes = video(1_500_000, 1);
     let file = dir.path().join("video.mp4");
     std::fs::write(&file, &bytes).unwrap();
@@ -193,11 +184,9 @@ async fn a_restarted_control_plane_resyncs_and_accepts_what_the_data_plane_store
     // The data plane runs on its own; the control plane attaches to it.
     let _dataplane = DataPlane::start(&dir.path().join("store-0"), port);
     let spec = |interval| NodeSpec {
-        index: 0,
-        port,
         attach: true,
         accept_interval_ms: interval,
-        dir: dir.path(),
+        ..NodeSpec::new(dir.path(), port)
     };
     // Acceptance far in the future: the control plane dies before it submits.
     let mut node = StorageNode::start(&chain, spec(60_000));
@@ -227,16 +216,7 @@ async fn a_data_plane_killed_mid_upload_is_restarted_and_serves_nothing_partial(
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let chain = chain_for(&dir.path().join("chain"), &[port]);
-    let node = StorageNode::start(
-        &chain,
-        NodeSpec {
-            index: 0,
-            port,
-            attach: false,
-            accept_interval_ms: 200,
-            dir: dir.path(),
-        },
-    );
+    let node = StorageNode::start(&chain, NodeSpec::new(dir.path(), port));
     let bytes = video(4_000_000, 4);
     let file = dir.path().join("big.mp4");
     std::fs::write(&file, &bytes).unwrap();
@@ -309,4 +289,162 @@ fn dataplane_pid(store: &std::path::Path) -> Option<i32> {
         }
     }
     None
+}
+
+/// One multipart POST, no retry: (status, message).
+async fn post_once(node: &StorageNode, query: &str, body: Vec<u8>) -> (u16, String) {
+    let part = reqwest::multipart::Part::bytes(body).file_name("f");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let r = client()
+        .post(node.url(&format!("/api/v1/files?{query}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    (
+        status,
+        body["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_refusal_end_to_end_with_the_chain_deciding() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, other) = (free_port(), free_port());
+    let chain = chain_for(&dir.path().join("chain"), &[port, other]);
+    // Bucket 1 belongs to worker 2; this node lists it but does not operate it.
+    let node = StorageNode::start(
+        &chain,
+        NodeSpec {
+            buckets: "[0, 1]",
+            ..NodeSpec::new(dir.path(), port)
+        },
+    );
+    let bytes = video(200_000, 5);
+    let file = dir.path().join("v.mp4");
+    std::fs::write(&file, &bytes).unwrap();
+    let id = register(&chain, &[&file])[0];
+    let q = |id: u64, bucket: u64, bag: &str| {
+        format!("dataObjectId={id}&storageBucketId={bucket}&bagId={bag}")
+    };
+
+    // Wrong size first: its retries wait until the node has the object in placement.
+    let (status, body) = upload(&node, id, 0, &bytes[..1000]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("File size doesn't match"));
+    let mut wrong = bytes.clone();
+    wrong[7] ^= 1;
+    let cases: Vec<(String, Vec<u8>, u16, &str)> = vec![
+        (
+            q(999, 0, BAG),
+            bytes.clone(),
+            400,
+            "Error: Data object 999 doesn't exist in storage bag dynamic:channel:0",
+        ),
+        (
+            q(id, 0, "dynamic:channel:5"),
+            bytes.clone(),
+            400,
+            "Error: Storage bag dynamic:channel:5 is not assigned to storage bucket 0.",
+        ),
+        (
+            q(id, 7, BAG),
+            bytes.clone(),
+            503,
+            "Error: Server is not accepting uploads into this bucket",
+        ),
+        (
+            q(id, 1, BAG),
+            bytes.clone(),
+            400,
+            "Error: Incorrect storage bucket ID.",
+        ),
+        (
+            q(id, 0, BAG),
+            wrong.clone(),
+            400,
+            "Error: File multihash doesn't match",
+        ),
+        (q(id, 0, BAG), video(300_000, 5), 413, "File too large"),
+    ];
+    for (query, body, status, message) in cases {
+        let (got, text) = post_once(&node, &query, body).await;
+        assert_eq!(got, status, "{query}: {text}");
+        assert!(text.starts_with(message), "{query}: {text:?}");
+    }
+
+    // The lead blacklists the object's content: refused once the node sees the block. (Probes
+    // carry wrong bytes, so that a probe answered before the node sees the block stores nothing.)
+    let cid = ContentId::of(&bytes).to_string();
+    let (ok, _, err) = cli(
+        &chain,
+        &["leader", "storage", "update-blacklist", "--add", &cid],
+    );
+    assert!(ok, "{err}");
+    let text = eventually(5, "the blacklist refusal", || async {
+        let (status, text) = post_once(&node, &q(id, 0, BAG), wrong.clone()).await;
+        (status == 400 && text.contains("blacklisted")).then_some(text)
+    })
+    .await;
+    assert!(text.contains(&cid), "{text}");
+
+    // The lead blocks all uploads (checked before the object, so the blacklist does not mask it).
+    let (ok, _, err) = cli(
+        &chain,
+        &[
+            "leader",
+            "storage",
+            "set-global-uploading-status",
+            "--blocked",
+            "on",
+        ],
+    );
+    assert!(ok, "{err}");
+    eventually(5, "the uploads-blocked refusal", || async {
+        let (status, text) = post_once(&node, &q(id, 0, BAG), wrong.clone()).await;
+        (status == 503 && text == "Error: Uploading is blocked on chain.").then_some(())
+    })
+    .await;
+    let (ok, _, err) = cli(
+        &chain,
+        &[
+            "leader",
+            "storage",
+            "set-global-uploading-status",
+            "--blocked",
+            "off",
+        ],
+    );
+    assert!(ok, "{err}");
+
+    let (ok, _, err) = cli(
+        &chain,
+        &["leader", "storage", "update-blacklist", "--remove", &cid],
+    );
+    assert!(ok, "{err}");
+    // And with everything right (once the node has seen both blocks), the upload is stored
+    // and accepted.
+    let (status, body) = eventually(5, "the upload", || async {
+        let r = upload(&node, id, 0, &bytes).await;
+        let waiting = r.0 == 503
+            || r.1["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("blacklisted"));
+        (!waiting).then_some(r)
+    })
+    .await;
+    assert_eq!(status, 201, "{body}");
+    eventually(5, "acceptance", || async {
+        accepted(&chain, id).await.then_some(())
+    })
+    .await;
+    assert_eq!(
+        std::fs::read_dir(node.store.join("tmp")).unwrap().count(),
+        0
+    );
 }

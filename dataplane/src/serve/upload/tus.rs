@@ -195,22 +195,12 @@ async fn create(req: &Request, shard: &Shard) -> Result<Answer, UploadError> {
     if length != object.size {
         return Err(UploadError::SizeMismatch(target.id));
     }
-    let path = upload_path(shard, target.id);
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .buffered_open(&path)
+    // An upload of this object may exist already: the client then asks HEAD where it is.
+    if create_exclusive(&upload_path(shard, target.id))
         .await
-        .map_err(io::Error::from)
+        .map_err(internal)?
     {
-        Ok(file) => {
-            file.fdatasync().await.map_err(internal)?;
-            file.close().await.map_err(internal)?;
-            info!(id = %target.id, length, "resumable upload created");
-        }
-        // An upload of this object exists already: the client asks HEAD where it is.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(internal(e)),
+        info!(id = %target.id, length, "resumable upload created");
     }
     Ok(Answer {
         status: 201,
@@ -263,19 +253,10 @@ struct UploadLock(PathBuf);
 impl UploadLock {
     async fn acquire(shard: &Shard, id: DataObjectId) -> Result<Self, UploadError> {
         let path = shard.uploads_dir.join(format!("{id}.lock"));
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .buffered_open(&path)
-            .await
-            .map_err(io::Error::from)
-        {
-            Ok(f) => {
-                let _ = f.close().await;
-                Ok(UploadLock(path))
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(UploadError::InProgress(id)),
-            Err(e) => Err(internal(e)),
+        if create_exclusive(&path).await.map_err(internal)? {
+            Ok(UploadLock(path))
+        } else {
+            Err(UploadError::InProgress(id))
         }
     }
 
@@ -464,6 +445,25 @@ async fn terminate(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadErro
         headers: Vec::new(),
         completed: false,
     })
+}
+
+/// Creates an empty, synced file at `path`; `false` if one exists already.
+async fn create_exclusive(path: &Path) -> io::Result<bool> {
+    let opened = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .buffered_open(path)
+        .await
+        .map_err(io::Error::from);
+    match opened {
+        Ok(file) => {
+            file.fdatasync().await?;
+            file.close().await?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> UploadError {
