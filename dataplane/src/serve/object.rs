@@ -42,7 +42,7 @@ pub async fn serve(
             return send_json(stream, head, 400, &body, keep, req.http10, head_only).await;
         }
     };
-    let catalog = shard.views.catalog.load_full();
+    let catalog = shard.catalog();
     let Some(meta) = catalog.get(id) else {
         let body = error_body("files", "File not found.");
         return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;

@@ -21,6 +21,7 @@ use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
 use crate::serve::reaper::{self, Reaper};
 use crate::serve::{connection, routes};
+use crate::store::Catalog;
 use crate::views::Views;
 
 /// What a shard is given by the process.
@@ -63,6 +64,9 @@ pub struct Shard {
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
+    /// The catalog version this shard last used (see [`Shard::catalog`]).
+    #[allow(clippy::redundant_allocation)] // the Rc is the point: see `catalog`
+    pub catalog_cache: RefCell<Rc<Arc<Catalog>>>,
     /// This shard's index (its metrics slot).
     pub index: usize,
     /// When the shard started (`/status` uptime).
@@ -74,6 +78,19 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// The current catalog. The shared `Arc` is cloned only when the control executor has
+    /// published a new version; otherwise the shard's own `Rc` is, so that serving does not
+    /// bounce the shared reference count between cores on every request.
+    #[allow(clippy::redundant_allocation)] // one Rc per catalog version, cloned without atomics
+    pub fn catalog(&self) -> Rc<Arc<Catalog>> {
+        let current = self.views.catalog.load();
+        let mut cached = self.catalog_cache.borrow_mut();
+        if !Arc::ptr_eq(&cached, &current) {
+            *cached = Rc::new(Arc::clone(&current));
+        }
+        cached.clone()
+    }
+
     /// Waits until draining starts.
     pub async fn drained(&self) {
         let _ = self.drain.acquire(1).await;
@@ -99,6 +116,7 @@ pub async fn run(
     };
     let _ = ready.send(Ok(()));
     let shard = Rc::new(Shard {
+        catalog_cache: RefCell::new(Rc::new(env.views.catalog())),
         views: env.views,
         publisher: env.publisher,
         upload_memory: Semaphore::new(limits.upload_memory_per_shard as u64),
