@@ -94,6 +94,29 @@ impl DevCmd {
     }
 
     async fn run_in(&self, me: &Path, dir: &Path) -> anyhow::Result<()> {
+        // Starting the processes waits on their output and ports: off the async workers.
+        let mut procs = tokio::task::block_in_place(|| self.start(me, dir))?;
+        let watch_children = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                for (name, child) in procs.0.iter_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        return format!("{name} exited ({status})");
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown_signal() => println!("stopping..."),
+            why = watch_children => eprintln!("{why}; stopping the rest"),
+        }
+        tokio::task::block_in_place(|| drop(procs));
+        println!("stopped");
+        Ok(())
+    }
+
+    /// Starts the chain and the storage nodes and prints what runs where.
+    fn start(&self, me: &Path, dir: &Path) -> anyhow::Result<Processes> {
         let mut procs = Processes(Vec::new());
         let chain_addr = SocketAddr::from(([127, 0, 0, 1], self.chain_port));
         let chain_url = format!("http://{chain_addr}");
@@ -168,23 +191,7 @@ impl DevCmd {
         );
         println!("Ctrl-C stops everything.");
 
-        let watch_children = async {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                for (name, child) in procs.0.iter_mut() {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        return format!("{name} exited ({status})");
-                    }
-                }
-            }
-        };
-        tokio::select! {
-            _ = shutdown_signal() => println!("stopping..."),
-            why = watch_children => eprintln!("{why}; stopping the rest"),
-        }
-        drop(procs);
-        println!("stopped");
-        Ok(())
+        Ok(procs)
     }
 }
 

@@ -3,6 +3,7 @@
 mod chain_api;
 mod cli;
 mod crash;
+mod dev;
 mod node;
 mod storage;
 mod support;

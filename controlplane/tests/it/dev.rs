@@ -1,0 +1,88 @@
+//! `hecaton dev`: the README's first command starts a working network and stops it cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::node::free_port;
+use crate::support::get;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, storage, operator) = (free_port(), free_port(), free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+        .arg("dev")
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--storage-nodes", "1", "--block-time-ms", "200"])
+        .args(["--chain-port", &chain.to_string()])
+        .args(["--storage-port", &storage.to_string()])
+        .args(["--operator-port", &operator.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn hecaton dev");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Ctrl-C stops everything");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let text = printed.join("\n");
+    assert!(
+        text.contains(&format!("http://127.0.0.1:{storage}/")),
+        "{text}"
+    );
+    assert!(
+        text.contains("member upload"),
+        "a ready-to-paste upload command: {text}"
+    );
+
+    // The network works: a member's upload through the CLI is accepted.
+    let file = dir.path().join("clip.mp4");
+    std::fs::write(&file, vec![7u8; 50_000]).unwrap();
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+            .args(args)
+            .env("HECATON_CHAIN", format!("http://127.0.0.1:{chain}"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    cli(&["member", "create-channel"]);
+    let out = cli(&["member", "upload", "--channel", "0", file.to_str().unwrap()]);
+    assert!(out.contains("accepted on chain"), "{out}");
+    let (status, body) = get(&format!("http://127.0.0.1:{operator}/status")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["acceptance"]["accepted"], 1, "{body}");
+
+    // Ctrl-C stops everything and exits 0.
+    // SAFETY: signalling our own child; kill has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "hecaton dev did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l == "stopped"), "{rest:?}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", storage)).is_err(),
+        "the storage node is gone"
+    );
+}
