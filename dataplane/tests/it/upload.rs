@@ -214,6 +214,20 @@ fn refusals_have_colossus_statuses_and_texts_and_leave_nothing_behind() {
         assert!(text.starts_with(message), "{path}: {text:?} vs {message:?}");
         assert!(tmp_is_empty(&f.store), "{path}: temp file left behind");
     }
+    // A large body refused before it is read: the node drains it after answering, so the client
+    // (which sends it all before reading, as clients without Expect: 100-continue do) gets the
+    // answer rather than a reset.
+    let big = multipart(&bytes(32 << 20, 5));
+    let mut c = f.server.connect();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        query(2, 9, CHANNEL),
+        big.len()
+    );
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(&big)
+        .expect("the whole refused body is taken, not reset");
+    assert_eq!(read_response(&mut c, false).status, 503);
     // Not multipart.
     let mut c = f.server.connect();
     c.write_all(

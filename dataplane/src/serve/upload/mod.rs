@@ -47,9 +47,10 @@ use crate::store::{Expected, StoreError};
 /// Room for the multipart framing around the file (boundaries, part headers, small fields).
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 
-/// How much of an unread body is drained after an early answer, and for how long.
-const LINGER_BYTES: usize = 1 << 20;
-const LINGER_TIME: Duration = Duration::from_secs(2);
+/// How long the rest of a refused body is drained after the answer (as nginx's lingering
+/// close: at most `LINGER_TIME` in all, `LINGER_IDLE` without a byte).
+const LINGER_TIME: Duration = Duration::from_secs(30);
+const LINGER_IDLE: Duration = Duration::from_secs(2);
 
 /// Answers an upload; `Ok(true)` when the connection stays open.
 pub async fn post(
@@ -92,7 +93,7 @@ pub async fn post(
             )
             .await?;
             if !consumed && !req.expect_continue {
-                linger(stream).await;
+                linger(stream, req.content_length.unwrap_or(0)).await;
             }
             Ok(keep)
         }
@@ -204,19 +205,25 @@ async fn receive(
     }
 }
 
-/// Reads and drops what the client still sends, bounded in bytes and time, so that closing
-/// does not reset the connection before the client read the answer.
-async fn linger(stream: &mut TcpStream) {
+/// Reads and drops what the client still sends of a body we refused, so that closing does not
+/// reset the connection before the client read the answer (a reset discards it from the
+/// client's receive buffer). Bounded by the body's length, `LINGER_TIME` and `LINGER_IDLE`.
+pub(super) async fn linger(stream: &mut TcpStream, body: u64) {
     let mut scratch = vec![0u8; 64 * 1024];
-    let mut drained = 0;
-    let _ = glommio::timer::timeout(LINGER_TIME, async {
-        while drained < LINGER_BYTES {
-            match stream.read(&mut scratch).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
-            }
+    let mut drained = 0u64;
+    let deadline = std::time::Instant::now() + LINGER_TIME;
+    while drained < body {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
         }
-        Ok(())
-    })
-    .await;
+        let read = glommio::timer::timeout(left.min(LINGER_IDLE), async {
+            Ok(stream.read(&mut scratch).await)
+        })
+        .await;
+        match read {
+            Ok(Ok(n)) if n > 0 => drained += n as u64,
+            _ => break,
+        }
+    }
 }

@@ -128,6 +128,9 @@ pub async fn handle(
                 head_only,
             )
             .await?;
+            if !consumed && !req.expect_continue {
+                super::linger(stream, req.content_length.unwrap_or(0)).await;
+            }
             Ok(keep)
         }
     }
