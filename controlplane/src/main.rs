@@ -113,6 +113,16 @@ fn main() -> ExitCode {
     if let Command::Dataplane(command) = command {
         return hecaton_dataplane::cli::run(command);
     }
+    // `dev` only starts and watches processes; it runs on the main thread (see dev.rs).
+    if let Command::Dev(cmd) = command {
+        return match cmd.run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Command::Tune(Tune::Check {
         shards,
         io_memory_mib,
@@ -138,8 +148,9 @@ fn main() -> ExitCode {
             Command::Operator { chain, command } => command.run(&chain).await,
             Command::Member { chain, command } => command.run(&chain).await,
             Command::StorageNode(cmd) => cmd.run().await,
-            Command::Dev(cmd) => cmd.run().await,
-            Command::Tune(_) | Command::Dataplane(_) => unreachable!("handled above"),
+            Command::Tune(_) | Command::Dataplane(_) | Command::Dev(_) => {
+                unreachable!("handled above")
+            }
         }
     });
     match result {

@@ -38,15 +38,18 @@ impl EmbeddedClient {
         }
     }
 
-    /// GETs `path` (under `/api/v1/`); `None` on 404.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
-        let url = format!("{}/api/v1/{path}", self.base);
-        let response = self
-            .http
-            .get(&url)
+    /// Sends a GET for `path` (under `/api/v1/`).
+    async fn send_get(&self, path: &str) -> Result<reqwest::Response, ChainError> {
+        self.http
+            .get(format!("{}/api/v1/{path}", self.base))
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(e))
+    }
+
+    /// GETs `path` (under `/api/v1/`); `None` on 404.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ChainError> {
+        let response = self.send_get(path).await?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(None),
             status if status.is_success() => {
@@ -146,13 +149,9 @@ impl Chain for EmbeddedClient {
     }
 
     async fn follow(&self, from: u64) -> Result<BlockStream, ChainError> {
-        let url = format!("{}/api/v1/blocks?from={from}&follow=true", self.base);
         let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| self.transport(e))?;
+            .send_get(&format!("blocks?from={from}&follow=true"))
+            .await?;
         if !response.status().is_success() {
             return Err(refused(response.status(), response).await);
         }

@@ -13,7 +13,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 use hecaton_controlplane::embedded::bootstrap;
 
-use super::storage_node::shutdown_signal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Run a development network.
 #[derive(Args, Debug)]
@@ -72,10 +73,15 @@ impl Drop for Processes {
 }
 
 impl DevCmd {
-    /// Runs the network until Ctrl-C.
-    pub async fn run(self) -> anyhow::Result<()> {
+    /// Runs the network until Ctrl-C. Synchronous, on the main thread, which lives as long as
+    /// the process: the children's parent-death signal is tied to the thread that started them.
+    pub fn run(self) -> anyhow::Result<()> {
         if self.storage_nodes == 0 {
             bail!("--storage-nodes must be at least 1");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
         }
         let me = std::env::current_exe().context("locating this program")?;
         let (dir, temporary) = match &self.data_dir {
@@ -86,33 +92,11 @@ impl DevCmd {
             }
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let result = self.run_in(&me, &dir).await;
+        let result = self.start(&me, &dir).map(|procs| wait(procs, &stop));
         if temporary {
             let _ = std::fs::remove_dir_all(&dir);
         }
         result
-    }
-
-    async fn run_in(&self, me: &Path, dir: &Path) -> anyhow::Result<()> {
-        // Starting the processes waits on their output and ports: off the async workers.
-        let mut procs = tokio::task::block_in_place(|| self.start(me, dir))?;
-        let watch_children = async {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                for (name, child) in procs.0.iter_mut() {
-                    if let Ok(Some(status)) = child.try_wait() {
-                        return format!("{name} exited ({status})");
-                    }
-                }
-            }
-        };
-        tokio::select! {
-            _ = shutdown_signal() => println!("stopping..."),
-            why = watch_children => eprintln!("{why}; stopping the rest"),
-        }
-        tokio::task::block_in_place(|| drop(procs));
-        println!("stopped");
-        Ok(())
     }
 
     /// Starts the chain and the storage nodes and prints what runs where.
@@ -195,11 +179,44 @@ impl DevCmd {
     }
 }
 
+/// Waits for Ctrl-C (or a child's exit), then stops everything.
+fn wait(mut procs: Processes, stop: &AtomicBool) {
+    let why = loop {
+        if stop.load(Ordering::Relaxed) {
+            break None;
+        }
+        if let Some(why) = procs.0.iter_mut().find_map(|(name, child)| {
+            let status = child.try_wait().ok()??;
+            Some(format!("{name} exited ({status})"))
+        }) {
+            break Some(why);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    match why {
+        None => println!("stopping..."),
+        Some(why) => eprintln!("{why}; stopping the rest"),
+    }
+    drop(procs);
+    println!("stopped");
+}
+
 /// Starts `command`, echoing its stdout, and returns once a line starting with `marker` appeared.
 fn spawn_until_line(command: &mut Command, marker: &str, what: &str) -> anyhow::Result<Child> {
     if std::env::var_os("RUST_LOG").is_none() {
         // Keep the terminal readable; RUST_LOG=info shows every process's log.
         command.env("RUST_LOG", "warn");
+    }
+    // The network's processes go with `hecaton dev`, however it ends (SIGTERM when it dies).
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe and touches no memory of ours; it
+    // runs in the child between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command, || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
     let mut child = command
         .stdin(Stdio::null())

@@ -5,6 +5,24 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::node::free_port;
+
+/// `hecaton dev`, interrupted (Ctrl-C, which stops its children) if the test ends early.
+struct StopOnDrop(std::process::Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            // SAFETY: signalling our own child; kill has no memory-safety preconditions.
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline && matches!(self.0.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
 use crate::support::get;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -23,7 +41,9 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn hecaton dev");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stdout = child.stdout.take().unwrap();
+    let mut child = StopOnDrop(child);
+    let mut lines = BufReader::new(stdout).lines();
     let mut printed = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
@@ -69,10 +89,10 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
 
     // Ctrl-C stops everything and exits 0.
     // SAFETY: signalling our own child; kill has no memory-safety preconditions.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
         assert!(Instant::now() < deadline, "hecaton dev did not stop");
