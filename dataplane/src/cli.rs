@@ -66,8 +66,8 @@ pub struct ServeArgs {
     control_socket: Option<PathBuf>,
     /// Upload memory per shard, in MiB: uploads reserve their buffers from it before reading a
     /// body; more concurrent uploads are answered 503 with Retry-After.
-    #[arg(long, default_value_t = 64)]
-    upload_memory_mib: usize,
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(2..))]
+    upload_memory_mib: u16,
     /// Seconds a SIGTERM drain waits for in-flight responses.
     #[arg(long, default_value_t = 30)]
     drain_timeout_secs: u64,
@@ -110,7 +110,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         send_timeout: Duration::from_secs(args.send_timeout_secs),
         max_connections_per_shard: args.max_connections_per_shard.max(1),
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
-        upload_memory_per_shard: args.upload_memory_mib.max(1) << 20,
+        upload_memory_per_shard: usize::from(args.upload_memory_mib) << 20,
         ..Limits::default()
     };
     let config = ServeConfig {

@@ -42,7 +42,8 @@ socket = ""
 program = ""
 # io_uring memory per shard, in MiB.
 io_memory_mib = 10
-# Upload memory per shard, in MiB (buffers reserved before an upload's body is read).
+# Upload memory per shard, in MiB (each upload reserves 1.75 MiB of buffers before its body is
+# read; more uploads than fit are answered 503 with Retry-After). At least 2.
 upload_memory_mib = 64
 
 [accept]
@@ -315,8 +316,14 @@ impl StorageNodeConfig {
                 "must be at least 10",
             ));
         }
-        if self.dataplane.io_memory_mib == 0 || self.dataplane.upload_memory_mib == 0 {
-            return Err(invalid("dataplane", "memory sizes must be at least 1 MiB"));
+        if self.dataplane.io_memory_mib == 0 {
+            return Err(invalid("dataplane.io_memory_mib", "must be at least 1"));
+        }
+        if !(2..=65535).contains(&self.dataplane.upload_memory_mib) {
+            return Err(invalid(
+                "dataplane.upload_memory_mib",
+                "must be between 2 (one upload's buffers) and 65535",
+            ));
         }
         if self.public_listen == self.operator_listen {
             return Err(invalid("operator_listen", "must differ from public_listen"));

@@ -360,3 +360,47 @@ fn uploads_wait_for_placement_and_sessions_survive_bad_frames_and_restarts() {
     );
     control.applied(6);
 }
+
+#[test]
+fn upload_memory_is_reserved_before_a_body_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // One shard with room for one upload's buffers.
+    let server = Server::start(&store, &["--shards", "1", "--upload-memory-mib", "2"]);
+    let mut control = FakeControl::connect(&store.join("control.sock"));
+    let (a, b) = (bytes(2 << 20, 21), bytes(1000, 22));
+    control.snapshot(
+        1,
+        Globals {
+            buckets: buckets(&[0]),
+            ..Globals::default()
+        },
+        vec![BagPlacement {
+            bag: CHANNEL.parse().unwrap(),
+            buckets: buckets(&[0]),
+            peers: vec![],
+            objects: vec![object(1, &a), object(2, &b)],
+        }],
+    );
+    // The first upload holds the reservation while its body trickles in.
+    let body = multipart(&a);
+    let mut slow = server.connect();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
+        query(1, 0, CHANNEL),
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    slow.write_all(&body[..1000]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let r = post(&server, &query(2, 0, CHANNEL), &multipart(&b), "");
+    assert_eq!(r.status, 503, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("Retry-After"), Some("1"));
+    // Once the first upload is done, its memory serves the next.
+    slow.write_all(&body[1000..]).unwrap();
+    assert_eq!(read_response(&mut slow, false).status, 201);
+    assert_eq!(
+        post(&server, &query(2, 0, CHANNEL), &multipart(&b), "").status,
+        201
+    );
+}

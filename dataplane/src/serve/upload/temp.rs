@@ -17,7 +17,8 @@ use crate::store::{Digest, Digester};
 pub const WRITE_BUFFER: usize = 512 * 1024;
 
 /// Memory an upload reserves from its shard before its body is read: the DMA buffers plus the
-/// pieces in flight between the socket and the parser.
+/// pieces in flight between the socket and the parser (1.75 MiB; `--upload-memory-mib` is at
+/// least 2, so one upload always fits).
 pub const RESERVED_PER_UPLOAD: usize = 3 * WRITE_BUFFER + 4 * super::body::PIECE;
 
 /// A temp file being written.
