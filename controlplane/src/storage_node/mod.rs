@@ -1,7 +1,8 @@
 //! `hecaton storage-node`: the control plane of a storage node.
 //!
 //! It follows the chain from the latest finalized block, keeps this node's [`Obligations`]
-//! current (per bag from events, in full at start, on bucket-level events and every
+//! current (objects uploaded, accepted and deleted straight from the events; a bag re-read when
+//! its holders or membership change; everything at start, on bucket-level events and every
 //! reconciliation period), publishes each version to the data plane [`link`], accepts uploaded
 //! objects on chain ([`acceptor`]), supervises the data plane process or attaches to one, and
 //! serves the operator API ([`status`]).
@@ -26,7 +27,7 @@ use tracing::{info, warn};
 use self::acceptor::{AcceptConfig, AcceptStats};
 use self::config::{Buckets, DataPlaneMode, StorageNodeConfig};
 use self::link::LinkEvent;
-use self::obligations::{touched, BucketSelection, Obligations, Scope};
+use self::obligations::{BucketSelection, Obligations, Scope};
 use self::status::NodeStatus;
 use self::supervisor::DataPlaneCommand;
 use crate::chain::{Chain, ChainError};
@@ -251,7 +252,7 @@ async fn follow_once<C: Chain>(
     let mut last_full = tokio::time::Instant::now();
     while let Some(block) = blocks.next().await {
         let block = block?;
-        let t = touched(&block.events);
+        let t = ob.apply_events(&block.events);
         let full = t.all || last_full.elapsed() >= reconcile;
         if full {
             ob = Obligations::read(chain, scope, block.number).await?;

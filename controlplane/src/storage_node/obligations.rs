@@ -216,46 +216,101 @@ pub struct Touched {
     pub bags: BTreeSet<BagId>,
 }
 
-/// Sorts a block's events into bag-level and bucket-level changes.
-pub fn touched(events: &[Event]) -> Touched {
-    use StorageEvent as E;
-    let mut t = Touched::default();
-    for event in events {
-        let Event::Storage(e) = event else { continue };
-        match e {
-            E::DataObjectsUploaded(_, params, _) => {
-                t.bags.insert(params.bag_id);
+impl Obligations {
+    /// Applies what a block's events state exactly — objects uploaded (with their sizes and
+    /// content ids), accepted, deleted — without reading the chain, and returns what needs a
+    /// read: bags whose holders or membership changed, or everything for bucket-level events.
+    pub fn apply_events(&mut self, events: &[Event]) -> Touched {
+        use StorageEvent as E;
+        let mut t = Touched::default();
+        for event in events {
+            let Event::Storage(e) = event else { continue };
+            match e {
+                E::DataObjectsUploaded(ids, params, _) => {
+                    self.add_objects(params.bag_id, ids, &params.object_creation_list);
+                }
+                E::DataObjectsUpdated(params, uploaded, deleted) => {
+                    self.add_objects(params.bag_id, uploaded, &params.object_creation_list);
+                    self.remove_objects(params.bag_id, deleted);
+                }
+                E::PendingDataObjectsAccepted(_, _, bag, ids) => {
+                    self.edit_bag(*bag, |b| {
+                        for o in b.objects.iter_mut().filter(|o| ids.contains(&o.id.0)) {
+                            o.accepted = true;
+                        }
+                    });
+                }
+                E::DataObjectsDeleted(_, bag, ids) => self.remove_objects(*bag, ids),
+                E::StorageBucketsUpdatedForBag(bag, _, _) => {
+                    t.bags.insert(*bag);
+                }
+                E::DataObjectsMoved(from, to, _) => {
+                    t.bags.insert(*from);
+                    t.bags.insert(*to);
+                }
+                E::DynamicBagCreated(params, _) => {
+                    t.bags.insert(BagId::Dynamic(params.bag_id));
+                }
+                E::DynamicBagDeleted(bag) => {
+                    t.bags.insert(BagId::Dynamic(*bag));
+                }
+                E::StorageBucketCreated(..)
+                | E::StorageBucketInvitationAccepted(..)
+                | E::StorageBucketOperatorRemoved(..)
+                | E::StorageBucketStatusUpdated(..)
+                | E::StorageBucketDeleted(..)
+                | E::StorageOperatorMetadataSet(..)
+                | E::UpdateBlacklist(..)
+                | E::UploadingBlockStatusUpdated(..) => t.all = true,
+                _ => {}
             }
-            E::DataObjectsUpdated(params, _, _) => {
-                t.bags.insert(params.bag_id);
-            }
-            E::PendingDataObjectsAccepted(_, _, bag, _)
-            | E::DataObjectsDeleted(_, bag, _)
-            | E::StorageBucketsUpdatedForBag(bag, _, _) => {
-                t.bags.insert(*bag);
-            }
-            E::DataObjectsMoved(from, to, _) => {
-                t.bags.insert(*from);
-                t.bags.insert(*to);
-            }
-            E::DynamicBagCreated(params, _) => {
-                t.bags.insert(BagId::Dynamic(params.bag_id));
-            }
-            E::DynamicBagDeleted(bag) => {
-                t.bags.insert(BagId::Dynamic(*bag));
-            }
-            E::StorageBucketCreated(..)
-            | E::StorageBucketInvitationAccepted(..)
-            | E::StorageBucketOperatorRemoved(..)
-            | E::StorageBucketStatusUpdated(..)
-            | E::StorageBucketDeleted(..)
-            | E::StorageOperatorMetadataSet(..)
-            | E::UpdateBlacklist(..)
-            | E::UploadingBlockStatusUpdated(..) => t.all = true,
-            _ => {}
+        }
+        t
+    }
+
+    fn edit_bag(&mut self, bag: BagId, f: impl FnOnce(&mut BagPlacement)) {
+        if let Some(placement) = self.bags.get_mut(&bag) {
+            f(Arc::make_mut(placement));
         }
     }
-    t
+
+    /// New objects of a bag this node holds (ids ascending, parameters in the same order).
+    fn add_objects(
+        &mut self,
+        bag: BagId,
+        ids: &BTreeSet<u64>,
+        params: &[crate::runtime::storage::types::DataObjectCreationParameters],
+    ) {
+        if !self.bags.contains_key(&bag) {
+            return;
+        }
+        for id in ids.iter().take(params.len()) {
+            self.objects.insert(DataObjectId(*id), bag);
+        }
+        self.edit_bag(bag, |b| {
+            for (id, p) in ids.iter().zip(params) {
+                let object = ObjectPlacement {
+                    id: DataObjectId(*id),
+                    size: p.size,
+                    content_id: String::from_utf8_lossy(&p.ipfs_content_id.0).into_owned(),
+                    accepted: false,
+                };
+                match b.objects.binary_search_by_key(&object.id, |o| o.id) {
+                    Ok(i) => b.objects[i] = object,
+                    Err(i) => b.objects.insert(i, object),
+                }
+            }
+        });
+    }
+
+    fn remove_objects(&mut self, bag: BagId, ids: &BTreeSet<u64>) {
+        for id in ids {
+            if self.objects.get(&DataObjectId(*id)) == Some(&bag) {
+                self.objects.remove(&DataObjectId(*id));
+            }
+        }
+        self.edit_bag(bag, |b| b.objects.retain(|o| !ids.contains(&o.id.0)));
+    }
 }
 
 /// The changes that turn `old` into `new`.
@@ -322,4 +377,110 @@ pub fn snapshot_parts(ob: &Obligations, per_part: usize) -> Vec<Vec<BagPlacement
         parts.last_mut().expect("never empty").push((**bag).clone());
     }
     parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::AccountId;
+    use crate::runtime::storage::types::{Cid, DataObjectCreationParameters, UploadParameters};
+
+    fn bag() -> BagId {
+        "dynamic:channel:3".parse().unwrap()
+    }
+
+    fn held() -> Obligations {
+        let mut ob = Obligations {
+            globals: Globals {
+                buckets: vec![StorageBucketId(0)],
+                ..Globals::default()
+            },
+            ..Obligations::default()
+        };
+        ob.bags.insert(
+            bag(),
+            Arc::new(BagPlacement {
+                bag: bag(),
+                buckets: vec![StorageBucketId(0)],
+                peers: vec![],
+                objects: vec![],
+            }),
+        );
+        ob
+    }
+
+    fn uploaded(bag: BagId, ids: &[u64]) -> Event {
+        Event::Storage(StorageEvent::DataObjectsUploaded(
+            ids.iter().copied().collect(),
+            UploadParameters {
+                bag_id: bag,
+                object_creation_list: ids
+                    .iter()
+                    .map(|i| DataObjectCreationParameters {
+                        size: i * 100,
+                        ipfs_content_id: Cid(format!("cid{i}").into_bytes()),
+                    })
+                    .collect(),
+                state_bloat_bond_source_account_id: AccountId::dev("//Charlie"),
+                expected_data_size_fee: 0,
+                expected_data_object_state_bloat_bond: 0,
+            },
+            0,
+        ))
+    }
+
+    #[test]
+    fn uploads_acceptances_and_deletions_apply_without_reading_the_chain() {
+        let mut ob = held();
+        let before = ob.clone();
+        let other: BagId = "dynamic:channel:9".parse().unwrap();
+        let t = ob.apply_events(&[
+            uploaded(bag(), &[5, 6, 7]),
+            uploaded(other, &[8]),
+            Event::Storage(StorageEvent::PendingDataObjectsAccepted(
+                1,
+                0,
+                bag(),
+                [6].into_iter().collect(),
+            )),
+            Event::Storage(StorageEvent::DataObjectsDeleted(
+                AccountId::dev("//Charlie"),
+                bag(),
+                [7].into_iter().collect(),
+            )),
+        ]);
+        assert_eq!(t, Touched::default(), "nothing to re-read");
+        let (_, o5) = ob.object(DataObjectId(5)).unwrap();
+        assert_eq!(
+            (o5.size, o5.content_id.as_str(), o5.accepted),
+            (500, "cid5", false)
+        );
+        assert!(ob.object(DataObjectId(6)).unwrap().1.accepted);
+        assert!(ob.object(DataObjectId(7)).is_none());
+        assert!(ob.object(DataObjectId(8)).is_none(), "not this node's bag");
+        assert_eq!(ob.counts(), (2, 1, 1100));
+        // The data plane receives exactly the new objects.
+        assert_eq!(
+            diff(&before, &ob),
+            vec![Change::Objects {
+                bag: bag(),
+                objects: ob.bags[&bag()].objects.clone(),
+            }]
+        );
+    }
+
+    #[test]
+    fn holder_and_bucket_changes_ask_for_reads() {
+        let mut ob = held();
+        let t = ob.apply_events(&[Event::Storage(StorageEvent::StorageBucketsUpdatedForBag(
+            bag(),
+            [1].into_iter().collect(),
+            Default::default(),
+        ))]);
+        assert_eq!(t.bags.into_iter().collect::<Vec<_>>(), vec![bag()]);
+        let t = ob.apply_events(&[Event::Storage(StorageEvent::UploadingBlockStatusUpdated(
+            true,
+        ))]);
+        assert!(t.all);
+    }
 }
