@@ -17,7 +17,7 @@ use hecaton_shared::DataObjectId;
 use tracing::{info, warn};
 
 use super::Ctx;
-use crate::store::{Digest, Expected, Store, StoreError};
+use crate::store::{Digest, Expected, Publish, Store, StoreError};
 
 /// Why an object was not published.
 #[derive(Debug, thiserror::Error)]
@@ -88,8 +88,11 @@ impl Publisher {
     }
 }
 
-/// Publishes requests one at a time until the shards are done (or every publisher is gone),
-/// then closes the store.
+/// Most requests committed together.
+const GROUP: usize = 64;
+
+/// Publishes requests until the shards are done (or every publisher is gone), then closes the
+/// store. Requests that queued up while a commit ran are committed together (group commit).
 pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>) {
     loop {
         let next = future::or(queue.rx.next(), async {
@@ -99,20 +102,46 @@ pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>)
             None
         })
         .await;
-        let Some(req) = next else { break };
-        let size = req.digest.size;
-        let result = store
-            .publish(req.id, &req.tmp, req.digest, Some(req.expected))
-            .await;
-        match &result {
-            Ok(()) => {
-                ctx.views.catalog.store(Arc::new(store.catalog()));
-                info!(id = %req.id, size, "object published");
-                ctx.report(Report::Stored { ids: vec![req.id] });
+        let Some(first) = next else { break };
+        let mut batch = vec![first];
+        while batch.len() < GROUP {
+            match queue.rx.try_recv() {
+                Ok(req) => batch.push(req),
+                Err(_) => break,
             }
-            Err(e) => warn!(id = %req.id, "publish failed: {e}"),
         }
-        let _ = req.reply.send(result.map_err(Into::into));
+        let (items, replies): (Vec<Publish>, Vec<_>) = batch
+            .into_iter()
+            .map(|req| {
+                let item = Publish {
+                    id: req.id,
+                    from: req.tmp,
+                    digest: req.digest,
+                    expected: Some(req.expected),
+                };
+                (item, (req.id, req.reply))
+            })
+            .unzip();
+        let sizes: Vec<u64> = items.iter().map(|i| i.digest.size).collect();
+        let results = store.publish_many(items).await;
+        // Shards see the new objects before any uploader hears back: a 201 is servable.
+        if results.iter().any(Result::is_ok) {
+            ctx.views.catalog.store(Arc::new(store.catalog()));
+        }
+        let mut stored = Vec::new();
+        for (((id, reply), result), size) in replies.into_iter().zip(results).zip(sizes) {
+            match &result {
+                Ok(()) => {
+                    info!(%id, size, "object published");
+                    stored.push(id);
+                }
+                Err(e) => warn!(%id, "publish failed: {e}"),
+            }
+            let _ = reply.send(result.map_err(Into::into));
+        }
+        if !stored.is_empty() {
+            ctx.report(Report::Stored { ids: stored });
+        }
     }
     if let Err(e) = store.close().await {
         warn!("closing the store: {e}");

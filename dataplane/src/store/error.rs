@@ -51,6 +51,10 @@ pub enum StoreError {
         /// The source file.
         path: PathBuf,
     },
+    /// A group commit failed after the object was renamed into place: it is not indexed (a
+    /// restart reports its file as unknown, never serves it).
+    #[error("commit failed: {0}")]
+    Commit(String),
     /// The operating system refused or failed.
     #[error("{what} {path}: {source}")]
     Io {
@@ -69,7 +73,9 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             StoreError::Locked { .. } => ErrorKind::Unavailable,
-            StoreError::ForeignIndex { .. } | StoreError::Io { .. } => ErrorKind::Io,
+            StoreError::ForeignIndex { .. } | StoreError::Io { .. } | StoreError::Commit(_) => {
+                ErrorKind::Io
+            }
             StoreError::AlreadyStored(_) => ErrorKind::Conflict,
             StoreError::SizeMismatch { .. } | StoreError::ContentMismatch { .. } => {
                 ErrorKind::Corrupt

@@ -203,3 +203,38 @@ fn an_index_cut_in_its_header_is_new_and_a_foreign_file_is_refused() {
         });
     }
 }
+
+#[test]
+fn a_group_commit_publishes_the_good_items_and_refuses_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, _) = Store::open(dir.path()).await.unwrap();
+        let mut items = Vec::new();
+        for (i, bytes) in [&b"one"[..], b"two", b"three"].iter().enumerate() {
+            let (from, digest) = write_tmp(&store, &format!("g{i}"), bytes).await;
+            let expected = Expected {
+                size: digest.size + u64::from(i == 2),
+                content_id: digest.content_id,
+            };
+            let id = DataObjectId(10 + i as u64);
+            items.push(Publish {
+                id,
+                from,
+                digest,
+                expected: Some(expected),
+            });
+        }
+        // Items 0 and 1 name the same object; item 2 has the wrong size.
+        items[1].id = DataObjectId(10);
+        let results = store.publish_many(items).await;
+        assert!(results[0].is_ok());
+        assert!(matches!(results[1], Err(StoreError::AlreadyStored(_))));
+        assert!(matches!(results[2], Err(StoreError::SizeMismatch { .. })));
+        assert_eq!(store.catalog().len(), 1);
+        store.close().await.unwrap();
+        let (store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.objects, 1, "the committed object is in the index");
+        assert_eq!(store.get(DataObjectId(10)).unwrap().size, 3);
+        store.close().await.unwrap();
+    });
+}
