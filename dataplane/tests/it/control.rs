@@ -115,6 +115,23 @@ impl FakeControl {
         self.applied(block);
     }
 
+    /// A snapshot in which bucket 0 (accepting uploads) stores `bag` with `objects`.
+    pub fn place_bag(&mut self, block: u64, bag: &str, objects: Vec<ObjectPlacement>) {
+        self.snapshot(
+            block,
+            Globals {
+                buckets: buckets(&[0]),
+                ..Globals::default()
+            },
+            vec![BagPlacement {
+                bag: bag.parse().unwrap(),
+                buckets: buckets(&[0]),
+                peers: vec![],
+                objects,
+            }],
+        );
+    }
+
     pub fn delta(&mut self, block: u64, changes: Vec<Change>) {
         self.send(&ToDataPlane::Delta { block, changes });
     }

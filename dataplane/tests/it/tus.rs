@@ -4,28 +4,16 @@
 use std::io::Write;
 use std::path::Path;
 
-use hecaton_shared::socket::{BagPlacement, Globals};
 use hecaton_shared::{ContentId, DataObjectId};
 
-use crate::control::{buckets, object, FakeControl};
+use crate::control::{object, FakeControl};
 use crate::support::{bytes, read_response, Response, Server};
 
 const BAG: &str = "dynamic:channel:1";
 
 fn place(control: &mut FakeControl, block: u64, objects: &[(u64, &[u8])]) {
-    control.snapshot(
-        block,
-        Globals {
-            buckets: buckets(&[0]),
-            ..Globals::default()
-        },
-        vec![BagPlacement {
-            bag: BAG.parse().unwrap(),
-            buckets: buckets(&[0]),
-            peers: vec![],
-            objects: objects.iter().map(|(id, b)| object(*id, b)).collect(),
-        }],
-    );
+    let objects = objects.iter().map(|(id, b)| object(*id, b)).collect();
+    control.place_bag(block, BAG, objects);
 }
 
 fn request(

@@ -29,15 +29,19 @@ fn query(id: u64, bucket: u64, bag: &str) -> String {
     format!("/api/v1/files?dataObjectId={id}&storageBucketId={bucket}&bagId={bag}")
 }
 
+/// The head of a multipart POST as curl sends it, with `extra` header lines (each ending CRLF).
+fn post_head(path: &str, len: usize, extra: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+         Content-Length: {len}\r\n{extra}\r\n"
+    )
+}
+
 /// Sends a POST as curl would (Content-Length, multipart content type) and reads the answer.
 fn post(server: &Server, path: &str, body: &[u8], extra: &str) -> Response {
     let mut c = server.connect();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
-         Content-Length: {}\r\n{extra}\r\n",
-        body.len()
-    );
-    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(post_head(path, body.len(), extra).as_bytes())
+        .unwrap();
     let _ = c.write_all(body);
     read_response(&mut c, false)
 }
@@ -219,11 +223,7 @@ fn refusals_have_colossus_statuses_and_texts_and_leave_nothing_behind() {
     // answer rather than a reset.
     let big = multipart(&bytes(32 << 20, 5));
     let mut c = f.server.connect();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
-        query(2, 9, CHANNEL),
-        big.len()
-    );
+    let head = post_head(&query(2, 9, CHANNEL), big.len(), "");
     c.write_all(head.as_bytes()).unwrap();
     c.write_all(&big)
         .expect("the whole refused body is taken, not reset");
@@ -264,11 +264,7 @@ fn an_aborted_body_leaves_nothing_and_the_object_can_be_uploaded_after() {
     let body = multipart(&f.video);
     {
         let mut c = f.server.connect();
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
-            query(1, 0, CHANNEL),
-            body.len()
-        );
+        let head = post_head(&query(1, 0, CHANNEL), body.len(), "");
         c.write_all(head.as_bytes()).unwrap();
         c.write_all(&body[..body.len() / 2]).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -284,10 +280,10 @@ fn an_aborted_body_leaves_nothing_and_the_object_can_be_uploaded_after() {
     assert_eq!(f.server.get("/api/v1/files/1", &[]).status, 404);
     // Expect: 100-continue, as curl sends for large bodies.
     let mut c = f.server.connect();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
-        query(1, 0, CHANNEL),
-        body.len()
+    let head = post_head(
+        &query(1, 0, CHANNEL),
+        body.len(),
+        "Expect: 100-continue\r\n",
     );
     c.write_all(head.as_bytes()).unwrap();
     let mut interim = [0u8; 25];
@@ -314,19 +310,7 @@ fn uploads_wait_for_placement_and_sessions_survive_bad_frames_and_restarts() {
     let second = FakeControl::connect(&socket);
     assert!(matches!(second.welcome, FromDataPlane::Refused { .. }));
     let snapshot = |control: &mut FakeControl, block| {
-        control.snapshot(
-            block,
-            Globals {
-                buckets: buckets(&[0]),
-                ..Globals::default()
-            },
-            vec![BagPlacement {
-                bag: CHANNEL.parse().unwrap(),
-                buckets: buckets(&[0]),
-                peers: vec![],
-                objects: vec![object(1, &video)],
-            }],
-        )
+        control.place_bag(block, CHANNEL, vec![object(1, &video)]);
     };
     snapshot(&mut control, 5);
     assert_eq!(
@@ -369,27 +353,11 @@ fn upload_memory_is_reserved_before_a_body_is_read() {
     let server = Server::start(&store, &["--shards", "1", "--upload-memory-mib", "2"]);
     let mut control = FakeControl::connect(&store.join("control.sock"));
     let (a, b) = (bytes(2 << 20, 21), bytes(1000, 22));
-    control.snapshot(
-        1,
-        Globals {
-            buckets: buckets(&[0]),
-            ..Globals::default()
-        },
-        vec![BagPlacement {
-            bag: CHANNEL.parse().unwrap(),
-            buckets: buckets(&[0]),
-            peers: vec![],
-            objects: vec![object(1, &a), object(2, &b)],
-        }],
-    );
+    control.place_bag(1, CHANNEL, vec![object(1, &a), object(2, &b)]);
     // The first upload holds the reservation while its body trickles in.
     let body = multipart(&a);
     let mut slow = server.connect();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
-        query(1, 0, CHANNEL),
-        body.len()
-    );
+    let head = post_head(&query(1, 0, CHANNEL), body.len(), "");
     slow.write_all(head.as_bytes()).unwrap();
     slow.write_all(&body[..1000]).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
