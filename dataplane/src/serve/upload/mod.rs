@@ -78,26 +78,42 @@ pub async fn post(
         }
         Err(e) => {
             debug!(status = e.status(), "upload refused: {e}");
-            let body = error_body(e.kind(), &e.message());
-            let retry = [("Retry-After", &b"1"[..])];
-            let extra: &[(&str, &[u8])] = if e.retry_later() { &retry } else { &[] };
-            send_json_with(
-                stream,
-                head,
-                e.status(),
-                extra,
-                &body,
-                keep,
-                req.http10,
-                false,
-            )
-            .await?;
-            if !consumed && !req.expect_continue {
-                linger(stream, req.content_length.unwrap_or(0)).await;
-            }
-            Ok(keep)
+            refuse(stream, req, head, &e, Vec::new(), keep, consumed).await
         }
     }
+}
+
+/// Answers an upload request (multipart or tus) that failed with `e`, with `extra` header
+/// lines; then, if the body was not read, drains it so the client reads the answer.
+pub(super) async fn refuse(
+    stream: &mut TcpStream,
+    req: &Request,
+    head: &mut ResponseHead,
+    e: &UploadError,
+    mut extra: Vec<(&str, &[u8])>,
+    keep: bool,
+    consumed: bool,
+) -> io::Result<bool> {
+    let body = error_body(e.kind(), &e.message());
+    if e.retry_later() {
+        extra.push(("Retry-After", b"1"));
+    }
+    let head_only = req.method == crate::http::request::Method::Head;
+    send_json_with(
+        stream,
+        head,
+        e.status(),
+        &extra,
+        &body,
+        keep,
+        req.http10,
+        head_only,
+    )
+    .await?;
+    if !consumed && !req.expect_continue {
+        linger(stream, req.content_length.unwrap_or(0)).await;
+    }
+    Ok(keep)
 }
 
 /// Counts how an upload request ended.
@@ -208,7 +224,7 @@ async fn receive(
 /// Reads and drops what the client still sends of a body we refused, so that closing does not
 /// reset the connection before the client read the answer (a reset discards it from the
 /// client's receive buffer). Bounded by the body's length, `LINGER_TIME` and `LINGER_IDLE`.
-pub(super) async fn linger(stream: &mut TcpStream, body: u64) {
+async fn linger(stream: &mut TcpStream, body: u64) {
     let mut scratch = vec![0u8; 64 * 1024];
     let mut drained = 0u64;
     let deadline = std::time::Instant::now() + LINGER_TIME;

@@ -33,9 +33,8 @@ use super::error::UploadError;
 use super::temp::remove;
 use crate::control::PublishError;
 use crate::http::request::{Method, Request};
-use crate::http::response::{error_body, ResponseHead};
+use crate::http::response::ResponseHead;
 use crate::serve::connection::Pending;
-use crate::serve::routes::send_json_with;
 use crate::serve::shard::Shard;
 use crate::store::{Digester, Expected, StoreError};
 
@@ -105,7 +104,6 @@ pub async fn handle(
             Ok(false)
         }
         Err(e) => {
-            let body = error_body(e.kind(), &e.message());
             let mut extra: Vec<(&str, &[u8])> = vec![
                 ("Tus-Resumable", b"1.0.0"),
                 ("Access-Control-Expose-Headers", EXPOSE),
@@ -113,25 +111,7 @@ pub async fn handle(
             if matches!(e, UploadError::TusVersion) {
                 extra.push(("Tus-Version", b"1.0.0"));
             }
-            if e.retry_later() {
-                extra.push(("Retry-After", b"1"));
-            }
-            let head_only = req.method == Method::Head;
-            send_json_with(
-                stream,
-                head,
-                e.status(),
-                &extra,
-                &body,
-                keep,
-                req.http10,
-                head_only,
-            )
-            .await?;
-            if !consumed && !req.expect_continue {
-                super::linger(stream, req.content_length.unwrap_or(0)).await;
-            }
-            Ok(keep)
+            super::refuse(stream, req, head, &e, extra, keep, consumed).await
         }
     }
 }
