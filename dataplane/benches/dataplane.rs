@@ -40,6 +40,7 @@ fn lookup(c: &mut Criterion) {
         content_id: ContentId::from_digest([i as u8; 32]),
         media_type: MediaType::Mp4,
         chunk_crcs: vec![0].into(),
+        bag: None,
     });
     let catalog = Catalog::new(objects, PathBuf::from("/x"));
     let mut i = 0u64;

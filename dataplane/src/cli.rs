@@ -12,6 +12,7 @@ use clap::{Subcommand, ValueEnum};
 use glommio::{LocalExecutorBuilder, Placement};
 use hecaton_shared::socket::Role as SocketRole;
 
+use crate::fetch::{FetchLimits, ReplicationConfig, Timeouts};
 use crate::serve::{self, Limits, ServeConfig};
 use crate::store::{import, ImportOptions, Store};
 
@@ -71,6 +72,34 @@ pub struct ServeArgs {
     /// Seconds a SIGTERM drain waits for in-flight responses.
     #[arg(long, default_value_t = 30)]
     drain_timeout_secs: u64,
+    /// Replication: fetch attempts running at once, node-wide.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    fetch_concurrency: u16,
+    /// Replication: fetch attempts running at once against one peer.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    fetch_per_peer: u16,
+    /// Replication: bandwidth cap in MiB/s, node-wide (0: none).
+    #[arg(long, default_value_t = 0)]
+    fetch_max_mib_per_sec: u64,
+    /// Replication: rounds over every source before a job is reported failed.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    fetch_rounds: u32,
+    /// Replication: milliseconds before the second round (doubling, at most 30 s).
+    #[arg(long, default_value_t = 1000)]
+    fetch_retry_ms: u64,
+    /// Replication: seconds a peer may go without sending a byte.
+    #[arg(long, default_value_t = 30)]
+    fetch_idle_timeout_secs: u64,
+    /// Shares of each shard's replication task queue (serving has 1000).
+    #[arg(long, default_value_t = hecaton_dataplane_sched_default())]
+    replication_shares: usize,
+    /// Seconds between sweeps of temp leftovers and stale resumable uploads.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    sweep_interval_secs: u64,
+}
+
+const fn hecaton_dataplane_sched_default() -> usize {
+    crate::sched::REPLICATION_SHARES
 }
 
 /// `import`
@@ -123,6 +152,22 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         shards: args.shards,
         io_memory_bytes: args.io_memory_mib.max(1) << 20,
         limits,
+        replication: ReplicationConfig {
+            limits: FetchLimits {
+                total: args.fetch_concurrency.into(),
+                per_peer: args.fetch_per_peer.into(),
+                rounds: args.fetch_rounds,
+                retry_base: Duration::from_millis(args.fetch_retry_ms),
+                retry_max: Duration::from_secs(30),
+            },
+            bytes_per_sec: args.fetch_max_mib_per_sec << 20,
+            shares: args.replication_shares,
+            timeouts: Timeouts {
+                connect: Duration::from_secs(5),
+                idle: Duration::from_secs(args.fetch_idle_timeout_secs.max(1)),
+            },
+        },
+        sweep_interval: Duration::from_secs(args.sweep_interval_secs),
     };
     serve::run(config, |started| {
         for check in &started.checks {

@@ -5,9 +5,11 @@
 
 pub mod cli;
 pub mod control;
+pub mod fetch;
 pub mod http;
 pub mod metrics;
 pub mod placement;
+pub mod sched;
 pub mod serve;
 pub mod store;
 pub mod views;

@@ -1,4 +1,5 @@
-//! Serving counters: requests and latency per route, bytes in and out, uploads by outcome.
+//! Serving counters: requests and latency per route, bytes in and out, uploads by outcome,
+//! replication bytes; and the store writer's removals by reason.
 //! Each shard writes its own cache-line-aligned slot with relaxed atomic adds (no sharing, no
 //! locks); the control executor sums the slots and reports them to the control plane, which
 //! exposes them on its Prometheus endpoint.
@@ -50,6 +51,8 @@ pub enum UploadOutcome {
 }
 
 const OUTCOMES: [&str; 4] = ["stored", "refused", "aborted", "failed"];
+/// Removal reasons (`RemovalReason::label`).
+const REMOVALS: [&str; 3] = ["object_deleted", "bag_deleted", "unassigned"];
 const BUCKETS: usize = LATENCY_BUCKETS_US.len() + 1;
 
 impl Route {
@@ -88,12 +91,14 @@ struct Slot {
     bytes_out: AtomicU64,
     uploads: [AtomicU64; 4],
     connections: AtomicU64,
+    fetch_bytes: AtomicU64,
 }
 
-/// Every shard's counters.
+/// Every shard's counters, and the writer's.
 #[derive(Debug)]
 pub struct Metrics {
     slots: Box<[Slot]>,
+    removals: [AtomicU64; REMOVALS.len()],
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -105,6 +110,7 @@ impl Metrics {
     pub fn new(shards: usize) -> Self {
         Self {
             slots: (0..shards.max(1)).map(|_| Slot::default()).collect(),
+            removals: Default::default(),
         }
     }
 
@@ -147,6 +153,18 @@ impl Metrics {
         add(&self.slot(shard).uploads[outcome as usize], 1);
     }
 
+    /// Counts bytes received from a peer by replication.
+    pub fn fetched(&self, shard: usize, bytes: u64) {
+        add(&self.slot(shard).fetch_bytes, bytes);
+    }
+
+    /// Counts an object removed, by its reason's label.
+    pub fn removal(&self, label: &str) {
+        if let Some(i) = REMOVALS.iter().position(|r| *r == label) {
+            add(&self.removals[i], 1);
+        }
+    }
+
     /// A connection opened (`+1`) or closed (`-1`).
     pub fn connection(&self, shard: usize, opened: bool) {
         let c = &self.slot(shard).connections;
@@ -170,6 +188,11 @@ impl Metrics {
                 })
                 .collect(),
             uploads: OUTCOMES.iter().map(|o| (o.to_string(), 0)).collect(),
+            removals: REMOVALS
+                .iter()
+                .zip(&self.removals)
+                .map(|(r, n)| (r.to_string(), get(n)))
+                .collect(),
             ..DataPlaneMetrics::default()
         };
         for s in self.slots.iter() {
@@ -188,6 +211,7 @@ impl Metrics {
                 *n += get(&s.uploads[o]);
             }
             out.connections += get(&s.connections);
+            out.fetch_bytes += get(&s.fetch_bytes);
         }
         out
     }
@@ -205,6 +229,10 @@ mod tests {
         m.request(1, Route::FileGet, 404, Duration::from_secs(5), 100, 50);
         m.upload(1, UploadOutcome::Stored);
         m.connection(0, true);
+        m.fetched(0, 10);
+        m.fetched(1, 5);
+        m.removal("unassigned");
+        m.removal("no such reason");
         let s = m.snapshot();
         let get = &s.routes[0];
         assert_eq!(get.route, "files_get");
@@ -216,5 +244,8 @@ mod tests {
         assert_eq!((s.bytes_in, s.bytes_out), (300, 5170));
         assert_eq!(s.uploads[0], ("stored".to_string(), 1));
         assert_eq!(s.connections, 1);
+        assert_eq!(s.fetch_bytes, 15);
+        assert_eq!(s.removals[2], ("unassigned".to_string(), 1));
+        assert_eq!(s.removals.iter().map(|r| r.1).sum::<u64>(), 1);
     }
 }

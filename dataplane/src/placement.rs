@@ -139,11 +139,6 @@ impl Placement {
             .map(|(id, _)| *id)
     }
 
-    /// Every object placement lists.
-    pub fn object_ids(&self) -> impl Iterator<Item = DataObjectId> + '_ {
-        self.objects.keys().copied()
-    }
-
     /// Bags and objects held, for status.
     pub fn counts(&self) -> (usize, usize) {
         (self.bags.len(), self.objects.len())

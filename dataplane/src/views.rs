@@ -1,14 +1,17 @@
 //! What the control executor publishes and every shard reads: the catalog of published objects,
-//! the current placement and the control session's state. Each is swapped whole (`ArcSwap`), so
+//! the current placement, the replication summary and the control session's state; and the
+//! registry of live temp files every writer shares. Each is swapped whole (`ArcSwap`), so
 //! readers on any executor take a consistent version without locking.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
+use hecaton_shared::socket::SyncSummary;
 
 use crate::metrics::Metrics;
 use crate::placement::Placement;
+use crate::store::temp::TempRegistry;
 use crate::store::Catalog;
 
 /// Cross-executor read views.
@@ -24,6 +27,10 @@ pub struct Views {
     pub sessions: AtomicU64,
     /// Serving counters, one slot per shard.
     pub metrics: Metrics,
+    /// Temp files writers own now.
+    pub temps: TempRegistry,
+    /// The control plane's latest replication and cleanup summary.
+    pub summary: ArcSwapOption<SyncSummary>,
 }
 
 impl Views {
@@ -35,6 +42,8 @@ impl Views {
             connected: AtomicBool::new(false),
             sessions: AtomicU64::new(0),
             metrics: Metrics::new(shards),
+            temps: TempRegistry::default(),
+            summary: ArcSwapOption::empty(),
         })
     }
 

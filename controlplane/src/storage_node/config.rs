@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::sync::backlog::SyncOrder;
 use crate::account::AccountId;
 
 /// The annotated example configuration.
@@ -57,6 +58,35 @@ max_backoff_secs = 60
 [sync]
 # Full re-read of the chain state, in seconds (events keep it current in between).
 reconcile_interval_secs = 600
+# Replication: which missing objects go first, "newest_first" (latest uploads) or "oldest_first".
+order = "newest_first"
+# Fetch jobs handed to the data plane at a time (the backlog beyond waits here).
+window = 64
+# Fetch attempts running at once, node-wide, and against one peer.
+concurrency = 16
+per_peer = 4
+# Replication bandwidth cap, MiB/s (0: none).
+max_mib_per_sec = 0
+# Wait before an object that failed from every source is tried again, in seconds (doubling up
+# to retry_max_secs).
+retry_secs = 30
+retry_max_secs = 1800
+# Between latency probes of each peer (GET api/v1/version), in seconds.
+probe_interval_secs = 30
+# Shares of the data plane's replication task queue on each core (serving has 1000).
+replication_shares = 100
+
+[cleanup]
+# Remove objects this node no longer has to hold (deleted on chain, or unassigned and
+# confirmed by other holders).
+enabled = true
+# Other holders that must confirm (HEAD) an unassigned object before it is removed (Colossus's
+# CLEANUP_MIN_REPLICATION_THRESHOLD; 0 removes without asking).
+min_replication = 2
+# Wait before an object that lacked confirmations is checked again, in seconds.
+recheck_secs = 60
+# Timeout of one confirmation request, in seconds.
+head_timeout_secs = 10
 "#;
 
 /// Which buckets to serve.
@@ -139,6 +169,51 @@ pub struct SyncSection {
     /// Full reconciliation period, s.
     #[serde(default = "default_reconcile")]
     pub reconcile_interval_secs: u64,
+    /// Replication order.
+    #[serde(default = "default_order")]
+    pub order: SyncOrder,
+    /// Fetch jobs handed out at a time.
+    #[serde(default = "default_window")]
+    pub window: usize,
+    /// Attempts at once, node-wide.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u16,
+    /// Attempts at once per peer.
+    #[serde(default = "default_per_peer")]
+    pub per_peer: u16,
+    /// Bandwidth cap, MiB/s (0: none).
+    #[serde(default)]
+    pub max_mib_per_sec: u64,
+    /// First retry wait, s.
+    #[serde(default = "default_retry")]
+    pub retry_secs: u64,
+    /// Longest retry wait, s.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_secs: u64,
+    /// Probe period, s.
+    #[serde(default = "default_probe")]
+    pub probe_interval_secs: u64,
+    /// Replication task queue shares.
+    #[serde(default = "default_shares")]
+    pub replication_shares: usize,
+}
+
+/// `[cleanup]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupSection {
+    /// Whether to remove anything.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Confirmations needed for an unassigned object.
+    #[serde(default = "default_min_replication")]
+    pub min_replication: u32,
+    /// Recheck wait, s.
+    #[serde(default = "default_recheck")]
+    pub recheck_secs: u64,
+    /// HEAD timeout, s.
+    #[serde(default = "default_head_timeout")]
+    pub head_timeout_secs: u64,
 }
 
 /// The whole configuration.
@@ -173,6 +248,9 @@ pub struct StorageNodeConfig {
     /// `[sync]`
     #[serde(default = "default_sync")]
     pub sync: SyncSection,
+    /// `[cleanup]`
+    #[serde(default = "default_cleanup")]
+    pub cleanup: CleanupSection,
 }
 
 fn default_mode() -> DataPlaneMode {
@@ -196,6 +274,42 @@ fn default_backoff() -> u64 {
 fn default_reconcile() -> u64 {
     600
 }
+fn default_order() -> SyncOrder {
+    SyncOrder::NewestFirst
+}
+fn default_window() -> usize {
+    64
+}
+fn default_concurrency() -> u16 {
+    16
+}
+fn default_per_peer() -> u16 {
+    4
+}
+fn default_retry() -> u64 {
+    30
+}
+fn default_retry_max() -> u64 {
+    1800
+}
+fn default_probe() -> u64 {
+    30
+}
+fn default_shares() -> usize {
+    100
+}
+fn default_true() -> bool {
+    true
+}
+fn default_min_replication() -> u32 {
+    2
+}
+fn default_recheck() -> u64 {
+    60
+}
+fn default_head_timeout() -> u64 {
+    10
+}
 fn default_buckets() -> Buckets {
     Buckets::All
 }
@@ -209,6 +323,9 @@ fn default_accept() -> AcceptSection {
     toml::from_str("").expect("defaults")
 }
 fn default_sync() -> SyncSection {
+    toml::from_str("").expect("defaults")
+}
+fn default_cleanup() -> CleanupSection {
     toml::from_str("").expect("defaults")
 }
 
@@ -316,6 +433,27 @@ impl StorageNodeConfig {
                 "must be at least 10",
             ));
         }
+        if self.sync.window == 0 {
+            return Err(invalid("sync.window", "must be at least 1"));
+        }
+        if self.sync.concurrency == 0 || self.sync.per_peer == 0 {
+            return Err(invalid(
+                "sync.concurrency",
+                "concurrency and per_peer must be at least 1",
+            ));
+        }
+        if self.sync.retry_secs == 0 || self.sync.retry_max_secs < self.sync.retry_secs {
+            return Err(invalid(
+                "sync.retry_secs",
+                "must be at least 1, and retry_max_secs at least retry_secs",
+            ));
+        }
+        if self.sync.probe_interval_secs == 0 || self.cleanup.head_timeout_secs == 0 {
+            return Err(invalid(
+                "sync.probe_interval_secs",
+                "probe interval and cleanup.head_timeout_secs must be at least 1",
+            ));
+        }
         if self.dataplane.io_memory_mib == 0 {
             return Err(invalid("dataplane.io_memory_mib", "must be at least 1"));
         }
@@ -382,7 +520,7 @@ fn override_key(table: &mut toml::Table, key: &str, value: &str) -> Result<(), S
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    for section in ["dataplane", "accept", "sync"] {
+    for section in ["dataplane", "accept", "sync", "cleanup"] {
         if let Some(field) = key.strip_prefix(section).and_then(|k| k.strip_prefix('_')) {
             let entry = table
                 .entry(section)
@@ -421,6 +559,8 @@ mod tests {
         assert_eq!(c.buckets, Buckets::All);
         assert_eq!(c.accept.batch_size, 20);
         assert_eq!(c.dataplane.mode, DataPlaneMode::Supervise);
+        assert_eq!(c.sync.order, SyncOrder::NewestFirst);
+        assert_eq!(c.cleanup.min_replication, 2);
         assert_eq!(
             c.socket_path(),
             PathBuf::from("/var/lib/hecaton/store/control.sock")
@@ -441,6 +581,8 @@ mod tests {
                 ("HECATON_ACCEPT_BATCH_SIZE", "50"),
                 ("HECATON_STORE_DIR", "/data/s"),
                 ("HECATON_CHAIN", "http://chain:9955"),
+                ("HECATON_CLEANUP_MIN_REPLICATION", "3"),
+                ("HECATON_SYNC_ORDER", "oldest_first"),
                 ("PATH", "/bin"),
             ],
         )
@@ -450,6 +592,8 @@ mod tests {
         assert_eq!(c.accept.batch_size, 50);
         assert_eq!(c.store_dir, PathBuf::from("/data/s"));
         assert_eq!(c.chain, "http://chain:9955");
+        assert_eq!(c.cleanup.min_replication, 3);
+        assert_eq!(c.sync.order, SyncOrder::OldestFirst);
     }
 
     #[test]

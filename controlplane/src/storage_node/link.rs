@@ -1,7 +1,8 @@
 //! The control plane's side of the local socket: connect to the data plane (retrying while it
 //! starts or restarts), shake hands, send the current obligations as a snapshot in parts, then a
-//! delta for each new version, diffed against what was sent. Acknowledgements and reports come
-//! back as [`LinkEvent`]s. A broken session is logged and redone from a fresh snapshot.
+//! delta for each new version, diffed against what was sent, and the replication and cleanup
+//! work the sync task hands it. Acknowledgements and reports come back as [`LinkEvent`]s. A
+//! broken session is logged and redone from a fresh snapshot.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,11 +46,11 @@ pub enum LinkEvent {
         objects: u64,
         /// Bytes.
         bytes: u64,
-        /// Obliged objects the store lacks.
-        missing: u64,
     },
     /// The data plane's serving counters.
     Metrics(Box<DataPlaneMetrics>),
+    /// A replication or cleanup report (inventory, fetch outcomes, removals).
+    Sync(Report),
 }
 
 /// Why a session ended.
@@ -69,11 +70,13 @@ pub enum LinkError {
     Protocol(String),
 }
 
-/// Runs the link until the task is dropped.
+/// Runs the link until the task is dropped; `commands` are sent as they come (after the
+/// snapshot, within whichever session is up).
 pub async fn run(
     socket: PathBuf,
     role: Role,
     mut obligations: watch::Receiver<Arc<Obligations>>,
+    mut commands: mpsc::UnboundedReceiver<ToDataPlane>,
     events: mpsc::UnboundedSender<LinkEvent>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -98,7 +101,10 @@ pub async fn run(
             decoder: FrameDecoder::new(),
             out: Vec::new(),
         };
-        let reason = match session.run(role, &mut obligations, &events).await {
+        let reason = match session
+            .run(role, &mut obligations, &mut commands, &events)
+            .await
+        {
             Ok(()) => "closed".to_string(),
             Err(e) => e.to_string(),
         };
@@ -119,6 +125,7 @@ impl Session {
         &mut self,
         role: Role,
         obligations: &mut watch::Receiver<Arc<Obligations>>,
+        commands: &mut mpsc::UnboundedReceiver<ToDataPlane>,
         events: &mpsc::UnboundedSender<LinkEvent>,
     ) -> Result<(), LinkError> {
         encode(
@@ -165,6 +172,13 @@ impl Session {
                         self.flush().await?;
                         sent = next;
                     }
+                }
+                Some(command) = commands.recv() => {
+                    encode(&command, &mut self.out);
+                    while let Ok(more) = commands.try_recv() {
+                        encode(&more, &mut self.out);
+                    }
+                    self.flush().await?;
                 }
                 n = self.stream.read(&mut buf) => {
                     let n = n?;
@@ -220,16 +234,11 @@ fn forward(m: FromDataPlane, events: &mpsc::UnboundedSender<LinkEvent>) -> Resul
     let event = match m {
         FromDataPlane::Applied { block } => LinkEvent::Applied(block),
         FromDataPlane::Report(Report::Stored { ids }) => LinkEvent::Stored(ids),
-        FromDataPlane::Report(Report::Usage {
-            objects,
-            bytes,
-            missing,
-        }) => LinkEvent::Usage {
-            objects,
-            bytes,
-            missing,
-        },
+        FromDataPlane::Report(Report::Usage { objects, bytes }) => {
+            LinkEvent::Usage { objects, bytes }
+        }
         FromDataPlane::Report(Report::Metrics(m)) => LinkEvent::Metrics(Box::new(m)),
+        FromDataPlane::Report(other) => LinkEvent::Sync(other),
         FromDataPlane::Refused { reason } => return Err(LinkError::Refused(reason)),
         FromDataPlane::Welcome { .. } => return Err(LinkError::Protocol("second welcome".into())),
     };

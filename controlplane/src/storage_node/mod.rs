@@ -3,9 +3,10 @@
 //! It follows the chain from the latest finalized block, keeps this node's [`Obligations`]
 //! current (objects uploaded, accepted and deleted straight from the events; a bag re-read when
 //! its holders or membership change; everything at start, on bucket-level events and every
-//! reconciliation period), publishes each version to the data plane [`link`], accepts uploaded
-//! objects on chain ([`acceptor`]), supervises the data plane process or attaches to one, and
-//! serves the operator API ([`status`]).
+//! reconciliation period), publishes each version to the data plane [`link`], keeps every bag
+//! complete ([`sync`]: replication of what is missing, cleanup of what is no longer this
+//! node's), accepts uploaded objects on chain ([`acceptor`]), supervises the data plane process
+//! or attaches to one, and serves the operator API ([`status`]).
 
 pub mod acceptor;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod link;
 pub mod obligations;
 pub mod status;
 pub mod supervisor;
+pub mod sync;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -30,6 +32,8 @@ use self::link::LinkEvent;
 use self::obligations::{BucketSelection, Obligations, Scope};
 use self::status::NodeStatus;
 use self::supervisor::DataPlaneCommand;
+use self::sync::cleanup::CleanupConfig;
+use self::sync::{SyncConfig, SyncStatus};
 use crate::chain::{Chain, ChainError};
 
 /// Why the node stopped.
@@ -73,6 +77,14 @@ pub fn dataplane_command(config: &StorageNodeConfig) -> Result<DataPlaneCommand,
         config.dataplane.io_memory_mib.to_string(),
         "--upload-memory-mib".into(),
         config.dataplane.upload_memory_mib.to_string(),
+        "--fetch-concurrency".into(),
+        config.sync.concurrency.to_string(),
+        "--fetch-per-peer".into(),
+        config.sync.per_peer.to_string(),
+        "--fetch-max-mib-per-sec".into(),
+        config.sync.max_mib_per_sec.to_string(),
+        "--replication-shares".into(),
+        config.sync.replication_shares.to_string(),
     ]);
     if config.shards > 0 {
         args.extend(["--shards".into(), config.shards.to_string()]);
@@ -95,7 +107,8 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         },
     };
     let accept_stats = Arc::new(Mutex::new(AcceptStats::default()));
-    let status = NodeStatus::new(accept_stats.clone());
+    let sync_status = Arc::new(Mutex::new(SyncStatus::default()));
+    let status = NodeStatus::new(accept_stats.clone(), sync_status.clone());
     status.update(|s| s.worker_id = config.worker_id);
 
     let listener = tokio::net::TcpListener::bind(config.operator_listen)
@@ -130,6 +143,8 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let (ob_tx, ob_rx) = watch::channel(Arc::new(Obligations::default()));
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let (stored_tx, stored_rx) = mpsc::unbounded_channel();
+    let (command_tx, command_rx) = mpsc::unbounded_channel();
+    let (sync_tx, sync_rx) = mpsc::unbounded_channel();
     let accept = AcceptConfig {
         worker_id: config.worker_id,
         transactor: config.transactor,
@@ -144,14 +159,30 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         ob_rx.clone(),
         accept_stats,
     ));
+    tasks.spawn(sync::run(
+        chain.clone(),
+        sync_config(&config),
+        ob_rx.clone(),
+        sync_rx,
+        command_tx,
+        stored_tx,
+        sync_status,
+    ));
     let st = status.clone();
     tasks.spawn(async move {
+        // Every event to the status; those replication needs to the sync task too.
         while let Some(event) = link_rx.recv().await {
-            match event {
-                LinkEvent::Stored(ids) => {
-                    let _ = stored_tx.send(ids);
-                }
-                other => st.update(|s| apply_link_event(s, other)),
+            let for_sync = matches!(
+                event,
+                LinkEvent::Connected { .. }
+                    | LinkEvent::Disconnected { .. }
+                    | LinkEvent::Stored(_)
+                    | LinkEvent::Metrics(_)
+                    | LinkEvent::Sync(_)
+            );
+            st.update(|s| apply_link_event(s, &event));
+            if for_sync {
+                let _ = sync_tx.send(event);
             }
         }
     });
@@ -159,6 +190,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let follow = follow(chain, scope, ob_tx, status.clone(), config.clone());
     tokio::pin!(follow);
     let mut link_started = false;
+    let mut command_rx = Some(command_rx);
     let mut ob_watch = ob_rx.clone();
     tokio::pin!(shutdown);
     loop {
@@ -169,7 +201,8 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
                 if changed.is_ok() {
                     // Start the link once the first obligations are read, so that the data
                     // plane's first snapshot is a real one.
-                    tasks.spawn(link::run(config.socket_path(), Role::Storage, ob_rx.clone(), link_tx.clone()));
+                    let commands = command_rx.take().expect("the link starts once");
+                    tasks.spawn(link::run(config.socket_path(), Role::Storage, ob_rx.clone(), commands, link_tx.clone()));
                     link_started = true;
                 }
             }
@@ -184,29 +217,42 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     Ok(())
 }
 
-fn apply_link_event(s: &mut status::StatusInner, event: LinkEvent) {
+/// The replication and cleanup settings of `config`.
+fn sync_config(config: &StorageNodeConfig) -> SyncConfig {
+    SyncConfig {
+        order: config.sync.order,
+        window: config.sync.window,
+        retry_base: Duration::from_secs(config.sync.retry_secs),
+        retry_max: Duration::from_secs(config.sync.retry_max_secs),
+        probe_interval: Duration::from_secs(config.sync.probe_interval_secs),
+        probe_timeout: Duration::from_secs(5),
+        cleanup: CleanupConfig {
+            enabled: config.cleanup.enabled,
+            min_replication: config.cleanup.min_replication,
+            recheck: Duration::from_secs(config.cleanup.recheck_secs),
+            head_timeout: Duration::from_secs(config.cleanup.head_timeout_secs),
+        },
+    }
+}
+
+fn apply_link_event(s: &mut status::StatusInner, event: &LinkEvent) {
     match event {
         LinkEvent::Connected { shards } => {
             s.socket_connected = true;
-            s.shards = shards;
+            s.shards = *shards;
             s.socket_sessions += 1;
         }
         LinkEvent::Disconnected { reason } => {
             s.socket_connected = false;
-            s.socket_last_error = Some(reason);
+            s.socket_last_error = Some(reason.clone());
         }
-        LinkEvent::Applied(block) => s.applied_block = Some(block),
-        LinkEvent::Usage {
-            objects,
-            bytes,
-            missing,
-        } => {
-            s.objects_held = objects;
-            s.bytes_held = bytes;
-            s.objects_missing = missing;
+        LinkEvent::Applied(block) => s.applied_block = Some(*block),
+        LinkEvent::Usage { objects, bytes } => {
+            s.objects_held = *objects;
+            s.bytes_held = *bytes;
         }
-        LinkEvent::Metrics(m) => s.dataplane_metrics = Some(*m),
-        LinkEvent::Stored(_) => {}
+        LinkEvent::Metrics(m) => s.dataplane_metrics = Some((**m).clone()),
+        LinkEvent::Stored(_) | LinkEvent::Sync(_) => {}
     }
 }
 

@@ -21,6 +21,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 
 use super::acceptor::AcceptStats;
+use super::sync::SyncStatus;
 
 /// What the node knows about itself, updated by its tasks.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub struct NodeStatus {
     pub inner: Mutex<StatusInner>,
     /// Acceptance.
     pub accept: Arc<Mutex<AcceptStats>>,
+    /// Replication and cleanup.
+    pub sync: Arc<Mutex<SyncStatus>>,
     metrics: Metrics,
 }
 
@@ -60,8 +63,6 @@ pub struct StatusInner {
     pub objects_held: u64,
     /// Bytes stored.
     pub bytes_held: u64,
-    /// Obliged objects the store lacks (the data plane's count).
-    pub objects_missing: u64,
     /// Bags stored.
     pub bags: usize,
     /// This node's buckets.
@@ -88,6 +89,14 @@ struct Metrics {
     accepted: Counter,
     accept_batches_ok: Counter,
     accept_batches_failed: Counter,
+    sync_backlog: Gauge,
+    sync_backlog_bytes: Gauge,
+    sync_in_flight: Gauge,
+    sync_failing: Gauge,
+    sync_fetched: Counter,
+    sync_fetch_failures: Counter,
+    cleanup_waiting: Gauge,
+    cleanup_unplaced: Gauge,
 }
 
 impl Metrics {
@@ -159,6 +168,46 @@ impl Metrics {
             "accept_pending_data_objects calls that failed",
             m.accept_batches_failed.clone(),
         );
+        r.register(
+            "hecaton_sync_backlog_objects",
+            "Accepted objects this node must hold and lacks",
+            m.sync_backlog.clone(),
+        );
+        r.register(
+            "hecaton_sync_backlog_bytes",
+            "Bytes of the sync backlog",
+            m.sync_backlog_bytes.clone(),
+        );
+        r.register(
+            "hecaton_sync_in_flight",
+            "Objects being fetched",
+            m.sync_in_flight.clone(),
+        );
+        r.register(
+            "hecaton_sync_failing",
+            "Objects waiting for a retry after failing from every source",
+            m.sync_failing.clone(),
+        );
+        r.register(
+            "hecaton_sync_fetched_objects",
+            "Objects fetched from peers",
+            m.sync_fetched.clone(),
+        );
+        r.register(
+            "hecaton_sync_fetch_failures",
+            "Fetches given up after every source and retry failed",
+            m.sync_fetch_failures.clone(),
+        );
+        r.register(
+            "hecaton_cleanup_waiting_objects",
+            "Unassigned objects waiting for other holders to confirm their copies",
+            m.cleanup_waiting.clone(),
+        );
+        r.register(
+            "hecaton_cleanup_unplaced_objects",
+            "Objects held without a bag that nothing places (kept)",
+            m.cleanup_unplaced.clone(),
+        );
         m
     }
 }
@@ -176,7 +225,7 @@ fn catch_up(c: &Counter, v: u64) {
 
 impl NodeStatus {
     /// A status with nothing known yet.
-    pub fn new(accept: Arc<Mutex<AcceptStats>>) -> Arc<Self> {
+    pub fn new(accept: Arc<Mutex<AcceptStats>>, sync: Arc<Mutex<SyncStatus>>) -> Arc<Self> {
         Arc::new_cyclic(|me: &std::sync::Weak<NodeStatus>| {
             let mut metrics = Metrics::new();
             metrics
@@ -186,6 +235,7 @@ impl NodeStatus {
                 started: Instant::now(),
                 inner: Mutex::new(StatusInner::default()),
                 accept,
+                sync,
                 metrics,
             }
         })
@@ -197,15 +247,16 @@ impl NodeStatus {
     }
 
     /// The state now.
-    pub fn snapshot(&self) -> (StatusInner, AcceptStats) {
+    pub fn snapshot(&self) -> (StatusInner, AcceptStats, SyncStatus) {
         (
             self.inner.lock().expect("status lock").clone(),
             self.accept.lock().expect("stats lock").clone(),
+            self.sync.lock().expect("sync status").clone(),
         )
     }
 
     fn render_metrics(&self) -> String {
-        let (s, a) = self.snapshot();
+        let (s, a, y) = self.snapshot();
         let m = &self.metrics;
         set(&m.chain_head, s.chain_head);
         set(&m.placement_block, s.placement_block);
@@ -216,10 +267,18 @@ impl NodeStatus {
         set(&m.objects_pending, s.objects_pending as u64);
         set(&m.objects_held, s.objects_held);
         set(&m.bytes_held, s.bytes_held);
-        set(&m.objects_missing, s.objects_missing);
+        set(&m.objects_missing, y.missing);
         catch_up(&m.accepted, a.accepted);
         catch_up(&m.accept_batches_ok, a.batches_ok);
         catch_up(&m.accept_batches_failed, a.batches_failed);
+        set(&m.sync_backlog, y.summary.backlog_objects);
+        set(&m.sync_backlog_bytes, y.summary.backlog_bytes);
+        set(&m.sync_in_flight, y.summary.in_flight);
+        set(&m.sync_failing, y.summary.failing);
+        catch_up(&m.sync_fetched, y.summary.fetched);
+        catch_up(&m.sync_fetch_failures, y.fetch_failures);
+        set(&m.cleanup_waiting, y.summary.cleanup_waiting);
+        set(&m.cleanup_unplaced, y.unplaced);
         let mut out = String::new();
         encode(&mut out, &m.registry).expect("writing to a String cannot fail");
         out
@@ -235,6 +294,33 @@ impl Collector for DataPlaneCollector {
         let Some(status) = self.0.upgrade() else {
             return Ok(());
         };
+        let peers = status
+            .sync
+            .lock()
+            .expect("sync status")
+            .summary
+            .peers
+            .clone();
+        let mut family = encoder.encode_descriptor(
+            "hecaton_sync_peer_failures",
+            "Failed fetch attempts per peer",
+            None,
+            MetricType::Counter,
+        )?;
+        for p in &peers {
+            let labels = [("peer", p.endpoint.as_str())];
+            ConstCounter(p.failures).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "hecaton_sync_peer_fetched",
+            "Objects fetched per peer",
+            None,
+            MetricType::Counter,
+        )?;
+        for p in &peers {
+            let labels = [("peer", p.endpoint.as_str())];
+            ConstCounter(p.fetched).encode(family.encode_family(&labels)?)?;
+        }
         let Some(m) = status
             .inner
             .lock()
@@ -291,6 +377,11 @@ impl Collector for DataPlaneCollector {
                 "Response bytes sent by the data plane",
                 m.bytes_out,
             ),
+            (
+                "hecaton_dataplane_fetch_bytes",
+                "Bytes the data plane received from peers by replication",
+                m.fetch_bytes,
+            ),
         ] {
             let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter(value).encode(family)?;
@@ -303,6 +394,16 @@ impl Collector for DataPlaneCollector {
         )?;
         for (outcome, n) in &m.uploads {
             let labels = [("outcome", outcome.as_str())];
+            ConstCounter(*n).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "hecaton_dataplane_removals",
+            "Objects removed from the store, by reason",
+            None,
+            MetricType::Counter,
+        )?;
+        for (reason, n) in &m.removals {
+            let labels = [("reason", reason.as_str())];
             ConstCounter(*n).encode(family.encode_family(&labels)?)?;
         }
         let mut family = encoder.encode_descriptor(
@@ -342,7 +443,7 @@ pub fn router(status: Arc<NodeStatus>) -> Router {
 }
 
 async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::Value> {
-    let (s, a) = status.snapshot();
+    let (s, a, y) = status.snapshot();
     Json(json!({
         "role": "storage",
         "version": env!("CARGO_PKG_VERSION"),
@@ -355,7 +456,7 @@ async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::V
             "obliged": s.objects_obliged,
             "pending_acceptance": s.objects_pending,
             "held": s.objects_held,
-            "missing": s.objects_missing,
+            "missing": y.missing,
             "bytes_obliged": s.bytes_obliged,
             "bytes_held": s.bytes_held,
         },
@@ -366,6 +467,24 @@ async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::V
             "last_error": s.socket_last_error,
         },
         "acceptance": a,
+        "sync": {
+            "inventory_complete": y.inventory_complete,
+            "backlog": { "objects": y.summary.backlog_objects, "bytes": y.summary.backlog_bytes },
+            "in_flight": y.in_flight,
+            "failing": y.failing,
+            "sourceless": y.sourceless,
+            "bytes_per_sec": y.summary.bytes_per_sec,
+            "fetched": y.summary.fetched,
+            "fetch_failures": y.fetch_failures,
+            "recent": y.recent,
+            "peers": y.summary.peers,
+        },
+        "cleanup": {
+            "min_replication": y.summary.min_replication,
+            "waiting": { "objects": y.summary.cleanup_waiting, "first": y.cleanup_waiting },
+            "unplaced": y.unplaced,
+            "removed": y.removed_by_reason,
+        },
     }))
 }
 

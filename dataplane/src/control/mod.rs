@@ -1,10 +1,12 @@
-//! The control executor: the data plane's side of the local socket (`session.rs`) and the
-//! store's single writer (`publish.rs`). It runs on its own unpinned glommio executor so that
-//! shards never wait on index appends or on the control plane; shards hand it verified uploads
-//! through a channel and read what it publishes (catalog, placement) through [`Views`].
+//! The control executor: the data plane's side of the local socket (`session.rs`), the store's
+//! single writer (`writer.rs`), the fetch scheduler (`crate::fetch::scheduler`) and the sweep of
+//! leftovers (`sweep.rs`). It runs on its own unpinned glommio executor so that shards never wait
+//! on index appends or on the control plane; shards hand it verified objects through a channel
+//! and read what it publishes (catalog, placement, summary) through [`Views`].
 
-mod publish;
 mod session;
+mod sweep;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -12,14 +14,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_channel::mpsc;
 use futures_lite::future;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::net::UnixListener;
 use hecaton_shared::socket::{Report, Role};
 use tracing::{info, warn};
 
-pub use publish::{channel, PublishError, PublishQueue, Publisher};
+pub use writer::{channel, PublishError, PublishQueue, Publisher, UNLINK_GRACE};
 
+use crate::fetch::scheduler::{self, Input, Scheduler};
+use crate::fetch::{AttemptResult, FetchLimits, Order};
 use crate::store::Store;
 use crate::views::Views;
 
@@ -32,6 +37,32 @@ pub struct ControlConfig {
     pub role: Role,
     /// Shards serving (told to the control plane).
     pub shards: usize,
+    /// Fetch concurrency and retries.
+    pub fetch_limits: FetchLimits,
+    /// The store's directory (for the sweep).
+    pub store: PathBuf,
+    /// Period of the sweep.
+    pub sweep_interval: Duration,
+}
+
+/// The store and its writer's queue, with a handle the control executor uses itself.
+#[derive(Debug)]
+pub struct Writer {
+    /// The store.
+    pub store: Store,
+    /// Requests from shards.
+    pub queue: PublishQueue,
+    /// The control executor's own handle (removals).
+    pub publisher: Publisher,
+}
+
+/// The scheduler's channels to and from the shards.
+#[derive(Debug)]
+pub struct FetchParts {
+    /// Orders to each shard, by index.
+    pub orders: Vec<mpsc::UnboundedSender<Order>>,
+    /// Results from every shard.
+    pub results: mpsc::UnboundedReceiver<AttemptResult>,
 }
 
 /// Why the control socket could not be opened.
@@ -84,6 +115,8 @@ pub(crate) struct Ctx {
     pub report_tx: LocalSender<Report>,
     pub stop: Arc<AtomicBool>,
     pub shards_done: Arc<AtomicBool>,
+    pub fetch: LocalSender<Input>,
+    pub publisher: Publisher,
 }
 
 impl Ctx {
@@ -110,17 +143,19 @@ pub struct Lifecycle {
 }
 
 /// Runs the control executor: the socket sessions until the stop, the store writer until the
-/// shards are done.
+/// shards are done, the fetch scheduler and the sweep meanwhile.
 pub async fn run(
-    store: Store,
+    writer: Writer,
     views: Arc<Views>,
-    queue: PublishQueue,
+    fetch: FetchParts,
     listener: UnixListener,
     config: ControlConfig,
     lifecycle: Lifecycle,
 ) {
     let Lifecycle { stop, shards_done } = lifecycle;
     let (report_tx, reports) = local_channel::new_unbounded();
+    let (fetch_tx, fetch_rx) = local_channel::new_unbounded();
+    let limits = config.fetch_limits;
     let ctx = Rc::new(Ctx {
         views,
         config,
@@ -128,8 +163,19 @@ pub async fn run(
         report_tx,
         stop,
         shards_done,
+        fetch: fetch_tx,
+        publisher: writer.publisher,
     });
-    let writer = glommio::spawn_local(publish::run(store, queue, ctx.clone()));
+    let c = ctx.clone();
+    glommio::spawn_local(scheduler::run(
+        Scheduler::new(limits, fetch.orders),
+        fetch_rx,
+        fetch.results,
+        move |r| c.report(r),
+    ))
+    .detach();
+    glommio::spawn_local(sweep::run(ctx.clone())).detach();
+    let writer = glommio::spawn_local(writer::run(writer.store, writer.queue, ctx.clone()));
     info!(socket = %ctx.config.socket.display(), "control socket listening");
     let mut busy: Option<glommio::task::JoinHandle<()>> = None;
     loop {

@@ -9,13 +9,17 @@ use std::time::{Duration, Instant};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use glommio::net::UnixStream;
 use hecaton_shared::socket::{
-    encode, BagPlacement, FrameDecoder, FrameError, FromDataPlane, Globals, Report, ToDataPlane,
-    PROTOCOL_VERSION,
+    encode, BagPlacement, FrameDecoder, FrameError, FromDataPlane, Globals, HeldObject, Report,
+    ToDataPlane, PROTOCOL_VERSION,
 };
 use tracing::{debug, info, warn};
 
 use super::Ctx;
+use crate::fetch::scheduler::Input;
 use crate::placement::Placement;
+
+/// Objects per inventory report.
+const INVENTORY_PART: usize = 10_000;
 
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -235,7 +239,7 @@ impl Session {
                     info!(block = b, bags, objects, "placement snapshot applied");
                 }
                 self.acknowledge(ctx);
-                self.report_held(ctx);
+                self.report_inventory(ctx);
             }
             ToDataPlane::Delta { block, changes } => {
                 let current = ctx.views.placement();
@@ -253,6 +257,14 @@ impl Session {
                 }
                 self.acknowledge(ctx);
             }
+            ToDataPlane::Fetch { jobs } => {
+                let _ = ctx.fetch.try_send(Input::Jobs(jobs));
+            }
+            ToDataPlane::CancelFetch { ids } => {
+                let _ = ctx.fetch.try_send(Input::Cancel(ids));
+            }
+            ToDataPlane::Remove { removals } => ctx.publisher.remove(removals),
+            ToDataPlane::Summary(summary) => ctx.views.summary.store(Some(Arc::new(summary))),
         }
         Ok(())
     }
@@ -263,18 +275,29 @@ impl Session {
         }
     }
 
-    /// Tells the control plane which of the objects still pending on chain are already stored
-    /// here (uploads it has not seen reported, e.g. across its restart), and the store totals.
-    fn report_held(&mut self, ctx: &Ctx) {
-        let (Some(p), catalog) = (ctx.views.placement(), ctx.views.catalog()) else {
-            return;
-        };
-        let mut ids: Vec<_> = p.pending().filter(|id| catalog.contains(*id)).collect();
-        ids.sort_unstable();
-        for chunk in ids.chunks(10_000) {
-            self.send(&FromDataPlane::Report(Report::Stored {
-                ids: chunk.to_vec(),
+    /// Tells the control plane everything the store holds, with each object's bag: what it
+    /// need not fetch, what it may have to accept on chain (uploads it did not see reported,
+    /// e.g. across its restart), and what it may have to clean up. Then the store totals.
+    fn report_inventory(&mut self, ctx: &Ctx) {
+        let catalog = ctx.views.catalog();
+        let ids = catalog.ids();
+        let mut parts = ids.chunks(INVENTORY_PART).peekable();
+        if parts.peek().is_none() {
+            self.send(&FromDataPlane::Report(Report::Inventory {
+                objects: Vec::new(),
+                last: true,
             }));
+        }
+        while let Some(part) = parts.next() {
+            let objects = part
+                .iter()
+                .map(|id| HeldObject {
+                    id: *id,
+                    bag: catalog.get(*id).and_then(|m| m.bag),
+                })
+                .collect();
+            let last = parts.peek().is_none();
+            self.send(&FromDataPlane::Report(Report::Inventory { objects, last }));
         }
         self.send(&FromDataPlane::Report(usage(ctx)));
     }
@@ -292,16 +315,11 @@ impl Session {
     }
 }
 
-/// Store totals, and how many objects placement lists that the store lacks (a scan of
-/// placement: done on the metrics period, not per upload).
+/// Store totals.
 fn usage(ctx: &Ctx) -> Report {
     let catalog = ctx.views.catalog();
-    let missing = ctx.views.placement().map_or(0, |p| {
-        p.object_ids().filter(|id| !catalog.contains(*id)).count()
-    });
     Report::Usage {
         objects: catalog.len() as u64,
         bytes: catalog.total_size(),
-        missing: missing as u64,
     }
 }

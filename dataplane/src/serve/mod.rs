@@ -28,6 +28,7 @@ use tracing::info;
 pub use limits::Limits;
 
 use crate::control::{self, ControlConfig, ControlError};
+use crate::fetch::{AttemptResult, Order, ReplicationConfig};
 use crate::store::{Recovery, Store, StoreError};
 use crate::views::Views;
 use hecaton_shared::socket::Role;
@@ -50,6 +51,10 @@ pub struct ServeConfig {
     pub control_socket: PathBuf,
     /// This node's role.
     pub role: Role,
+    /// Replication from peers.
+    pub replication: ReplicationConfig,
+    /// Period of the sweep of temp leftovers and stale resumable uploads.
+    pub sweep_interval: std::time::Duration,
 }
 
 /// What start-up found, for the caller to print.
@@ -131,17 +136,35 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
 
     let addr = probe(config.listen)?;
     let (publisher, queue) = control::channel();
-    let (views, recovery, control) = start_control(&config, &io_memory, shards, queue, &lifecycle)?;
+    let (results_tx, results_rx) = futures_channel::mpsc::unbounded::<AttemptResult>();
+    let (order_txs, order_rxs): (Vec<_>, Vec<_>) = (0..shards)
+        .map(|_| futures_channel::mpsc::unbounded::<Order>())
+        .unzip();
+    let fetch = control::FetchParts {
+        orders: order_txs,
+        results: results_rx,
+    };
+    let (views, recovery, control) = start_control(
+        &config,
+        &io_memory,
+        shards,
+        (queue, publisher.clone()),
+        fetch,
+        &lifecycle,
+    )?;
     let env = ShardEnv {
         views,
         publisher,
         tmp_dir: config.store.join("tmp"),
         uploads_dir: config.store.join("uploads"),
+        fetch_results: results_tx,
+        replication: config.replication,
+        shards,
     };
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut handles = Vec::with_capacity(shards);
-    for index in 0..shards {
+    for (index, orders) in order_rxs.into_iter().enumerate() {
         let placement = match cpus.get(index) {
             Some(&cpu) if shards <= cpus.len() => Placement::Fixed(cpu),
             _ => Placement::Unbound,
@@ -151,7 +174,7 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{index}"))
             .io_memory(io_memory.per_executor)
-            .spawn(move || shard::run(index, addr, env, limits, stop, ready))
+            .spawn(move || shard::run(index, addr, env, limits, orders, stop, ready))
             .map_err(|e| ServeError::Executor(format!("shard {index}: {e}")))?;
         handles.push(handle);
     }
@@ -217,7 +240,8 @@ fn start_control(
     config: &ServeConfig,
     plan: &IoMemoryPlan,
     shards: usize,
-    queue: control::PublishQueue,
+    (queue, publisher): (control::PublishQueue, control::Publisher),
+    fetch: control::FetchParts,
     lifecycle: &control::Lifecycle,
 ) -> Result<ControlStart, ServeError> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -226,6 +250,9 @@ fn start_control(
         socket: config.control_socket.clone(),
         role: config.role,
         shards,
+        fetch_limits: config.replication.limits,
+        store: config.store.clone(),
+        sweep_interval: config.sweep_interval,
     };
     let lifecycle = lifecycle.clone();
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
@@ -242,7 +269,12 @@ fn start_control(
             };
             let views = Views::new(store.catalog(), control.shards);
             let _ = tx.send(Ok((views.clone(), recovery)));
-            control::run(store, views, queue, listener, control, lifecycle).await;
+            let writer = control::Writer {
+                store,
+                queue,
+                publisher,
+            };
+            control::run(writer, views, fetch, listener, control, lifecycle).await;
         })
         .map_err(|e| ServeError::Executor(format!("control: {e}")))?;
     match rx.recv() {

@@ -2,7 +2,8 @@
 //! `fstat` or `close`. Objects are immutable once published, so an open descriptor always has
 //! the right bytes; a removed object's descriptor keeps working for the reader that has it.
 //! Files are opened through glommio (io_uring `openat`), and their size is checked against the
-//! index once, when opened.
+//! index once, when opened. Files of objects removed from the catalog are closed at the shard's
+//! next reaper tick, so their disk space is freed.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -45,6 +46,16 @@ impl OpenFiles {
             order: RefCell::new(VecDeque::with_capacity(capacity)),
             capacity: capacity.max(1),
         }
+    }
+
+    /// Closes the files of objects `catalog` no longer has.
+    pub fn retain_published(&self, catalog: &Catalog) {
+        let mut map = self.map.borrow_mut();
+        if map.keys().all(|id| catalog.contains(*id)) {
+            return;
+        }
+        map.retain(|id, _| catalog.contains(*id));
+        self.order.borrow_mut().retain(|id| map.contains_key(id));
     }
 
     /// The open file of `meta`'s object, opening it on a miss.

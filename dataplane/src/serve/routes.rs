@@ -126,7 +126,8 @@ fn bag_objects_json(shard: &Shard, bag: &str) -> Vec<u8> {
 }
 
 /// `/status` in Colossus's shape (`reference/colossus.md` §1.9), from in-memory values only:
-/// the buckets accepting uploads and the chain block of the placement applied.
+/// the buckets accepting uploads, the chain block of the placement applied, and replication and
+/// cleanup as the control plane last summarised them.
 fn status_json(shard: &Shard) -> Vec<u8> {
     let placement = shard.views.placement();
     let buckets: Vec<String> = placement
@@ -134,13 +135,45 @@ fn status_json(shard: &Shard) -> Vec<u8> {
         .map(|p| p.globals.buckets.iter().map(|b| b.to_string()).collect())
         .unwrap_or_default();
     let block = placement.as_ref().map_or(0, |p| p.block);
+    let summary = shard.views.summary.load_full();
+    let sync = summary.as_deref().cloned().unwrap_or_default();
+    let peers: Vec<serde_json::Value> = sync
+        .peers
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "endpoint": p.endpoint,
+                "latencyMs": p.latency_ms,
+                "fetched": p.fetched,
+                "failures": p.failures,
+                "lastError": p.last_error,
+            })
+        })
+        .collect();
     serde_json::to_vec(&serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime": shard.started.elapsed().as_secs(),
         "uploadBuckets": buckets,
         "downloadBuckets": buckets,
-        "sync": { "enabled": false, "interval": 0 },
-        "cleanup": { "enabled": false, "interval": 0, "maxQnLaggingThresholdInBlocks": 0, "minReplicationThresholdForPruning": 2 },
+        "sync": {
+            "enabled": summary.is_some(),
+            "interval": 0,
+            "backlog": sync.backlog_objects,
+            "backlogBytes": sync.backlog_bytes,
+            "inFlight": sync.in_flight,
+            "failing": sync.failing,
+            "bytesPerSecond": sync.bytes_per_sec,
+            "fetched": sync.fetched,
+            "peers": peers,
+        },
+        "cleanup": {
+            "enabled": summary.is_some(),
+            "interval": 0,
+            "maxQnLaggingThresholdInBlocks": 0,
+            "minReplicationThresholdForPruning": sync.min_replication,
+            "waitingForConfirmations": sync.cleanup_waiting,
+            "removed": sync.removed,
+        },
         "queryNodeStatus": {
             "url": "",
             "chainHead": block,

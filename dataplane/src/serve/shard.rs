@@ -16,7 +16,9 @@ use glommio::sync::{Gate, Semaphore};
 use tracing::{debug, info, warn};
 
 use crate::control::Publisher;
+use crate::fetch::{self, AttemptResult, Order, ReplicationConfig};
 use crate::http::response::{error_body, ResponseHead};
+use crate::sched::Queues;
 use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
 use crate::serve::reaper::{self, Reaper};
@@ -35,6 +37,12 @@ pub struct ShardEnv {
     pub tmp_dir: PathBuf,
     /// The store's resumable uploads directory.
     pub uploads_dir: PathBuf,
+    /// Where fetch attempts report.
+    pub fetch_results: futures_channel::mpsc::UnboundedSender<AttemptResult>,
+    /// How replication runs.
+    pub replication: ReplicationConfig,
+    /// Shards in all (the bandwidth cap is split between them).
+    pub shards: usize,
 }
 
 /// What a shard's connections share.
@@ -75,6 +83,8 @@ pub struct Shard {
     pub reaper: Reaper,
     /// `/state/data-objects` body for one catalog version, rebuilt when the catalog changes.
     pub data_objects_json: RefCell<Option<(u64, Rc<Vec<u8>>)>>,
+    /// The catalog version the open files were last checked against.
+    pub files_checked: Cell<u64>,
 }
 
 impl Shard {
@@ -97,13 +107,14 @@ impl Shard {
     }
 }
 
-/// Runs shard `index`: binds `addr`, reports through `ready`, serves until `stop` is set,
-/// then drains.
+/// Runs shard `index`: binds `addr`, reports through `ready`, serves (and runs the fetch
+/// attempts it is handed in `orders`) until `stop` is set, then drains.
 pub async fn run(
     index: usize,
     addr: SocketAddr,
     env: ShardEnv,
     limits: Limits,
+    orders: futures_channel::mpsc::UnboundedReceiver<Order>,
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
@@ -115,6 +126,25 @@ pub async fn run(
         }
     };
     let _ = ready.send(Ok(()));
+    let queues = Queues::create(env.replication.shares);
+    let worker = fetch::worker::WorkerEnv {
+        shard: index,
+        tmp_dir: env.tmp_dir.clone(),
+        views: env.views.clone(),
+        publisher: env.publisher.clone(),
+        results: env.fetch_results.clone(),
+        bytes_per_sec: env.replication.bytes_per_sec / env.shards.max(1) as u64,
+        timeouts: env.replication.timeouts,
+    };
+    match glommio::spawn_local_into(
+        fetch::worker::run(worker, queues.replication, orders),
+        queues.replication,
+    ) {
+        Ok(task) => {
+            task.detach();
+        }
+        Err(e) => warn!(shard = index, "cannot start the fetch worker: {e}"),
+    }
     let shard = Rc::new(Shard {
         catalog_cache: RefCell::new(Rc::new(env.views.catalog())),
         views: env.views,
@@ -132,6 +162,7 @@ pub async fn run(
         index,
         reaper: Reaper::default(),
         data_objects_json: RefCell::new(None),
+        files_checked: Cell::new(0),
     });
     glommio::spawn_local(reap(shard.clone(), stop)).detach();
 
@@ -195,6 +226,11 @@ async fn reap(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
             shard.drain.close();
         }
         shard.reaper.sweep(Instant::now(), shard.draining.get());
+        let catalog = shard.catalog();
+        if catalog.version() != shard.files_checked.get() {
+            shard.files.retain_published(&catalog);
+            shard.files_checked.set(catalog.version());
+        }
         if shard.draining.get() && shard.active.get() == 0 {
             return;
         }

@@ -8,7 +8,7 @@
 //! truncated; objects recorded past it show up as unknown files, which `import --move`
 //! re-adopts. Either way start-up goes on, and nothing unverified is served.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, OpenOptions};
@@ -26,6 +26,9 @@ const READ_CHUNK: usize = 4 << 20;
 pub struct Replay {
     /// Live objects after applying every valid record.
     pub objects: HashMap<DataObjectId, ObjectMeta>,
+    /// Objects whose last record is a removal: a file of theirs still present is a removal
+    /// that a crash interrupted between the record and the unlink.
+    pub deleted: HashSet<DataObjectId>,
     /// Valid records read.
     pub records: u64,
     /// Bytes of an unfinished last append that were dropped.
@@ -129,10 +132,12 @@ fn replay(bytes: &[u8], path: &Path) -> (Replay, u64) {
             Ok((record, n)) => {
                 match record {
                     Record::Put(meta) => {
+                        out.deleted.remove(&meta.id);
                         out.objects.insert(meta.id, meta);
                     }
                     Record::Delete(id) => {
                         out.objects.remove(&id);
+                        out.deleted.insert(id);
                     }
                 }
                 out.records += 1;
@@ -220,6 +225,7 @@ mod tests {
             content_id: ContentId::of(b"abc"),
             media_type: MediaType::OctetStream,
             chunk_crcs: vec![crc32fast::hash(b"abc")].into(),
+            bag: None,
         })
     }
 
@@ -238,6 +244,13 @@ mod tests {
         let mut ids: Vec<u64> = r.objects.keys().map(|k| k.0).collect();
         ids.sort();
         assert_eq!(ids, [2, 3]);
+        assert_eq!(r.deleted, [DataObjectId(1)].into_iter().collect());
+        // Stored again after a removal: live, not deleted.
+        let (r, _) = replay(
+            &log(&[put(1), Record::Delete(DataObjectId(1)), put(1)]),
+            Path::new("x"),
+        );
+        assert!(r.deleted.is_empty() && r.objects.contains_key(&DataObjectId(1)));
     }
 
     #[test]

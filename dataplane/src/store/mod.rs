@@ -29,12 +29,13 @@ mod index;
 mod lock;
 pub mod media_type;
 mod record;
+pub mod temp;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, Directory};
-use hecaton_shared::{ContentId, DataObjectId};
+use hecaton_shared::{BagId, ContentId, DataObjectId};
 use tracing::{info, warn};
 
 pub use catalog::{id_of_file_name, object_path, Catalog};
@@ -69,6 +70,8 @@ pub struct Publish {
     pub digest: Digest,
     /// What the chain declared, checked against the digest.
     pub expected: Option<Expected>,
+    /// The bag it is stored for, recorded with it.
+    pub bag: Option<BagId>,
 }
 
 /// What start-up found and did.
@@ -88,6 +91,9 @@ pub struct Recovery {
     pub unknown_files: Vec<String>,
     /// Indexed objects whose file is gone: dropped from the catalog.
     pub missing_files: Vec<DataObjectId>,
+    /// Files of removed objects that a crash left behind (removal is recorded, then the file
+    /// unlinked): unlinked now.
+    pub finished_removals: usize,
 }
 
 /// An open store, held exclusively by this process.
@@ -147,12 +153,26 @@ impl Store {
         let mut objects = replay.objects;
         let mut present = HashSet::with_capacity(objects.len());
         for name in list_names(&objects_dir).await? {
-            match id_of_file_name(&name).filter(|id| objects.contains_key(id)) {
-                Some(id) => {
+            match id_of_file_name(&name) {
+                Some(id) if objects.contains_key(&id) => {
                     present.insert(id);
                 }
-                None => recovery.unknown_files.push(name),
+                Some(id) if replay.deleted.contains(&id) => {
+                    let path = object_path(&objects_dir, id);
+                    glommio::io::remove(&path)
+                        .await
+                        .ctx("remove a removed object's file", &path)?;
+                    recovery.finished_removals += 1;
+                }
+                _ => recovery.unknown_files.push(name),
             }
+        }
+        if recovery.finished_removals > 0 {
+            sync_dir(&objects_dir).await?;
+            info!(
+                count = recovery.finished_removals,
+                "unlinked the files of removals a crash interrupted"
+            );
         }
         objects.retain(|id, _| {
             let keep = present.contains(id);
@@ -226,6 +246,7 @@ impl Store {
             from: from.to_owned(),
             digest,
             expected,
+            bag: None,
         };
         self.publish_many(vec![item])
             .await
@@ -262,6 +283,7 @@ impl Store {
                         content_id: item.digest.content_id,
                         media_type: item.digest.media_type,
                         chunk_crcs: item.digest.chunk_crcs,
+                        bag: item.bag,
                     };
                     staged.push((i, meta));
                     results.push(Ok(()));
@@ -345,6 +367,37 @@ impl Store {
         self.index.append(&records).await
     }
 
+    /// Removes objects from the store: one durable `Delete` record each (one sync for all), and
+    /// out of the catalog. Their files are not unlinked here: the caller does that with
+    /// [`unlink_objects`] once readers that looked them up have opened them (an open file keeps
+    /// its bytes after the unlink). A crash before the unlink is finished by recovery. Returns
+    /// the ids that were stored (the others are ignored).
+    pub async fn remove_many(
+        &mut self,
+        ids: &[DataObjectId],
+    ) -> Result<Vec<DataObjectId>, StoreError> {
+        let mut removed: Vec<DataObjectId> = Vec::new();
+        for id in ids {
+            if self.catalog.contains(*id) && !removed.contains(id) {
+                removed.push(*id);
+            }
+        }
+        if removed.is_empty() {
+            return Ok(removed);
+        }
+        let records: Vec<Record> = removed.iter().map(|id| Record::Delete(*id)).collect();
+        self.index.append(&records).await?;
+        for id in &removed {
+            self.catalog.remove(*id);
+        }
+        Ok(removed)
+    }
+
+    /// The directory published objects live in.
+    pub fn objects_dir(&self) -> &Path {
+        &self.objects_dir
+    }
+
     /// Closes the store and hands back the lock, which keeps the store reserved until it is
     /// dropped (on any thread).
     pub async fn close(self) -> Result<StoreLock, StoreError> {
@@ -358,6 +411,25 @@ impl Store {
         close_dir(self.objects_dir_handle, &self.objects_dir).await?;
         Ok((self.catalog, self._lock))
     }
+}
+
+/// Unlinks the files of removed objects (see [`Store::remove_many`]) and syncs the directory.
+/// A file already gone is not an error.
+pub async fn unlink_objects(objects_dir: &Path, ids: &[DataObjectId]) -> Result<(), StoreError> {
+    for id in ids {
+        let path = object_path(objects_dir, *id);
+        if let Err(e) = glommio::io::remove(&path).await {
+            let e = std::io::Error::from(e);
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(StoreError::Io {
+                    what: "unlink removed object",
+                    path,
+                    source: e,
+                });
+            }
+        }
+    }
+    sync_dir(objects_dir).await
 }
 
 async fn sync_dir(path: &Path) -> Result<(), StoreError> {

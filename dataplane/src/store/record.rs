@@ -5,7 +5,7 @@
 //! this one. A frame whose length runs past the end of the file or whose crc does not match is
 //! where replay stops (see `index.rs`).
 
-use hecaton_shared::{ContentId, DataObjectId};
+use hecaton_shared::{BagId, ContentId, DataObjectId};
 
 use crate::store::media_type::MediaType;
 
@@ -19,6 +19,10 @@ pub const MAX_PAYLOAD: usize = 64 + 4 * (64 << 20);
 const VERSION: u8 = 1;
 const OP_PUT: u8 = 1;
 const OP_DELETE: u8 = 2;
+/// A `Put` followed by the object's bag in its text form (`u8` length, then the bytes).
+const OP_PUT_IN_BAG: u8 = 3;
+/// The longest bag id text (`dynamic:channel:18446744073709551615` is 36 bytes).
+const BAG_TEXT_MAX: usize = 64;
 
 /// A published object: everything needed to serve and re-verify it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +37,10 @@ pub struct ObjectMeta {
     pub media_type: MediaType,
     /// crc32 of each [`CHUNK_SIZE`] chunk, the last one possibly shorter.
     pub chunk_crcs: Box<[u32]>,
+    /// The bag it was stored for (`None` for objects imported from a plain directory). Cleanup
+    /// uses it to tell, after a restart, whether an object it no longer has to hold was deleted
+    /// or moved to other buckets.
+    pub bag: Option<BagId>,
 }
 
 /// One entry of the index log.
@@ -74,7 +82,11 @@ impl Record {
         out.push(VERSION);
         match self {
             Record::Put(m) => {
-                out.push(OP_PUT);
+                out.push(if m.bag.is_some() {
+                    OP_PUT_IN_BAG
+                } else {
+                    OP_PUT
+                });
                 out.extend_from_slice(&m.id.0.to_le_bytes());
                 out.extend_from_slice(&m.size.to_le_bytes());
                 out.extend_from_slice(m.content_id.digest());
@@ -83,6 +95,12 @@ impl Record {
                 out.extend_from_slice(&(m.chunk_crcs.len() as u32).to_le_bytes());
                 for crc in m.chunk_crcs.iter() {
                     out.extend_from_slice(&crc.to_le_bytes());
+                }
+                if let Some(bag) = &m.bag {
+                    let text = bag.to_string();
+                    debug_assert!(text.len() <= BAG_TEXT_MAX);
+                    out.push(text.len() as u8);
+                    out.extend_from_slice(text.as_bytes());
                 }
             }
             Record::Delete(id) => {
@@ -152,7 +170,7 @@ fn decode_payload(payload: &[u8]) -> Result<Record, DecodeError> {
         return Err(DecodeError::Payload("unknown record version"));
     }
     let record = match r.u8()? {
-        OP_PUT => {
+        op @ (OP_PUT | OP_PUT_IN_BAG) => {
             let id = DataObjectId(r.u64()?);
             let size = r.u64()?;
             let content_id = ContentId::from_digest(r.take::<32>()?);
@@ -165,12 +183,29 @@ fn decode_payload(payload: &[u8]) -> Result<Record, DecodeError> {
                 return Err(DecodeError::Payload("chunk count does not match size"));
             }
             let chunk_crcs = (0..n).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+            let bag = if op == OP_PUT_IN_BAG {
+                let len = r.u8()? as usize;
+                if len > BAG_TEXT_MAX || r.0.len() < len {
+                    return Err(DecodeError::Payload("bag id length"));
+                }
+                let (text, rest) = r.0.split_at(len);
+                r.0 = rest;
+                let text =
+                    std::str::from_utf8(text).map_err(|_| DecodeError::Payload("bag id text"))?;
+                Some(
+                    text.parse()
+                        .map_err(|_| DecodeError::Payload("bag id text"))?,
+                )
+            } else {
+                None
+            };
             Record::Put(ObjectMeta {
                 id,
                 size,
                 content_id,
                 media_type,
                 chunk_crcs: chunk_crcs.into(),
+                bag,
             })
         }
         OP_DELETE => Record::Delete(DataObjectId(r.u64()?)),
@@ -199,6 +234,22 @@ mod tests {
             content_id: ContentId::of(&id.to_le_bytes()),
             media_type: MediaType::Mp4,
             chunk_crcs: (0..chunk_count(size) as u32).collect(),
+            bag: None,
+        }
+    }
+
+    #[test]
+    fn a_put_keeps_its_bag() {
+        for bag in [
+            "static:council",
+            "dynamic:channel:18446744073709551615",
+            "static:wg:operationsalpha",
+        ] {
+            let mut m = meta(4, 3 * CHUNK_SIZE as u64);
+            m.bag = Some(bag.parse().unwrap());
+            let mut buf = Vec::new();
+            Record::Put(m.clone()).encode(&mut buf);
+            assert_eq!(Record::decode(&buf).unwrap(), (Record::Put(m), buf.len()));
         }
     }
 

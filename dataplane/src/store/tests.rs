@@ -222,6 +222,7 @@ fn a_group_commit_publishes_the_good_items_and_refuses_the_others() {
                 from,
                 digest,
                 expected: Some(expected),
+                bag: None,
             });
         }
         // Items 0 and 1 name the same object; item 2 has the wrong size.
@@ -236,5 +237,53 @@ fn a_group_commit_publishes_the_good_items_and_refuses_the_others() {
         assert_eq!(rec.objects, 1, "the committed object is in the index");
         assert_eq!(store.get(DataObjectId(10)).unwrap().size, 3);
         store.close().await.unwrap();
+    });
+}
+
+#[test]
+fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, _) = Store::open(dir.path()).await.unwrap();
+        let bag: hecaton_shared::BagId = "dynamic:channel:4".parse().unwrap();
+        for (id, bytes) in [(1u64, &b"one"[..]), (2, b"two"), (3, b"three")] {
+            let (tmp, digest) = write_tmp(&store, &format!("t{id}"), bytes).await;
+            let item = Publish {
+                id: DataObjectId(id),
+                from: tmp,
+                digest,
+                expected: None,
+                bag: Some(bag),
+            };
+            store.publish_many(vec![item]).await.pop().unwrap().unwrap();
+        }
+        assert_eq!(store.get(DataObjectId(1)).unwrap().bag, Some(bag));
+        // 1 is removed completely; 2's record is written but the "crash" comes before its
+        // unlink; 9 was never stored.
+        let removed = store
+            .remove_many(&[DataObjectId(1), DataObjectId(2), DataObjectId(9)])
+            .await
+            .unwrap();
+        assert_eq!(removed, vec![DataObjectId(1), DataObjectId(2)]);
+        assert!(
+            store.get(DataObjectId(2)).is_none(),
+            "out of the catalog at once"
+        );
+        let objects = store.objects_dir().to_owned();
+        unlink_objects(&objects, &[DataObjectId(1)]).await.unwrap();
+        assert!(!exists(&objects.join("1")));
+        assert!(exists(&objects.join("2")));
+        store.close().await.unwrap();
+
+        let (store, rec) = Store::open(dir.path()).await.unwrap();
+        assert_eq!(rec.finished_removals, 1);
+        assert!(rec.unknown_files.is_empty(), "{:?}", rec.unknown_files);
+        assert!(!exists(&objects.join("2")));
+        assert_eq!(store.catalog().ids(), vec![DataObjectId(3)]);
+        assert_eq!(
+            store.get(DataObjectId(3)).unwrap().bag,
+            Some(bag),
+            "bag survives replay"
+        );
     });
 }

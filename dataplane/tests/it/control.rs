@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hecaton_shared::socket::{
-    encode, BagPlacement, Change, FrameDecoder, FromDataPlane, Globals, ObjectPlacement, Report,
-    Role, ToDataPlane, PROTOCOL_VERSION,
+    encode, BagPlacement, Change, FrameDecoder, FromDataPlane, Globals, HeldObject,
+    ObjectPlacement, Report, Role, ToDataPlane, PROTOCOL_VERSION,
 };
 use hecaton_shared::{ContentId, DataObjectId, StorageBucketId};
 
@@ -104,6 +104,19 @@ impl FakeControl {
         loop {
             if let FromDataPlane::Report(Report::Stored { ids }) = self.recv() {
                 return ids;
+            }
+        }
+    }
+
+    /// The inventory reported after a snapshot: every object held, with its bag.
+    pub fn inventory(&mut self) -> Vec<HeldObject> {
+        let mut all = Vec::new();
+        loop {
+            if let FromDataPlane::Report(Report::Inventory { objects, last }) = self.recv() {
+                all.extend(objects);
+                if last {
+                    return all;
+                }
             }
         }
     }

@@ -4,6 +4,7 @@ mod control;
 mod crash;
 mod import;
 mod protection;
+mod replication;
 mod serving;
 mod support;
 mod tus;

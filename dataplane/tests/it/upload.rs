@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use hecaton_shared::socket::{BagPlacement, Change, FromDataPlane, Globals};
+use hecaton_shared::socket::{BagPlacement, Change, FromDataPlane, Globals, HeldObject};
 use hecaton_shared::{ContentId, DataObjectId};
 
 use crate::control::{buckets, object, FakeControl};
@@ -324,8 +324,8 @@ fn uploads_wait_for_placement_and_sessions_survive_bad_frames_and_restarts() {
     assert!(control.closed());
     assert!(server.wait_log(|l| l.contains("control session closed") && l.contains("checksum")));
     assert_eq!(server.get("/api/v1/files/1", &[]).status, 200);
-    // The next session is told what was applied, stale deltas are ignored, and the pending
-    // object the store holds is reported again after the snapshot.
+    // The next session is told what was applied, stale deltas are ignored, and the store's
+    // inventory (the upload, with its bag) is reported after the snapshot.
     let mut control = FakeControl::connect(&socket);
     assert!(matches!(
         control.welcome,
@@ -335,7 +335,13 @@ fn uploads_wait_for_placement_and_sessions_survive_bad_frames_and_restarts() {
         }
     ));
     snapshot(&mut control, 6);
-    assert_eq!(control.stored(), vec![DataObjectId(1)]);
+    assert_eq!(
+        control.inventory(),
+        vec![HeldObject {
+            id: DataObjectId(1),
+            bag: Some(CHANNEL.parse().unwrap()),
+        }]
+    );
     control.delta(
         4,
         vec![Change::BagRemoved {

@@ -1,13 +1,14 @@
-//! The messages of the local socket. Placement is what a data plane must know to accept uploads
-//! and, later, to replicate and drop objects: this node's buckets and, per bag they store, the
-//! bag's objects as the chain declares them and the other holders to fetch from.
+//! The messages of the local socket. Placement is what a data plane must know to accept uploads:
+//! this node's buckets and, per bag they store, the bag's objects as the chain declares them and
+//! the other holders. Replication and cleanup work (`sync.rs`) travels beside it.
 
 use serde::{Deserialize, Serialize};
 
+use super::sync::{AttemptFailure, FetchJob, HeldObject, Removal, SyncSummary};
 use crate::{BagId, DataObjectId, StorageBucketId};
 
 /// The protocol version both sides state in the handshake; a mismatch ends the session.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// What a node does; the control plane and data plane of one node must agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +60,25 @@ pub enum ToDataPlane {
         /// The changes, applied in order.
         changes: Vec<Change>,
     },
+    /// Objects to fetch from peers (added to the data plane's queue; a job for an object already
+    /// queued or running replaces its sources and priority).
+    Fetch {
+        /// The work.
+        jobs: Vec<FetchJob>,
+    },
+    /// Fetches no longer wanted (the object left placement): dropped from the queue, stopped
+    /// if running, their partial bytes discarded.
+    CancelFetch {
+        /// The objects.
+        ids: Vec<DataObjectId>,
+    },
+    /// Objects to drop from the store.
+    Remove {
+        /// What and why.
+        removals: Vec<Removal>,
+    },
+    /// The replication and cleanup summary, for the public status page.
+    Summary(SyncSummary),
 }
 
 /// Node-wide placement values.
@@ -184,9 +204,60 @@ pub enum Report {
         objects: u64,
         /// Their bytes.
         bytes: u64,
-        /// Objects placement lists that the store does not hold.
-        #[serde(default)]
-        missing: u64,
+    },
+    /// Part of the store's inventory, sent after each snapshot: every object held, with its
+    /// bag. `last` closes it; the control plane then knows exactly what is local.
+    Inventory {
+        /// Objects held.
+        objects: Vec<HeldObject>,
+        /// Whether this is the last part.
+        last: bool,
+    },
+    /// An attempt to fetch an object from a source started.
+    FetchStarted {
+        /// The object.
+        id: DataObjectId,
+        /// The source's endpoint.
+        source: String,
+        /// Bytes already held from earlier attempts (a resume with `Range`).
+        offset: u64,
+    },
+    /// An attempt failed; the data plane goes on with the next source or a retry.
+    FetchAttemptFailed {
+        /// The object.
+        id: DataObjectId,
+        /// The source's endpoint.
+        source: String,
+        /// What went wrong, for ranking the source.
+        failure: AttemptFailure,
+        /// The details.
+        reason: String,
+    },
+    /// The object was fetched, verified and published.
+    Fetched {
+        /// The object.
+        id: DataObjectId,
+        /// The source that sent the last bytes.
+        source: String,
+        /// Bytes transferred for it, all attempts together.
+        bytes: u64,
+        /// Where the last attempt started (above 0: it resumed a cut transfer).
+        resumed_from: u64,
+        /// Milliseconds from the first attempt to publication.
+        millis: u64,
+    },
+    /// Every source failed, retries included; the control plane may hand the job out again
+    /// later.
+    FetchFailed {
+        /// The object.
+        id: DataObjectId,
+        /// The last failure.
+        reason: String,
+    },
+    /// Objects removed from the store (their records are durable; files are unlinked).
+    Removed {
+        /// The objects.
+        ids: Vec<DataObjectId>,
     },
     /// Serving counters since the data plane started (sent every few seconds).
     Metrics(DataPlaneMetrics),
@@ -211,6 +282,12 @@ pub struct DataPlaneMetrics {
     pub uploads: Vec<(String, u64)>,
     /// Connections open now.
     pub connections: u64,
+    /// Bytes received from peers by replication.
+    #[serde(default)]
+    pub fetch_bytes: u64,
+    /// Objects removed, by reason label.
+    #[serde(default)]
+    pub removals: Vec<(String, u64)>,
 }
 
 /// One route's counters.
@@ -230,6 +307,7 @@ pub struct RouteMetrics {
 mod tests {
     use super::*;
     use crate::socket::frame::{encode, FrameDecoder};
+    use crate::socket::sync::{RemovalReason, Source};
 
     #[test]
     fn every_control_message_round_trips() {
@@ -285,6 +363,40 @@ mod tests {
                     Change::BagRemoved { bag },
                 ],
             },
+            ToDataPlane::Fetch {
+                jobs: vec![FetchJob {
+                    id: DataObjectId(5),
+                    bag,
+                    size: 10,
+                    content_id: "gW9T5gSXhgQB5LaqmnJrLVVpHawhM7youzHnuY6HyGBDy3".into(),
+                    sources: vec![Source {
+                        endpoint: "http://127.0.0.1:3334/".into(),
+                        addrs: vec!["127.0.0.1:3334".parse().unwrap()],
+                    }],
+                    priority: 5,
+                }],
+            },
+            ToDataPlane::CancelFetch {
+                ids: vec![DataObjectId(5)],
+            },
+            ToDataPlane::Remove {
+                removals: vec![
+                    Removal {
+                        id: DataObjectId(5),
+                        reason: RemovalReason::Unassigned {
+                            confirmed_by: vec!["http://a/".into()],
+                        },
+                    },
+                    Removal {
+                        id: DataObjectId(6),
+                        reason: RemovalReason::BagDeleted,
+                    },
+                ],
+            },
+            ToDataPlane::Summary(SyncSummary {
+                backlog_objects: 3,
+                ..SyncSummary::default()
+            }),
         ];
         let mut bytes = Vec::new();
         for m in &messages {
@@ -296,5 +408,62 @@ mod tests {
             assert_eq!(d.decode::<ToDataPlane>().unwrap().as_ref(), Some(m));
         }
         assert_eq!(d.decode::<ToDataPlane>().unwrap(), None);
+    }
+
+    #[test]
+    fn every_report_round_trips() {
+        let bag: BagId = "static:council".parse().unwrap();
+        let reports = vec![
+            Report::Inventory {
+                objects: vec![
+                    HeldObject {
+                        id: DataObjectId(1),
+                        bag: Some(bag),
+                    },
+                    HeldObject {
+                        id: DataObjectId(2),
+                        bag: None,
+                    },
+                ],
+                last: true,
+            },
+            Report::FetchStarted {
+                id: DataObjectId(1),
+                source: "http://a/".into(),
+                offset: 7,
+            },
+            Report::FetchAttemptFailed {
+                id: DataObjectId(1),
+                source: "http://a/".into(),
+                failure: AttemptFailure::Corrupt,
+                reason: "content id mismatch".into(),
+            },
+            Report::Fetched {
+                id: DataObjectId(1),
+                source: "http://b/".into(),
+                bytes: 10,
+                resumed_from: 3,
+                millis: 4,
+            },
+            Report::FetchFailed {
+                id: DataObjectId(1),
+                reason: "x".into(),
+            },
+            Report::Removed {
+                ids: vec![DataObjectId(1)],
+            },
+        ];
+        let mut bytes = Vec::new();
+        for r in &reports {
+            encode(&FromDataPlane::Report(r.clone()), &mut bytes);
+        }
+        let mut d = FrameDecoder::new();
+        d.extend(&bytes);
+        for r in reports {
+            assert_eq!(
+                d.decode::<FromDataPlane>().unwrap(),
+                Some(FromDataPlane::Report(r))
+            );
+        }
     }
 }

@@ -20,7 +20,6 @@ mod body;
 mod checks;
 mod error;
 mod multipart;
-mod temp;
 mod tus;
 
 use std::io;
@@ -34,7 +33,6 @@ pub use error::UploadError;
 pub use tus::{handle as tus, ResumeCache};
 
 use self::body::Body;
-use self::temp::{TempObject, RESERVED_PER_UPLOAD};
 use crate::control::PublishError;
 use crate::http::request::Request;
 use crate::http::response::{error_body, ResponseHead};
@@ -42,10 +40,16 @@ use crate::metrics::UploadOutcome;
 use crate::serve::connection::Pending;
 use crate::serve::routes::send_json_with;
 use crate::serve::shard::Shard;
+use crate::store::temp::{self, TempObject, WRITE_BUFFER};
 use crate::store::{Expected, StoreError};
 
 /// Room for the multipart framing around the file (boundaries, part headers, small fields).
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+/// Memory an upload reserves from its shard before its body is read: the DMA buffers plus the
+/// pieces in flight between the socket and the parser (1.75 MiB; `--upload-memory-mib` is at
+/// least 2, so one upload always fits).
+pub const RESERVED_PER_UPLOAD: usize = 3 * WRITE_BUFFER + 4 * body::PIECE;
 
 /// How long the rest of a refused body is drained after the answer (as nginx's lingering
 /// close: at most `LINGER_TIME` in all, `LINGER_IDLE` without a byte).
@@ -138,7 +142,7 @@ async fn receive(
     let target = checks::parse_query(req.query.as_deref())?;
     let placement = shard.views.placement();
     let catalog = shard.views.catalog();
-    let (_bag, object) = checks::check(&target, placement.as_deref(), &catalog)?;
+    let (bag, object) = checks::check(&target, placement.as_deref(), &catalog)?;
     let boundary = req
         .content_type
         .as_deref()
@@ -156,7 +160,7 @@ async fn receive(
         .upload_memory
         .try_acquire_permit(RESERVED_PER_UPLOAD as u64)
         .map_err(|_| UploadError::Busy)?;
-    let mut temp = TempObject::create(&shard.tmp_dir, target.id)
+    let mut temp = TempObject::create(&shard.tmp_dir, "upload", target.id, &shard.views.temps)
         .await
         .map_err(|e| match e {
             temp::TempError::Busy => UploadError::InProgress(target.id),
@@ -183,7 +187,11 @@ async fn receive(
             return Err(e);
         }
     }
-    let (path, digest) = temp
+    let temp::Finished {
+        path,
+        digest,
+        lease: _lease,
+    } = temp
         .finish()
         .await
         .map_err(|e| UploadError::Internal(format!("closing the upload: {e}")))?;
@@ -205,7 +213,7 @@ async fn receive(
     };
     match shard
         .publisher
-        .publish(target.id, path.clone(), digest, expected)
+        .publish(target.id, path.clone(), digest, expected, Some(bag))
         .await
     {
         Ok(()) => Ok(content_id),

@@ -9,7 +9,7 @@ use futures_lite::future;
 
 use super::body::{Body, BodyError};
 use super::error::UploadError;
-use super::temp::TempObject;
+use crate::store::temp::TempObject;
 
 /// Form fields without a file name are skipped, up to this many bytes in all.
 const MAX_TEXT_FIELDS: u64 = 64 * 1024;

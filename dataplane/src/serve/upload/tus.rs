@@ -30,12 +30,12 @@ use tracing::{debug, info};
 use super::body::Body;
 use super::checks;
 use super::error::UploadError;
-use super::temp::remove;
 use crate::control::PublishError;
 use crate::http::request::{Method, Request};
 use crate::http::response::ResponseHead;
 use crate::serve::connection::Pending;
 use crate::serve::shard::Shard;
+use crate::store::temp::remove;
 use crate::store::{Digester, Expected, StoreError};
 
 /// Headers browsers may read from tus responses.
@@ -373,7 +373,7 @@ async fn append(
     };
     match shard
         .publisher
-        .publish(id, path.clone(), digest, expected)
+        .publish(id, path.clone(), digest, expected, Some(object.bag))
         .await
     {
         Ok(()) => {

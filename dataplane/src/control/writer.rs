@@ -1,0 +1,204 @@
+//! The store's single writer. Shards verify uploads and fetches themselves (size and content
+//! id, computed while the bytes arrived) and hand the temp file here; the writer syncs, renames
+//! and indexes it (the index is one append-only log, so appends are serialised in one place),
+//! swaps the new catalog in for every shard, and reports the object to the control plane. It
+//! also removes what the control plane drops: a durable record first, out of the catalog at
+//! once, the file unlinked a moment later (see [`UNLINK_GRACE`]).
+
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_channel::{mpsc, oneshot};
+use futures_lite::{future, StreamExt};
+use hecaton_shared::socket::{Removal, Report};
+use hecaton_shared::{BagId, DataObjectId};
+use tracing::{info, warn};
+
+use super::Ctx;
+use crate::store::{unlink_objects, Digest, Expected, Publish, Store, StoreError};
+
+/// How long a removed object's file stays after it left the catalog: a request that looked it
+/// up just before opens it within this time, and an open file keeps its bytes after the unlink,
+/// so no reader loses an object from under it.
+pub const UNLINK_GRACE: Duration = Duration::from_secs(2);
+
+/// Why an object was not published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer is gone (the process is stopping).
+    #[error("the store is shutting down")]
+    Stopped,
+}
+
+struct PublishRequest {
+    item: Publish,
+    reply: oneshot::Sender<Result<(), PublishError>>,
+}
+
+enum Request {
+    Publish(PublishRequest),
+    Remove(Vec<Removal>),
+}
+
+/// A handle on the writer (cheap to clone, usable from any executor).
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    tx: mpsc::UnboundedSender<Request>,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Publish(r) => f.debug_tuple("Publish").field(&r.item.id).finish(),
+            Request::Remove(r) => f.debug_tuple("Remove").field(&r.len()).finish(),
+        }
+    }
+}
+
+/// The writer's end; it runs until every [`Publisher`] is dropped.
+#[derive(Debug)]
+pub struct PublishQueue {
+    rx: mpsc::UnboundedReceiver<Request>,
+}
+
+/// A connected publisher and queue.
+pub fn channel() -> (Publisher, PublishQueue) {
+    let (tx, rx) = mpsc::unbounded();
+    (Publisher { tx }, PublishQueue { rx })
+}
+
+impl Publisher {
+    /// Publishes the verified file `tmp` as object `id` of `bag` and waits until it is durable
+    /// and served.
+    pub async fn publish(
+        &self,
+        id: DataObjectId,
+        tmp: PathBuf,
+        digest: Digest,
+        expected: Expected,
+        bag: Option<BagId>,
+    ) -> Result<(), PublishError> {
+        let (reply, answer) = oneshot::channel();
+        let item = Publish {
+            id,
+            from: tmp,
+            digest,
+            expected: Some(expected),
+            bag,
+        };
+        self.tx
+            .unbounded_send(Request::Publish(PublishRequest { item, reply }))
+            .map_err(|_| PublishError::Stopped)?;
+        answer.await.map_err(|_| PublishError::Stopped)?
+    }
+
+    /// Queues removals; the writer reports what it removed.
+    pub fn remove(&self, removals: Vec<Removal>) {
+        let _ = self.tx.unbounded_send(Request::Remove(removals));
+    }
+}
+
+/// Most requests committed together.
+const GROUP: usize = 64;
+
+/// Serves requests until the shards are done (or every publisher is gone), then closes the
+/// store. Publishes that queued up while a commit ran are committed together (group commit).
+pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>) {
+    loop {
+        let next = future::or(queue.rx.next(), async {
+            while !ctx.shards_done.load(Ordering::Relaxed) {
+                glommio::timer::sleep(Duration::from_millis(50)).await;
+            }
+            None
+        })
+        .await;
+        let Some(first) = next else { break };
+        let mut publishes = Vec::new();
+        let mut removals = Vec::new();
+        let mut next = Some(first);
+        while let Some(req) = next.take() {
+            match req {
+                Request::Publish(p) => publishes.push(p),
+                Request::Remove(r) => removals.extend(r),
+            }
+            if publishes.len() < GROUP {
+                next = queue.rx.try_recv().ok();
+            }
+        }
+        if !publishes.is_empty() {
+            publish(&mut store, publishes, &ctx).await;
+        }
+        if !removals.is_empty() {
+            remove(&mut store, removals, &ctx).await;
+        }
+    }
+    if let Err(e) = store.close().await {
+        warn!("closing the store: {e}");
+    }
+}
+
+async fn publish(store: &mut Store, batch: Vec<PublishRequest>, ctx: &Ctx) {
+    let (items, replies): (Vec<Publish>, Vec<_>) = batch
+        .into_iter()
+        .map(|req| {
+            let key = (req.item.id, req.item.digest.size, req.reply);
+            (req.item, key)
+        })
+        .unzip();
+    let results = store.publish_many(items).await;
+    // Shards see the new objects before any uploader hears back: a 201 is servable.
+    if results.iter().any(Result::is_ok) {
+        ctx.views.catalog.store(Arc::new(store.catalog()));
+    }
+    let mut stored = Vec::new();
+    for ((id, size, reply), result) in replies.into_iter().zip(results) {
+        match &result {
+            Ok(()) => {
+                info!(%id, size, "object published");
+                stored.push(id);
+            }
+            Err(e) => warn!(%id, "publish failed: {e}"),
+        }
+        let _ = reply.send(result.map_err(Into::into));
+    }
+    if !stored.is_empty() {
+        ctx.report(Report::Stored { ids: stored });
+    }
+}
+
+/// Removes objects: durable records and a new catalog now, the files after [`UNLINK_GRACE`].
+async fn remove(store: &mut Store, removals: Vec<Removal>, ctx: &Ctx) {
+    let ids: Vec<DataObjectId> = removals.iter().map(|r| r.id).collect();
+    let removed = match store.remove_many(&ids).await {
+        Ok(removed) => removed,
+        Err(e) => {
+            warn!("removing {} objects failed: {e}", ids.len());
+            return;
+        }
+    };
+    if removed.is_empty() {
+        return;
+    }
+    ctx.views.catalog.store(Arc::new(store.catalog()));
+    for r in removals.iter().filter(|r| removed.contains(&r.id)) {
+        info!(id = %r.id, reason = r.reason.label(), detail = ?r.reason, "object removed");
+        ctx.views.metrics.removal(r.reason.label());
+    }
+    ctx.report(Report::Removed {
+        ids: removed.clone(),
+    });
+    let objects_dir = store.objects_dir().to_owned();
+    glommio::spawn_local(async move {
+        glommio::timer::sleep(UNLINK_GRACE).await;
+        if let Err(e) = unlink_objects(&objects_dir, &removed).await {
+            warn!("unlinking removed objects: {e} (recovery finishes it at the next start)");
+        }
+    })
+    .detach();
+}

@@ -1,0 +1,295 @@
+//! The HTTP/1.1 client replication fetches with: one `GET {endpoint}api/v1/files/{id}` per
+//! connection (the Colossus API, so Colossus peers serve as sources too), optionally from an
+//! offset with `Range: bytes=N-`, the response head parsed by `httparse`, the body read with an
+//! idle timeout. The addresses come resolved from the control plane: nothing here blocks on DNS.
+//!
+//! It is deliberately small: replication needs a GET with a range and a bounded body, not a
+//! general client, and glommio's sockets are used directly so that transfers run on the shard's
+//! own io_uring like everything else.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use hecaton_shared::DataObjectId;
+
+/// The longest response head accepted.
+const HEAD_MAX: usize = 16 * 1024;
+
+/// Timeouts of one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Connecting to one address.
+    pub connect: Duration,
+    /// Waiting for any bytes (head or body).
+    pub idle: Duration,
+}
+
+/// Where an object is fetched from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// `Host` header value.
+    pub host: String,
+    /// The request target (`/api/v1/files/<id>` under the endpoint's path).
+    pub path: String,
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The endpoint is not an `http://` URL this client can use.
+    #[error("endpoint {0:?}: {1}")]
+    Endpoint(String, &'static str),
+    /// No address accepted a connection.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The connection failed or timed out.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The peer's answer is not a usable HTTP response.
+    #[error("bad response: {0}")]
+    Response(String),
+}
+
+impl Request {
+    /// The request for object `id` at `endpoint` (an operator's published base URL; its path is
+    /// kept, as Colossus and Argus join `api/v1/files/<id>` under it).
+    pub fn for_object(endpoint: &str, id: DataObjectId) -> Result<Request, ClientError> {
+        let url = url::Url::parse(endpoint)
+            .map_err(|_| ClientError::Endpoint(endpoint.into(), "not a URL"))?;
+        match url.scheme() {
+            "http" => {}
+            "https" => {
+                return Err(ClientError::Endpoint(
+                    endpoint.into(),
+                    "https sources are not supported by this build",
+                ))
+            }
+            _ => return Err(ClientError::Endpoint(endpoint.into(), "not an http URL")),
+        }
+        let host = url
+            .host_str()
+            .ok_or(ClientError::Endpoint(endpoint.into(), "no host"))?;
+        let host = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        };
+        let base = url.path().trim_end_matches('/');
+        Ok(Request {
+            host,
+            path: format!("{base}/api/v1/files/{id}"),
+        })
+    }
+}
+
+/// A response's head, as far as a fetch needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Length`.
+    pub content_length: Option<u64>,
+    /// `Content-Range: bytes first-last/complete`.
+    pub content_range: Option<(u64, u64, u64)>,
+    /// `Transfer-Encoding: chunked`.
+    pub chunked: bool,
+}
+
+/// A response body being read.
+#[derive(Debug)]
+pub struct Body {
+    stream: TcpStream,
+    leftover: Vec<u8>,
+    at: usize,
+}
+
+impl Body {
+    /// Reads the next bytes into `buf`; 0 at the end of the connection.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.leftover.len() {
+            let n = (self.leftover.len() - self.at).min(buf.len());
+            buf[..n].copy_from_slice(&self.leftover[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        self.stream.read(buf).await
+    }
+}
+
+/// Sends `GET` (from byte `from` on, when above 0) to the first of `addrs` that accepts, and
+/// reads the response head.
+pub async fn get(
+    addrs: &[SocketAddr],
+    req: &Request,
+    from: u64,
+    timeouts: Timeouts,
+) -> Result<(Head, Body), ClientError> {
+    let mut last = String::from("no address");
+    let mut stream = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(*addr, timeouts.connect).await {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last = format!("{addr}: {e}"),
+        }
+    }
+    let mut stream = stream.ok_or(ClientError::Connect(last))?;
+    stream
+        .set_read_timeout(Some(timeouts.idle))
+        .map_err(io::Error::from)?;
+    stream
+        .set_write_timeout(Some(timeouts.idle))
+        .map_err(io::Error::from)?;
+    let _ = stream.set_nodelay(true);
+    let mut head = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hecaton/{}\r\nAccept: */*\r\nConnection: close\r\n",
+        req.path,
+        req.host,
+        env!("CARGO_PKG_VERSION")
+    );
+    if from > 0 {
+        head.push_str(&format!("Range: bytes={from}-\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+
+    let mut buf = vec![0u8; 8 * 1024];
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            if buf.len() >= HEAD_MAX {
+                return Err(ClientError::Response("response head too large".into()));
+            }
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = stream.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            return Err(ClientError::Response(
+                "connection closed before the response head".into(),
+            ));
+        }
+        filled += n;
+        if let Some((head, len)) = parse_head(&buf[..filled])? {
+            buf.truncate(filled);
+            return Ok((
+                head,
+                Body {
+                    stream,
+                    leftover: buf,
+                    at: len,
+                },
+            ));
+        }
+    }
+}
+
+/// Parses a complete response head at the start of `bytes`: the head and its length, or `None`
+/// while it is incomplete.
+pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut resp = httparse::Response::new(&mut headers);
+    let len = match resp.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(ClientError::Response(e.to_string())),
+    };
+    let mut head = Head {
+        status: resp.code.unwrap_or(0),
+        content_length: None,
+        content_range: None,
+        chunked: false,
+    };
+    for h in resp.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = value
+                .parse()
+                .map_err(|_| ClientError::Response(format!("Content-Length {value:?}")))?;
+            head.content_length = Some(n);
+        } else if h.name.eq_ignore_ascii_case("content-range") {
+            head.content_range = Some(
+                parse_content_range(value)
+                    .ok_or_else(|| ClientError::Response(format!("Content-Range {value:?}")))?,
+            );
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            head.chunked = value.to_ascii_lowercase().contains("chunked");
+        }
+    }
+    Ok(Some((head, len)))
+}
+
+/// `bytes first-last/complete` → `(first, last, complete)`.
+fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+    let rest = v.strip_prefix("bytes ")?;
+    let (range, complete) = rest.split_once('/')?;
+    let (first, last) = range.split_once('-')?;
+    let (first, last, complete) = (
+        first.trim().parse().ok()?,
+        last.trim().parse().ok()?,
+        complete.trim().parse().ok()?,
+    );
+    (first <= last && last < complete).then_some((first, last, complete))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_urls_keep_the_endpoint_path() {
+        let id = DataObjectId(42);
+        for (endpoint, host, path) in [
+            (
+                "http://127.0.0.1:3333/",
+                "127.0.0.1:3333",
+                "/api/v1/files/42",
+            ),
+            ("http://10.0.0.1", "10.0.0.1", "/api/v1/files/42"),
+            (
+                "http://h.example/storage/",
+                "h.example",
+                "/storage/api/v1/files/42",
+            ),
+            (
+                "http://h.example/storage",
+                "h.example",
+                "/storage/api/v1/files/42",
+            ),
+        ] {
+            let r = Request::for_object(endpoint, id).unwrap();
+            assert_eq!(
+                (r.host.as_str(), r.path.as_str()),
+                (host, path),
+                "{endpoint}"
+            );
+        }
+        for bad in ["ftp://x/", "not a url", "https://storage.example/"] {
+            assert!(Request::for_object(bad, id).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn heads_and_ranges() {
+        let raw = b"HTTP/1.1 206 Partial Content\r\nContent-Length: 100\r\nContent-Range: bytes 900-999/1000\r\n\r\nxyz";
+        let (head, len) = parse_head(raw).unwrap().unwrap();
+        assert_eq!(len, raw.len() - 3);
+        assert_eq!(head.status, 206);
+        assert_eq!(head.content_length, Some(100));
+        assert_eq!(head.content_range, Some((900, 999, 1000)));
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le")
+            .unwrap()
+            .is_none());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
+        assert!(parse_content_range("bytes 5-4/10").is_none());
+        assert!(parse_content_range("bytes 0-10/10").is_none());
+        assert!(parse_content_range("bytes */10").is_none());
+        let (head, _) = parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(head.chunked && head.content_length.is_none());
+    }
+}
