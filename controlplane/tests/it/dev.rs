@@ -33,7 +33,7 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
         .arg("dev")
         .arg("--data-dir")
         .arg(dir.path())
-        .args(["--storage-nodes", "1", "--block-time-ms", "200"])
+        .args(["--storage-nodes", "2", "--block-time-ms", "200"])
         .args(["--chain-port", &chain.to_string()])
         .args(["--storage-port", &storage.to_string()])
         .args(["--operator-port", &operator.to_string()])
@@ -83,9 +83,29 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
     cli(&["member", "create-channel"]);
     let out = cli(&["member", "upload", "--channel", "0", file.to_str().unwrap()]);
     assert!(out.contains("accepted on chain"), "{out}");
-    let (status, body) = get(&format!("http://127.0.0.1:{operator}/status")).await;
-    assert_eq!(status, 200);
-    assert_eq!(body["acceptance"]["accepted"], 1, "{body}");
+    let mut accepted = 0;
+    for port in [operator, operator + 1] {
+        let (status, body) = get(&format!("http://127.0.0.1:{port}/status")).await;
+        assert_eq!(status, 200);
+        accepted += body["acceptance"]["accepted"].as_u64().unwrap();
+    }
+    assert_eq!(accepted, 1, "the node that took the upload accepted it");
+    // The other node of the bag replicates it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for node in [storage, storage + 1] {
+        loop {
+            let r = crate::support::client()
+                .get(format!("http://127.0.0.1:{node}/api/v1/files/0"))
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 200 && r.bytes().await.unwrap() == vec![7u8; 50_000] {
+                break;
+            }
+            assert!(Instant::now() < deadline, "object 0 not on node {node}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 
     // Ctrl-C stops everything and exits 0.
     // SAFETY: signalling our own child; kill has no memory-safety preconditions.

@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod dev;
 mod node;
+mod replication;
 mod storage;
 mod support;

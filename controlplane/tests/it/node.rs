@@ -59,6 +59,8 @@ pub struct NodeSpec<'a> {
     pub dir: &'a Path,
     /// The `buckets` value of the configuration (`"all"` or a TOML list).
     pub buckets: &'a str,
+    /// More TOML, appended (`[sync]`, `[cleanup]` tables).
+    pub extra: &'a str,
 }
 
 impl<'a> NodeSpec<'a> {
@@ -72,6 +74,7 @@ impl<'a> NodeSpec<'a> {
             accept_interval_ms: 200,
             dir,
             buckets: "\"all\"",
+            extra: "",
         }
     }
 }
@@ -85,7 +88,7 @@ impl StorageNode {
             format!(
                 "worker_id = {}\nbuckets = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{}\"\noperator_listen = \"127.0.0.1:0\"\nshards = 1\n\
-                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\n[accept]\ninterval_ms = {}\n",
+                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\n[accept]\ninterval_ms = {}\n{}\n",
                 spec.index + 1,
                 spec.buckets,
                 chain.url,
@@ -94,6 +97,7 @@ impl StorageNode {
                 spec.port,
                 if spec.attach { "attach" } else { "supervise" },
                 spec.accept_interval_ms,
+                spec.extra,
             ),
         )
         .unwrap();
@@ -138,6 +142,18 @@ impl StorageNode {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGKILLs the data plane serving this node's store (its pid is in the store's LOCK).
+    pub fn kill_dataplane(&self) {
+        let lock = std::fs::read_to_string(self.store.join("LOCK")).expect("the store's LOCK");
+        let pid: i32 = lock
+            .trim()
+            .strip_prefix("pid ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("LOCK holds {lock:?}"));
+        // SAFETY: kill(2) on a pid read from our own test store; no memory is involved.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
     }
 }
 

@@ -9,10 +9,15 @@ use serde_json::Value;
 use crate::node::{chain_for, eventually, free_port, DataPlane, NodeSpec, StorageNode};
 use crate::support::{cli, client, get, ChainProcess};
 
-const BAG: &str = "dynamic:channel:0";
+pub const BAG: &str = "dynamic:channel:0";
 
 /// Creates channel 0 and registers `files` as a video; returns the object ids.
-fn register(chain: &ChainProcess, files: &[&std::path::Path]) -> Vec<u64> {
+pub fn register(chain: &ChainProcess, files: &[&std::path::Path]) -> Vec<u64> {
+    register_video(chain, files).1
+}
+
+/// Creates channel 0 and registers `files` as a video; returns its id and the object ids.
+pub fn register_video(chain: &ChainProcess, files: &[&std::path::Path]) -> (u64, Vec<u64>) {
     let (ok, _, err) = cli(chain, &["member", "create-channel"]);
     assert!(ok, "{err}");
     let mut args = vec![
@@ -27,20 +32,23 @@ fn register(chain: &ChainProcess, files: &[&std::path::Path]) -> Vec<u64> {
     let (ok, out, err) = cli(chain, &args);
     assert!(ok, "{err}");
     let inclusion: Value = serde_json::from_str(out.trim()).unwrap();
-    inclusion["events"]
+    let created = inclusion["events"]
         .as_array()
         .unwrap()
         .iter()
-        .find_map(|e| e.get("event")?.get("VideoCreated"))
-        .and_then(|v| v[2].as_array().cloned())
-        .expect("VideoCreated")
+        .find_map(|e| e.get("event")?.get("VideoCreated").cloned())
+        .expect("VideoCreated");
+    let ids = created[2]
+        .as_array()
+        .expect("object ids")
         .iter()
         .map(|v| v.as_u64().unwrap())
-        .collect()
+        .collect();
+    (created[1].as_u64().expect("video id"), ids)
 }
 
 /// A multipart upload as curl -F sends it; retried while the node has not seen the object yet.
-async fn upload(node: &StorageNode, id: u64, bucket: u64, bytes: &[u8]) -> (u16, Value) {
+pub async fn upload(node: &StorageNode, id: u64, bucket: u64, bytes: &[u8]) -> (u16, Value) {
     let url = node.url(&format!(
         "/api/v1/files?dataObjectId={id}&storageBucketId={bucket}&bagId={BAG}"
     ));
@@ -61,14 +69,14 @@ async fn upload(node: &StorageNode, id: u64, bucket: u64, bytes: &[u8]) -> (u16,
     panic!("the node never saw object {id}");
 }
 
-async fn accepted(chain: &ChainProcess, id: u64) -> bool {
+pub async fn accepted(chain: &ChainProcess, id: u64) -> bool {
     let (_, objects) = get(&chain.api(&format!("storage/bags/{BAG}/objects"))).await;
     objects
         .as_array()
         .is_some_and(|a| a.iter().any(|o| o["id"] == id && o["accepted"] == true))
 }
 
-fn video(len: usize, seed: u8) -> Vec<u8> {
+pub fn video(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31) ^ seed)
         .collect()

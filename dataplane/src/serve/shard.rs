@@ -118,7 +118,7 @@ pub async fn run(
     stop: Arc<AtomicBool>,
     ready: std::sync::mpsc::Sender<Result<(), String>>,
 ) {
-    let listener = match TcpListener::bind(addr) {
+    let listener = match listen(addr) {
         Ok(l) => l,
         Err(e) => {
             let _ = ready.send(Err(format!("shard {index}: bind {addr}: {e}")));
@@ -212,6 +212,28 @@ pub async fn run(
             "drain timed out; closing remaining connections"
         );
     }
+}
+
+/// This shard's listener: SO_REUSEPORT, so every shard binds the same address and the kernel
+/// spreads connections over them, and SO_REUSEADDR, which glommio's own `bind` does not set:
+/// without it the connections this process closes leave TIME_WAIT entries that keep the next
+/// data plane (a restart) from binding the port for a minute.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    // SAFETY: the descriptor is a bound, listening TCP socket that we own and hand over whole
+    // (`into_raw_fd` gives up socket2's ownership); glommio's listener takes it over.
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }
 
 /// Enforces connection deadlines and notices the stop signal (see `reaper.rs`). Runs until the
