@@ -15,7 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 
-use hecaton_shared::socket::{DataPlaneMetrics, LATENCY_BUCKETS_US};
+use hecaton_shared::socket::{DataPlaneMetrics, PeerSummary, LATENCY_BUCKETS_US};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -301,25 +301,24 @@ impl Collector for DataPlaneCollector {
             .summary
             .peers
             .clone();
-        let mut family = encoder.encode_descriptor(
-            "hecaton_sync_peer_failures",
-            "Failed fetch attempts per peer",
-            None,
-            MetricType::Counter,
-        )?;
-        for p in &peers {
-            let labels = [("peer", p.endpoint.as_str())];
-            ConstCounter(p.failures).encode(family.encode_family(&labels)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "hecaton_sync_peer_fetched",
-            "Objects fetched per peer",
-            None,
-            MetricType::Counter,
-        )?;
-        for p in &peers {
-            let labels = [("peer", p.endpoint.as_str())];
-            ConstCounter(p.fetched).encode(family.encode_family(&labels)?)?;
+        let per_peer: [PeerFamily; 2] = [
+            (
+                "hecaton_sync_peer_failures",
+                "Failed fetch attempts per peer",
+                |p| p.failures,
+            ),
+            (
+                "hecaton_sync_peer_fetched",
+                "Objects fetched per peer",
+                |p| p.fetched,
+            ),
+        ];
+        for (name, help, value) in per_peer {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for p in &peers {
+                let labels = [("peer", p.endpoint.as_str())];
+                ConstCounter(value(p)).encode(family.encode_family(&labels)?)?;
+            }
         }
         let Some(m) = status
             .inner
@@ -416,6 +415,9 @@ impl Collector for DataPlaneCollector {
         Ok(())
     }
 }
+
+/// A per-peer counter family: name, help, value.
+type PeerFamily = (&'static str, &'static str, fn(&PeerSummary) -> u64);
 
 /// A counter whose value is known (a sum reported by the data plane).
 #[derive(Debug)]

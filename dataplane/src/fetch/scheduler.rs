@@ -182,11 +182,22 @@ impl Scheduler {
 
     /// Removes a job, telling its shard to drop the bytes it kept.
     fn drop_job(&mut self, id: DataObjectId) {
+        self.remove(id, true);
+    }
+
+    /// Removes a finished job (its shard kept nothing).
+    fn forget(&mut self, id: DataObjectId) {
+        self.remove(id, false);
+    }
+
+    fn remove(&mut self, id: DataObjectId, discard: bool) {
         if let Some(j) = self.jobs.remove(&id) {
             self.order.remove(&(Reverse(j.job.priority), id));
             if let Some(shard) = j.shard {
                 self.shard_jobs[shard] -= 1;
-                let _ = self.shards[shard].unbounded_send(Order::Discard { id });
+                if discard {
+                    let _ = self.shards[shard].unbounded_send(Order::Discard { id });
+                }
             }
         }
     }
@@ -363,16 +374,6 @@ impl Scheduler {
                 if let Some(fresh) = requeue {
                     self.add(fresh);
                 }
-            }
-        }
-    }
-
-    /// Removes a finished job (its shard kept nothing).
-    fn forget(&mut self, id: DataObjectId) {
-        if let Some(j) = self.jobs.remove(&id) {
-            self.order.remove(&(Reverse(j.job.priority), id));
-            if let Some(shard) = j.shard {
-                self.shard_jobs[shard] -= 1;
             }
         }
     }
