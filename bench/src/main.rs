@@ -1,5 +1,6 @@
 //! `hecaton-bench`: load generators and helpers for comparing Hecaton with its peers.
 
+mod cache_sim;
 mod http;
 mod report;
 mod target;
@@ -19,12 +20,15 @@ struct Cli {
 enum Command {
     /// HTTP/1.1 keep-alive load: N connections for a fixed time, latency in hdrhistogram.
     Http(http::HttpArgs),
+    /// Cache policies (the distributor's S3-FIFO, LRU, Argus's LRU-SP) on a Zipf trace.
+    CacheSim(cache_sim::CacheSimArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Http(args) => http::run(args),
+        Command::CacheSim(args) => cache_sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

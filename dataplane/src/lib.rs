@@ -3,6 +3,7 @@
 //! It owns the disks and every byte and never talks to the chain. See ARCHITECTURE.md at the
 //! repository root for how the parts fit.
 
+pub mod cache;
 pub mod cli;
 pub mod control;
 pub mod fetch;

@@ -1,0 +1,9 @@
+//! The distributor's cache: which verified objects stay on disk within the byte budget
+//! ([`S3Fifo`], admission and eviction), which stay in memory too, and the policy's state kept
+//! across restarts.
+
+mod policy;
+mod s3fifo;
+
+pub use policy::{cold, CachePolicy, Split};
+pub use s3fifo::{Queue, Refused, S3Fifo, Saved};
