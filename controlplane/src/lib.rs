@@ -5,5 +5,6 @@
 pub mod account;
 pub mod chain;
 pub mod embedded;
+pub mod node;
 pub mod runtime;
 pub mod storage_node;

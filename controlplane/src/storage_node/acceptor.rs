@@ -13,9 +13,9 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
-use super::obligations::Obligations;
 use crate::account::AccountId;
 use crate::chain::{Chain, ChainError};
+use crate::node::obligations::Obligations;
 use crate::runtime::call::StorageCall;
 use crate::runtime::{Call, Origin};
 

@@ -10,31 +10,27 @@
 
 pub mod acceptor;
 pub mod config;
-pub mod link;
-pub mod obligations;
 pub mod status;
-pub mod supervisor;
 pub mod sync;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use hecaton_shared::socket::Role;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use self::acceptor::{AcceptConfig, AcceptStats};
 use self::config::{Buckets, DataPlaneMode, StorageNodeConfig};
-use self::link::LinkEvent;
-use self::obligations::{BucketSelection, Obligations, Scope};
 use self::status::NodeStatus;
-use self::supervisor::DataPlaneCommand;
 use self::sync::cleanup::CleanupConfig;
 use self::sync::{SyncConfig, SyncStatus};
-use crate::chain::{Chain, ChainError};
+use crate::chain::Chain;
+use crate::node::follow;
+use crate::node::link::{self, LinkEvent};
+use crate::node::obligations::{BucketSelection, Obligations, Scope};
+use crate::node::supervisor::{self, DataPlaneCommand};
 
 /// Why the node stopped.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +183,10 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         }
     });
 
-    let follow = follow(chain, scope, ob_tx, status.clone(), config.clone());
+    tasks.spawn(watch_obligations(ob_rx.clone(), status.clone()));
+    let (_scope_tx, scope_rx) = watch::channel(scope);
+    let reconcile = Duration::from_secs(config.sync.reconcile_interval_secs);
+    let follow = follow::follow(chain, scope_rx, ob_tx, reconcile);
     tokio::pin!(follow);
     let mut link_started = false;
     let mut command_rx = Some(command_rx);
@@ -256,78 +255,19 @@ fn apply_link_event(s: &mut status::StatusInner, event: &LinkEvent) {
     }
 }
 
-/// Follows finalized blocks forever, keeping the obligations current; reconnects with backoff.
-async fn follow<C: Chain>(
-    chain: C,
-    scope: Scope,
-    out: watch::Sender<Arc<Obligations>>,
-    status: Arc<NodeStatus>,
-    config: StorageNodeConfig,
-) {
-    let reconcile = Duration::from_secs(config.sync.reconcile_interval_secs);
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        match follow_once(&chain, &scope, &out, &status, reconcile).await {
-            Ok(()) => return,
-            Err(e) => {
-                warn!("following the chain: {e}; retrying in {backoff:?}");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
-        }
+/// Mirrors each obligations version into the status.
+async fn watch_obligations(mut ob: watch::Receiver<Arc<Obligations>>, status: Arc<NodeStatus>) {
+    while ob.changed().await.is_ok() {
+        let ob = ob.borrow_and_update().clone();
+        let (objects, pending, bytes) = ob.counts();
+        status.update(|s| {
+            s.chain_head = ob.block;
+            s.placement_block = ob.block;
+            s.objects_obliged = objects;
+            s.objects_pending = pending;
+            s.bytes_obliged = bytes;
+            s.bags = ob.bags.len();
+            s.buckets = ob.globals.buckets.iter().map(|b| b.0).collect();
+        });
     }
-}
-
-async fn follow_once<C: Chain>(
-    chain: &C,
-    scope: &Scope,
-    out: &watch::Sender<Arc<Obligations>>,
-    status: &NodeStatus,
-    reconcile: Duration,
-) -> Result<(), ChainError> {
-    let head = chain.finalized_block().await?;
-    let mut ob = Obligations::read(chain, scope, head).await?;
-    info!(
-        block = head,
-        bags = ob.bags.len(),
-        buckets = ?ob.globals.buckets,
-        "obligations read"
-    );
-    publish(&ob, out, status);
-    let mut blocks = chain.follow(head + 1).await?;
-    let mut last_full = tokio::time::Instant::now();
-    while let Some(block) = blocks.next().await {
-        let block = block?;
-        let t = ob.apply_events(&block.events);
-        let full = t.all || last_full.elapsed() >= reconcile;
-        if full {
-            ob = Obligations::read(chain, scope, block.number).await?;
-            last_full = tokio::time::Instant::now();
-        } else {
-            let bags: BTreeSet<_> = t.bags;
-            for bag in bags {
-                ob.refresh_bag(chain, bag).await?;
-            }
-            ob.block = block.number;
-        }
-        publish(&ob, out, status);
-    }
-    Err(ChainError::Transport {
-        url: String::new(),
-        message: "block stream ended".into(),
-    })
-}
-
-fn publish(ob: &Obligations, out: &watch::Sender<Arc<Obligations>>, status: &NodeStatus) {
-    let (objects, pending, bytes) = ob.counts();
-    status.update(|s| {
-        s.chain_head = ob.block;
-        s.placement_block = ob.block;
-        s.objects_obliged = objects;
-        s.objects_pending = pending;
-        s.bytes_obliged = bytes;
-        s.bags = ob.bags.len();
-        s.buckets = ob.globals.buckets.iter().map(|b| b.0).collect();
-    });
-    let _ = out.send(Arc::new(ob.clone()));
 }

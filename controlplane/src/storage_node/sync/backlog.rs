@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hecaton_shared::{BagId, DataObjectId};
 use serde::{Deserialize, Serialize};
 
-use crate::storage_node::obligations::Obligations;
+use crate::node::obligations::Obligations;
 
 /// Which objects go first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tracing::{debug, info};
 
 use crate::chain::{Chain, ChainError};
-use crate::storage_node::obligations::Obligations;
+use crate::node::obligations::Obligations;
 
 /// How cleanup runs.
 #[derive(Debug, Clone)]

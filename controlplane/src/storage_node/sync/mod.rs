@@ -10,7 +10,6 @@
 
 pub mod backlog;
 pub mod cleanup;
-pub mod peers;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -25,10 +24,10 @@ use tracing::{info, warn};
 
 use self::backlog::{Backlog, Failing, InFlight, SyncOrder};
 use self::cleanup::{Cleanup, CleanupConfig, Us, Verdict, WaitingObject};
-use self::peers::{Peers, Probe};
-use super::link::LinkEvent;
-use super::obligations::Obligations;
 use crate::chain::{Chain, ChainError};
+use crate::node::link::LinkEvent;
+use crate::node::obligations::Obligations;
+use crate::node::peers::{self, Peers, Probe};
 
 /// How replication and cleanup run.
 #[derive(Debug, Clone)]
