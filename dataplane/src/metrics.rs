@@ -52,7 +52,13 @@ pub enum UploadOutcome {
 
 const OUTCOMES: [&str; 4] = ["stored", "refused", "aborted", "failed"];
 /// Removal reasons (`RemovalReason::label`).
-const REMOVALS: [&str; 3] = ["object_deleted", "bag_deleted", "unassigned"];
+const REMOVALS: [&str; 5] = [
+    "object_deleted",
+    "bag_deleted",
+    "unassigned",
+    "evicted",
+    "not_distributed",
+];
 const BUCKETS: usize = LATENCY_BUCKETS_US.len() + 1;
 
 impl Route {

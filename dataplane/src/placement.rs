@@ -6,9 +6,10 @@
 //! shards read the current version without locks.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hecaton_shared::socket::{BagPlacement, Change, Globals, ObjectPlacement};
-use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
+use hecaton_shared::{BagId, DataObjectId, IdSet, StorageBucketId};
 
 /// A bag this node stores.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,14 +44,21 @@ pub struct Placement {
     pub globals: Globals,
     bags: imbl::HashMap<BagId, BagEntry>,
     objects: imbl::HashMap<DataObjectId, ObjectEntry>,
+    existing: Option<Arc<IdSet>>,
 }
 
 impl Placement {
     /// Placement from a complete snapshot.
-    pub fn from_snapshot(block: u64, globals: Globals, bags: Vec<BagPlacement>) -> Self {
+    pub fn from_snapshot(
+        block: u64,
+        globals: Globals,
+        bags: Vec<BagPlacement>,
+        existing: Option<IdSet>,
+    ) -> Self {
         let mut p = Placement {
             block,
             globals,
+            existing: existing.map(Arc::new),
             ..Placement::default()
         };
         for bag in bags {
@@ -78,6 +86,15 @@ impl Placement {
                     }
                 }
                 Change::Objects { bag, objects } => self.set_objects(&bag, objects),
+                Change::Existing { added, removed } => {
+                    let set = Arc::make_mut(self.existing.get_or_insert_with(Default::default));
+                    for id in added {
+                        set.insert(id);
+                    }
+                    for id in removed {
+                        set.remove(id);
+                    }
+                }
                 Change::ObjectsRemoved { bag, ids } => {
                     for id in ids {
                         if self.objects.get(&id).is_some_and(|o| o.bag == bag) {
@@ -129,6 +146,12 @@ impl Placement {
     /// An object of a bag this node stores.
     pub fn object(&self, id: DataObjectId) -> Option<&ObjectEntry> {
         self.objects.get(&id)
+    }
+
+    /// Distributor: whether object `id` exists on chain (in any bag); `None` when the control
+    /// plane did not say.
+    pub fn exists(&self, id: DataObjectId) -> Option<bool> {
+        self.existing.as_ref().map(|s| s.contains(id))
     }
 
     /// Objects of bags this node stores that are not accepted on chain yet.
@@ -190,8 +213,10 @@ mod tests {
                 peers: vec![],
                 objects: vec![obj(1, true), obj(2, false)],
             }],
+            Some([DataObjectId(1), DataObjectId(2)].into_iter().collect()),
         );
         assert_eq!(p.pending().collect::<Vec<_>>(), vec![DataObjectId(2)]);
+        assert_eq!(p.exists(DataObjectId(2)), Some(true));
         let before = p.clone();
         p.apply(
             6,
@@ -226,6 +251,17 @@ mod tests {
         assert!(p.bag(&a).is_none());
         assert!(p.object(DataObjectId(3)).is_none());
         assert_eq!(p.counts(), (1, 1));
+        p.apply(
+            8,
+            vec![Change::Existing {
+                added: vec![DataObjectId(9)],
+                removed: vec![DataObjectId(2)],
+            }],
+        );
+        assert_eq!(p.exists(DataObjectId(2)), Some(false));
+        assert_eq!(p.exists(DataObjectId(9)), Some(true));
+        assert_eq!(before.exists(DataObjectId(9)), Some(false), "copy on write");
+        assert_eq!(Placement::default().exists(DataObjectId(1)), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use hecaton_shared::socket::SyncSummary;
+use hecaton_shared::socket::{Source, SyncSummary};
 
 use crate::metrics::Metrics;
 use crate::placement::Placement;
@@ -31,6 +31,10 @@ pub struct Views {
     pub temps: TempRegistry,
     /// The control plane's latest replication and cleanup summary.
     pub summary: ArcSwapOption<SyncSummary>,
+    /// Distributor: the storage nodes to fetch from, best first.
+    pub sources: ArcSwap<Vec<Source>>,
+    /// Distributor: whether the public API serves (the operator may stop it).
+    pub public_enabled: AtomicBool,
 }
 
 impl Views {
@@ -44,6 +48,8 @@ impl Views {
             metrics: Metrics::new(shards),
             temps: TempRegistry::default(),
             summary: ArcSwapOption::empty(),
+            sources: ArcSwap::from_pointee(Vec::new()),
+            public_enabled: AtomicBool::new(true),
         })
     }
 

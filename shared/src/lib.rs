@@ -28,6 +28,7 @@ mod bag;
 mod content_id;
 mod error;
 mod ids;
+mod idset;
 pub mod socket;
 
 pub use bag::{BagId, BagIdError, DynamicBagId, StaticBagId, WorkingGroup};
@@ -37,3 +38,4 @@ pub use ids::{
     parse_decimal_u64, DataObjectId, DecimalError, DistributionBucketId, DistributionBucketIdError,
     StorageBucketId,
 };
+pub use idset::IdSet;

@@ -144,6 +144,10 @@ impl Chain for EmbeddedClient {
             .await
     }
 
+    async fn object_ids(&self) -> Result<Vec<u64>, ChainError> {
+        self.get_some("storage/objects/ids").await
+    }
+
     async fn blacklist(&self) -> Result<Vec<Cid>, ChainError> {
         self.get_some("storage/blacklist").await
     }

@@ -187,6 +187,8 @@ pub trait Chain {
         &self,
         bag_id: BagId,
     ) -> impl Future<Output = Result<Vec<ObjectInfo>, ChainError>> + Send;
+    /// The id of every data object on chain, in every bag.
+    fn object_ids(&self) -> impl Future<Output = Result<Vec<u64>, ChainError>> + Send;
     /// Blacklisted content ids (the chain's `Cid` bytes).
     fn blacklist(&self) -> impl Future<Output = Result<Vec<Cid>, ChainError>> + Send;
     /// Finalized blocks from `from` on, then each new one as it is finalized.

@@ -87,6 +87,7 @@ pub fn router(node: Node) -> Router {
         .route("/api/v1/storage/bags", get(bags))
         .route("/api/v1/storage/bags/{bag_id}", get(bag))
         .route("/api/v1/storage/bags/{bag_id}/objects", get(bag_objects))
+        .route("/api/v1/storage/objects/ids", get(object_ids))
         .route("/api/v1/storage/buckets", get(storage_buckets))
         .route("/api/v1/storage/buckets/{bucket_id}", get(storage_bucket))
         .route("/api/v1/distribution/families", get(families))
@@ -308,6 +309,20 @@ async fn bag_objects(
         .map(|(id, object)| views::object(*id, &bag_id, object))
         .collect();
     Ok(Json(json!(objects)))
+}
+
+/// The id of every data object, in every bag, ascending.
+async fn object_ids(State(node): State<Node>) -> Json<Value> {
+    let head = node.head();
+    let mut ids: Vec<u64> = head
+        .state
+        .storage
+        .data_objects_by_id
+        .values()
+        .flat_map(|objects| objects.keys().copied())
+        .collect();
+    ids.sort_unstable();
+    Json(json!(ids))
 }
 
 async fn storage_buckets(State(node): State<Node>) -> Json<Value> {

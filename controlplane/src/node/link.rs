@@ -200,6 +200,7 @@ impl Session {
             &ToDataPlane::SnapshotBegin {
                 block,
                 globals: ob.globals.clone(),
+                existing: ob.existing.as_deref().cloned(),
             },
             &mut self.out,
         );

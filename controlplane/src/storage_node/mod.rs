@@ -95,7 +95,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
-    let scope = Scope {
+    let scope = Scope::Storage {
         worker_id: config.worker_id,
         buckets: match &config.buckets {
             Buckets::All => BucketSelection::All,

@@ -12,6 +12,7 @@ use hecaton_shared::socket::{
     encode, BagPlacement, FrameDecoder, FrameError, FromDataPlane, Globals, HeldObject, Report,
     ToDataPlane, PROTOCOL_VERSION,
 };
+use hecaton_shared::IdSet;
 use tracing::{debug, info, warn};
 
 use super::Ctx;
@@ -88,9 +89,12 @@ struct Session {
     decoder: FrameDecoder,
     buf: Vec<u8>,
     out: Vec<u8>,
-    snapshot: Option<(u64, Globals, Vec<BagPlacement>)>,
+    snapshot: Option<Snapshot>,
     welcomed: bool,
 }
+
+/// A snapshot being received: block, globals, bags so far, existing ids.
+type Snapshot = (u64, Globals, Vec<BagPlacement>, Option<IdSet>);
 
 enum Event {
     Read(std::io::Result<usize>),
@@ -208,11 +212,15 @@ impl Session {
             ToDataPlane::Hello { .. } => {
                 return Err(SessionEnd::Protocol("second hello".into()));
             }
-            ToDataPlane::SnapshotBegin { block, globals } => {
-                self.snapshot = Some((block, globals, Vec::new()));
+            ToDataPlane::SnapshotBegin {
+                block,
+                globals,
+                existing,
+            } => {
+                self.snapshot = Some((block, globals, Vec::new(), existing));
             }
             ToDataPlane::SnapshotBags { block, bags } => match &mut self.snapshot {
-                Some((b, _, parts)) if *b == block => parts.extend(bags),
+                Some((b, _, parts, _)) if *b == block => parts.extend(bags),
                 _ => {
                     return Err(SessionEnd::Protocol(
                         "snapshot part without its begin".into(),
@@ -220,7 +228,9 @@ impl Session {
                 }
             },
             ToDataPlane::SnapshotEnd { block } => {
-                let Some((b, globals, bags)) = self.snapshot.take().filter(|s| s.0 == block) else {
+                let Some((b, globals, bags, existing)) =
+                    self.snapshot.take().filter(|s| s.0 == block)
+                else {
                     return Err(SessionEnd::Protocol(
                         "snapshot end without its begin".into(),
                     ));
@@ -233,7 +243,7 @@ impl Session {
                         "snapshot older than the applied placement ignored"
                     );
                 } else {
-                    let placement = Placement::from_snapshot(b, globals, bags);
+                    let placement = Placement::from_snapshot(b, globals, bags, existing);
                     let (bags, objects) = placement.counts();
                     ctx.views.placement.store(Some(Arc::new(placement)));
                     info!(block = b, bags, objects, "placement snapshot applied");
@@ -265,6 +275,13 @@ impl Session {
             }
             ToDataPlane::Remove { removals } => ctx.publisher.remove(removals),
             ToDataPlane::Summary(summary) => ctx.views.summary.store(Some(Arc::new(summary))),
+            ToDataPlane::Sources { sources } => ctx.views.sources.store(Arc::new(sources)),
+            ToDataPlane::PublicApi { enabled } => {
+                info!(enabled, "public API switched by the operator");
+                ctx.views
+                    .public_enabled
+                    .store(enabled, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         Ok(())
     }

@@ -122,7 +122,11 @@ impl FakeControl {
     }
 
     pub fn snapshot(&mut self, block: u64, globals: Globals, bags: Vec<BagPlacement>) {
-        self.send(&ToDataPlane::SnapshotBegin { block, globals });
+        self.send(&ToDataPlane::SnapshotBegin {
+            block,
+            globals,
+            existing: None,
+        });
         self.send(&ToDataPlane::SnapshotBags { block, bags });
         self.send(&ToDataPlane::SnapshotEnd { block });
         self.applied(block);

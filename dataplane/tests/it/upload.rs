@@ -89,6 +89,7 @@ fn fixture() -> Fixture {
             read_only_buckets: buckets(&[1]),
             uploading_blocked: false,
             blacklist: vec![ContentId::of(&banned).to_string()],
+            ..Globals::default()
         },
         vec![BagPlacement {
             bag: CHANNEL.parse().unwrap(),
@@ -248,6 +249,7 @@ fn refusals_have_colossus_statuses_and_texts_and_leave_nothing_behind() {
             read_only_buckets: vec![],
             uploading_blocked: true,
             blacklist: vec![],
+            ..Globals::default()
         })],
     );
     f.control.applied(11);

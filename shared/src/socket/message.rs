@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sync::{AttemptFailure, FetchJob, HeldObject, Removal, SyncSummary};
-use crate::{BagId, DataObjectId, StorageBucketId};
+use super::sync::{AttemptFailure, FetchJob, HeldObject, Removal, Source, SyncSummary};
+use crate::{BagId, DataObjectId, DistributionBucketId, IdSet, StorageBucketId};
 
 /// The protocol version both sides state in the handshake; a mismatch ends the session.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -38,6 +38,10 @@ pub enum ToDataPlane {
         block: u64,
         /// Node-wide values.
         globals: Globals,
+        /// Distributor: the id of every data object on chain (to answer 404 for objects that do
+        /// not exist and 421 for those that are not this node's).
+        #[serde(default)]
+        existing: Option<IdSet>,
     },
     /// Some bags of the snapshot (a snapshot is sent in parts of bounded size).
     SnapshotBags {
@@ -79,6 +83,16 @@ pub enum ToDataPlane {
     },
     /// The replication and cleanup summary, for the public status page.
     Summary(SyncSummary),
+    /// Distributor: every storage node it may fetch from, best first, with their addresses.
+    Sources {
+        /// The sources.
+        sources: Vec<Source>,
+    },
+    /// Distributor: open or close the public API (the operator's stop-api / start-api).
+    PublicApi {
+        /// Whether it serves.
+        enabled: bool,
+    },
 }
 
 /// Node-wide placement values.
@@ -92,6 +106,23 @@ pub struct Globals {
     pub uploading_blocked: bool,
     /// Blacklisted content ids, as text.
     pub blacklist: Vec<String>,
+    /// Distributor: the distribution buckets this node serves.
+    #[serde(default)]
+    pub distribution_buckets: Vec<DistributionBucketId>,
+    /// Distributor: what its public status and bucket list say about it.
+    #[serde(default)]
+    pub distributor: Option<DistributorInfo>,
+}
+
+/// How a distributor describes itself (Argus's `/status` and `/buckets`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributorInfo {
+    /// The node id of its configuration.
+    pub id: String,
+    /// Its distribution working group worker, if configured.
+    pub worker_id: Option<u64>,
+    /// Its buckets when configured by id (`None`: every bucket the worker operates).
+    pub configured_buckets: Option<Vec<DistributionBucketId>>,
 }
 
 /// A bag one of this node's buckets stores.
@@ -154,6 +185,13 @@ pub enum Change {
         bag: BagId,
         /// Their ids.
         ids: Vec<DataObjectId>,
+    },
+    /// Distributor: objects created and deleted on chain (the set of existing ids).
+    Existing {
+        /// Created.
+        added: Vec<DataObjectId>,
+        /// Deleted.
+        removed: Vec<DataObjectId>,
     },
 }
 
@@ -323,6 +361,7 @@ mod tests {
             read_only_buckets: vec![StorageBucketId(3)],
             uploading_blocked: true,
             blacklist: vec!["x".into()],
+            ..Globals::default()
         };
         let messages = vec![
             ToDataPlane::Hello {
@@ -332,6 +371,7 @@ mod tests {
             ToDataPlane::SnapshotBegin {
                 block: 3,
                 globals: globals.clone(),
+                existing: Some([DataObjectId(5)].into_iter().collect()),
             },
             ToDataPlane::SnapshotBags {
                 block: 3,
@@ -361,8 +401,19 @@ mod tests {
                         ids: vec![DataObjectId(5)],
                     },
                     Change::BagRemoved { bag },
+                    Change::Existing {
+                        added: vec![DataObjectId(6)],
+                        removed: vec![DataObjectId(5)],
+                    },
                 ],
             },
+            ToDataPlane::Sources {
+                sources: vec![Source {
+                    endpoint: "http://s/".into(),
+                    addrs: vec![],
+                }],
+            },
+            ToDataPlane::PublicApi { enabled: false },
             ToDataPlane::Fetch {
                 jobs: vec![FetchJob {
                     id: DataObjectId(5),

@@ -61,6 +61,10 @@ pub enum RemovalReason {
         /// The endpoints that answered `HEAD` with success.
         confirmed_by: Vec<String>,
     },
+    /// Distributor: the cache policy let it go to stay within the budget.
+    Evicted,
+    /// Distributor: no bag of this node's buckets lists it any more.
+    NotDistributed,
 }
 
 impl RemovalReason {
@@ -70,6 +74,8 @@ impl RemovalReason {
             RemovalReason::ObjectDeleted => "object_deleted",
             RemovalReason::BagDeleted => "bag_deleted",
             RemovalReason::Unassigned { .. } => "unassigned",
+            RemovalReason::Evicted => "evicted",
+            RemovalReason::NotDistributed => "not_distributed",
         }
     }
 }
