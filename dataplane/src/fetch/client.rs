@@ -89,6 +89,8 @@ impl Request {
 pub struct Head {
     /// Status code.
     pub status: u16,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
     /// `Content-Length`.
     pub content_length: Option<u64>,
     /// `Content-Range: bytes first-last/complete`.
@@ -118,12 +120,12 @@ impl Body {
     }
 }
 
-/// Sends `GET` (from byte `from` on, when above 0) to the first of `addrs` that accepts, and
-/// reads the response head.
+/// Sends `GET` with `range` as its `Range` header, if any, to the first of `addrs` that
+/// accepts, and reads the response head.
 pub async fn get(
     addrs: &[SocketAddr],
     req: &Request,
-    from: u64,
+    range: Option<&str>,
     timeouts: Timeouts,
 ) -> Result<(Head, Body), ClientError> {
     let mut last = String::from("no address");
@@ -151,8 +153,8 @@ pub async fn get(
         req.host,
         env!("CARGO_PKG_VERSION")
     );
-    if from > 0 {
-        head.push_str(&format!("Range: bytes={from}-\r\n"));
+    if let Some(range) = range {
+        head.push_str(&format!("Range: {range}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await?;
@@ -199,6 +201,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
     };
     let mut head = Head {
         status: resp.code.unwrap_or(0),
+        content_type: None,
         content_length: None,
         content_range: None,
         chunked: false,
@@ -215,6 +218,8 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
                 parse_content_range(value)
                     .ok_or_else(|| ClientError::Response(format!("Content-Range {value:?}")))?,
             );
+        } else if h.name.eq_ignore_ascii_case("content-type") {
+            head.content_type = Some(value.to_string());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             head.chunked = value.to_ascii_lowercase().contains("chunked");
         }

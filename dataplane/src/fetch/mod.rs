@@ -18,9 +18,10 @@
 //!        └──────── Fetched / FetchAttemptFailed ───────┴──── AttemptResult ─┘
 //! ```
 
-mod client;
-mod rate;
+pub mod client;
+pub mod rate;
 pub mod scheduler;
+pub mod transfer;
 pub mod worker;
 
 use hecaton_shared::socket::{AttemptFailure, FetchJob, Source};

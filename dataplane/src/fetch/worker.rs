@@ -7,25 +7,22 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_channel::mpsc;
 use futures_lite::StreamExt;
 use glommio::TaskQueueHandle;
-use hecaton_shared::socket::{AttemptFailure, FetchJob, Source};
+use hecaton_shared::socket::{FetchJob, Source};
 use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{debug, warn};
 
-use super::client::{self, ClientError, Timeouts};
+use super::client::Timeouts;
 use super::rate::RateLimit;
+use super::transfer::{self, Attempt, Transfer};
 use super::{AttemptResult, Order, Outcome};
 use crate::control::{PublishError, Publisher};
 use crate::store::temp::{self, TempError, TempObject};
 use crate::store::{Expected, StoreError};
 use crate::views::Views;
-
-/// Bytes read from a peer at a time.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// What a worker is given.
 #[derive(Debug)]
@@ -93,15 +90,6 @@ pub async fn run(
             Order::Discard { id } => worker.discard(id),
         }
     }
-}
-
-/// What an attempt's transfer came to.
-enum Transfer {
-    Complete,
-    Failed(AttemptFailure, String),
-    Cancelled,
-    /// Our side failed (the disk): not the peer's fault.
-    Local(String),
 }
 
 impl Worker {
@@ -229,96 +217,16 @@ impl Worker {
         source: &Source,
         cancelled: &Cell<bool>,
     ) -> Transfer {
-        use AttemptFailure::{BadResponse, NotFound, Unreachable};
-        let offset = temp.len();
-        let req = match client::Request::for_object(&source.endpoint, job.id) {
-            Ok(r) => r,
-            Err(e) => return Transfer::Failed(BadResponse, e.to_string()),
+        let attempt = Attempt {
+            id: job.id,
+            size: job.size,
+            source,
+            timeouts: self.env.timeouts,
+            rate: Some(&self.rate),
+            cancelled,
         };
-        let (head, mut body) =
-            match client::get(&source.addrs, &req, offset, self.env.timeouts).await {
-                Ok(r) => r,
-                Err(e @ ClientError::Response(_)) => {
-                    return Transfer::Failed(BadResponse, e.to_string())
-                }
-                Err(e @ ClientError::Endpoint(..)) => {
-                    return Transfer::Failed(BadResponse, e.to_string())
-                }
-                Err(e) => return Transfer::Failed(Unreachable, e.to_string()),
-            };
-        // Where the body starts in the object: a peer that ignores the range sends it whole,
-        // and the prefix we hold is skipped (read, not kept).
-        let start = match head.status {
-            200 => 0,
-            206 => match head.content_range {
-                Some((first, last, complete))
-                    if first == offset && last + 1 == job.size && complete == job.size =>
-                {
-                    offset
-                }
-                other => {
-                    return Transfer::Failed(
-                        BadResponse,
-                        format!("asked bytes {offset}- of {}, got range {other:?}", job.size),
-                    )
-                }
-            },
-            404 => return Transfer::Failed(NotFound, "the peer does not have the object".into()),
-            s => return Transfer::Failed(BadResponse, format!("the peer answered {s}")),
-        };
-        if head.chunked {
-            return Transfer::Failed(BadResponse, "chunked bodies are not accepted".into());
-        }
-        let expected_len = job.size - start;
-        if let Some(n) = head.content_length.filter(|n| *n != expected_len) {
-            return Transfer::Failed(
-                BadResponse,
-                format!("the peer declares {n} bytes where the object has {expected_len} left"),
-            );
-        }
-        let mut skip = offset - start;
-        let mut left = job.size - offset;
-        let mut buf = vec![0u8; READ_CHUNK];
-        while left > 0 || skip > 0 {
-            // Never more than the object's declared size: the read stops at its last byte.
-            let want = (skip + left).min(READ_CHUNK as u64) as usize;
-            let n = match body.read(&mut buf[..want]).await {
-                Ok(0) => {
-                    return Transfer::Failed(
-                        Unreachable,
-                        format!(
-                            "connection closed with {left} of {} bytes missing",
-                            job.size
-                        ),
-                    )
-                }
-                Ok(n) => n,
-                Err(e) => return Transfer::Failed(Unreachable, format!("reading: {e}")),
-            };
-            let mut piece = &buf[..n];
-            let skipped = (skip as usize).min(piece.len());
-            piece = &piece[skipped..];
-            skip -= skipped as u64;
-            if !piece.is_empty() {
-                let wait = self.rate.take(piece.len(), Instant::now());
-                if !wait.is_zero() {
-                    glommio::timer::sleep(wait).await;
-                }
-                if let Err(e) = temp.write(piece).await {
-                    return Transfer::Local(format!("writing the temp file: {e}"));
-                }
-                left -= piece.len() as u64;
-                self.env
-                    .views
-                    .metrics
-                    .fetched(self.env.shard, piece.len() as u64);
-            }
-            if cancelled.get() {
-                return Transfer::Cancelled;
-            }
-            glommio::yield_if_needed().await;
-        }
-        Transfer::Complete
+        let (views, shard) = (&self.env.views, self.env.shard);
+        transfer::receive(temp, attempt, |_| {}, |n| views.metrics.fetched(shard, n)).await
     }
 
     /// Verifies the received object and publishes it.

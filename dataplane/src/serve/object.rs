@@ -1,4 +1,6 @@
-//! `GET`/`HEAD /api/v1/files/{id}`: an object's bytes, whole or one range, zero-copy.
+//! An object's bytes, whole or one range, zero-copy: `GET`/`HEAD /api/v1/files/{id}` of a
+//! storage node, and a distributor's cache hits (`/api/v1/assets/{id}`), which differ only in
+//! their caching headers.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -17,7 +19,10 @@ use crate::serve::shard::Shard;
 
 /// Colossus sends `max-age=0`: caches must revalidate, which the strong ETag makes a cheap 304.
 /// (Objects are immutable under their id, but a deletion, e.g. for moderation, must take effect.)
-const CACHE_CONTROL: &[u8] = b"public, max-age=0";
+pub const STORAGE_HEADERS: &[(&str, &[u8])] = &[("Cache-Control", b"public, max-age=0")];
+
+/// The body of an object kept in memory (a distributor's memory tier).
+pub type InMemory = std::sync::Arc<[u8]>;
 
 /// Serves object `id_text` (the path segment after `files/`).
 pub async fn serve(
@@ -47,7 +52,37 @@ pub async fn serve(
         let body = error_body("files", "File not found.");
         return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;
     };
-    let open = match shard.files.get(&catalog, meta).await {
+    send_object(
+        stream,
+        req,
+        shard,
+        head,
+        &catalog,
+        meta,
+        STORAGE_HEADERS,
+        None,
+        keep,
+    )
+    .await
+}
+
+/// Answers `req` with the published object `meta`, with `extra` header lines; from `memory`
+/// when the object is kept there, else from its file.
+#[allow(clippy::too_many_arguments)]
+pub async fn send_object(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    catalog: &crate::store::Catalog,
+    meta: &crate::store::ObjectMeta,
+    extra: &[(&str, &[u8])],
+    memory: Option<InMemory>,
+    keep: bool,
+) -> io::Result<bool> {
+    let head_only = req.method == Method::Head;
+    let id = meta.id;
+    let open = match shard.files.get(catalog, meta).await {
         Ok(open) => open,
         Err(e) => {
             error!(object = %id, "cannot serve: {e}");
@@ -65,9 +100,11 @@ pub async fn serve(
         head.begin(status)
             .header("Accept-Ranges", b"bytes")
             .header("ETag", &open.etag)
-            .header("Cache-Control", CACHE_CONTROL)
             .header("Content-Disposition", b"inline")
             .header("Content-Type", meta.media_type.as_str().as_bytes());
+        for (name, value) in extra {
+            head.header(name, value);
+        }
     };
 
     if let Some(inm) = &req.if_none_match {
@@ -108,12 +145,16 @@ pub async fn serve(
     };
     let body_follows = !head_only && len > 0;
     head.finish(keep, req.http10);
+    let range = start as usize..(start + len) as usize;
     if let (true, Some(bytes)) = (body_follows, &open.inline) {
-        let range = start as usize..(start + len) as usize;
         stream.write_all(head.append_body(&bytes[range])).await?;
         return Ok(keep);
     }
     send_head(stream, head.bytes(), body_follows).await?;
+    if let (true, Some(bytes)) = (body_follows, memory) {
+        stream.write_all(&bytes[range]).await?;
+        return Ok(keep);
+    }
     if body_follows {
         send_file(
             stream,

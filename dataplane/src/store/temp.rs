@@ -168,6 +168,16 @@ impl TempObject {
     }
 }
 
+impl crate::fetch::transfer::Sink for TempObject {
+    fn held(&self) -> u64 {
+        self.len()
+    }
+
+    async fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write(bytes).await
+    }
+}
+
 /// Removes a temp file, logging (not failing) when that is impossible; the sweeps remove
 /// whatever is left.
 pub async fn remove(path: &Path) {
