@@ -12,6 +12,7 @@ use clap::{Subcommand, ValueEnum};
 use glommio::{LocalExecutorBuilder, Placement};
 use hecaton_shared::socket::Role as SocketRole;
 
+use crate::cache::{CacheConfig, Split};
 use crate::fetch::{FetchLimits, ReplicationConfig, Timeouts};
 use crate::serve::{self, Limits, ServeConfig};
 use crate::store::{import, ImportOptions, Store};
@@ -26,10 +27,12 @@ pub enum Command {
 }
 
 /// What the node serves.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     /// A storage node: the Colossus API.
     Storage,
+    /// A distributor: the Argus API, a verified cache in front of storage nodes.
+    Distributor,
 }
 
 /// `serve`
@@ -96,6 +99,24 @@ pub struct ServeArgs {
     /// Seconds between sweeps of temp leftovers and stale resumable uploads.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     sweep_interval_secs: u64,
+    /// Distributor: the cache's byte budget on disk, in MiB.
+    #[arg(long, default_value_t = 10_240)]
+    cache_mib: u64,
+    /// Distributor: objects larger than this (MiB) are proxied, never cached (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    max_cached_item_mib: u64,
+    /// Distributor: the memory tier, in MiB (0: none).
+    #[arg(long, default_value_t = 256)]
+    memory_tier_mib: u64,
+    /// Distributor: the largest object the memory tier keeps, in KiB.
+    #[arg(long, default_value_t = 2048)]
+    memory_tier_max_object_kib: u64,
+    /// Distributor: objects up to this size (KiB) share their own part of the budget.
+    #[arg(long, default_value_t = 1024)]
+    small_object_kib: u64,
+    /// Distributor: that part, in percent of the budget.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(0..=100))]
+    small_share_percent: u8,
 }
 
 const fn hecaton_dataplane_sched_default() -> usize {
@@ -132,7 +153,6 @@ pub fn run(command: Command) -> ExitCode {
 }
 
 fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let Role::Storage = args.role;
     let limits = Limits {
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         header_timeout: Duration::from_millis(args.header_timeout_ms),
@@ -140,13 +160,35 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_connections_per_shard: args.max_connections_per_shard.max(1),
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
         upload_memory_per_shard: usize::from(args.upload_memory_mib) << 20,
+        cache_capacity: args.cache_mib << 20,
+        max_cached_item: (args.max_cached_item_mib > 0).then_some(args.max_cached_item_mib << 20),
         ..Limits::default()
     };
+    if args.role == Role::Distributor
+        && limits
+            .max_cached_item
+            .is_some_and(|m| m > limits.cache_capacity)
+    {
+        anyhow::bail!("--max-cached-item-mib must not exceed --cache-mib");
+    }
+    let cache = (args.role == Role::Distributor).then(|| CacheConfig {
+        capacity: args.cache_mib << 20,
+        split: Split {
+            small_max: args.small_object_kib << 10,
+            small_percent: args.small_share_percent,
+        },
+        memory_budget: args.memory_tier_mib << 20,
+        memory_max_object: args.memory_tier_max_object_kib << 10,
+        state_path: args.store.join("cache-state.json"),
+    });
     let config = ServeConfig {
         control_socket: args
             .control_socket
             .unwrap_or_else(|| args.store.join("control.sock")),
-        role: SocketRole::Storage,
+        role: match args.role {
+            Role::Storage => SocketRole::Storage,
+            Role::Distributor => SocketRole::Distributor,
+        },
         store: args.store,
         listen: args.listen,
         shards: args.shards,
@@ -168,6 +210,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         },
         sweep_interval: Duration::from_secs(args.sweep_interval_secs),
+        cache,
     };
     serve::run(config, |started| {
         for check in &started.checks {

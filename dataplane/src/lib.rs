@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cli;
 pub mod control;
 pub mod fetch;
+pub mod fill;
 pub mod http;
 pub mod metrics;
 pub mod placement;

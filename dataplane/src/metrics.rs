@@ -98,6 +98,22 @@ struct Slot {
     uploads: [AtomicU64; 4],
     connections: AtomicU64,
     fetch_bytes: AtomicU64,
+    cache: [AtomicU64; CACHE_COUNTERS],
+}
+
+const CACHE_COUNTERS: usize = 11;
+
+/// Where a distributor's response came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// A verified cache entry.
+    Hit,
+    /// A fill this request started.
+    Miss,
+    /// A fill another request started.
+    Pending,
+    /// Proxied from a storage node.
+    Proxied,
 }
 
 /// Every shard's counters, and the writer's.
@@ -164,6 +180,34 @@ impl Metrics {
         add(&self.slot(shard).fetch_bytes, bytes);
     }
 
+    /// Counts a distributor's asset response and its body bytes.
+    pub fn served(&self, shard: usize, how: Served, bytes: u64) {
+        let c = &self.slot(shard).cache;
+        let (count, bytes_slot) = match how {
+            Served::Hit => (0, 4),
+            Served::Miss => (1, 5),
+            Served::Pending => (2, 5),
+            Served::Proxied => (3, 6),
+        };
+        add(&c[count], 1);
+        add(&c[bytes_slot], bytes);
+    }
+
+    /// Counts a fill starting (`None`) or ending, stored or not.
+    pub fn fill(&self, shard: usize, ended: Option<bool>) {
+        let i = match ended {
+            None => 7,
+            Some(true) => 8,
+            Some(false) => 9,
+        };
+        add(&self.slot(shard).cache[i], 1);
+    }
+
+    /// Counts bytes a fill received from a storage node.
+    pub fn fill_bytes(&self, shard: usize, bytes: u64) {
+        add(&self.slot(shard).cache[10], bytes);
+    }
+
     /// Counts an object removed, by its reason's label.
     pub fn removal(&self, label: &str) {
         if let Some(i) = REMOVALS.iter().position(|r| *r == label) {
@@ -218,6 +262,19 @@ impl Metrics {
             }
             out.connections += get(&s.connections);
             out.fetch_bytes += get(&s.fetch_bytes);
+            let c: Vec<u64> = s.cache.iter().map(get).collect();
+            let k = &mut out.cache;
+            k.hits += c[0];
+            k.misses += c[1];
+            k.pending += c[2];
+            k.proxied += c[3];
+            k.bytes_hit += c[4];
+            k.bytes_pending += c[5];
+            k.bytes_proxied += c[6];
+            k.fills += c[7];
+            k.fills_stored += c[8];
+            k.fills_failed += c[9];
+            k.fill_bytes += c[10];
         }
         out
     }
@@ -226,6 +283,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hecaton_shared::socket::CacheCounters;
 
     #[test]
     fn sums_over_shards_and_buckets_latency() {
@@ -239,6 +297,10 @@ mod tests {
         m.fetched(1, 5);
         m.removal("unassigned");
         m.removal("no such reason");
+        m.served(0, Served::Hit, 100);
+        m.served(1, Served::Pending, 7);
+        m.fill(1, None);
+        m.fill(1, Some(true));
         let s = m.snapshot();
         let get = &s.routes[0];
         assert_eq!(get.route, "files_get");
@@ -253,5 +315,15 @@ mod tests {
         assert_eq!(s.fetch_bytes, 15);
         assert_eq!(s.removals[2], ("unassigned".to_string(), 1));
         assert_eq!(s.removals.iter().map(|r| r.1).sum::<u64>(), 1);
+        let expected = CacheCounters {
+            hits: 1,
+            pending: 1,
+            bytes_hit: 100,
+            bytes_pending: 7,
+            fills: 1,
+            fills_stored: 1,
+            ..CacheCounters::default()
+        };
+        assert_eq!(s.cache, expected);
     }
 }

@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | default | 1000 | (glommio's default) | connections: serving and uploads |
 //! | `replication` | `--replication-shares` (100) | not important | fetch attempts from peers |
+//! | `fill` | 1000 | not important | a distributor's cache fills (viewers wait on them) |
 
 use glommio::{Latency, Shares, TaskQueueHandle};
 
@@ -20,6 +21,8 @@ pub const REPLICATION_SHARES: usize = 100;
 pub struct Queues {
     /// Fetch attempts.
     pub replication: TaskQueueHandle,
+    /// Cache fills.
+    pub fill: TaskQueueHandle,
 }
 
 impl Queues {
@@ -32,6 +35,7 @@ impl Queues {
                 Latency::NotImportant,
                 "replication",
             ),
+            fill: ex.create_task_queue(Shares::Static(SERVE_SHARES), Latency::NotImportant, "fill"),
         }
     }
 }

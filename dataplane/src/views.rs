@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use hecaton_shared::socket::{Source, SyncSummary};
 
+use crate::fill::Fills;
 use crate::metrics::Metrics;
 use crate::placement::Placement;
 use crate::store::temp::TempRegistry;
@@ -35,6 +36,10 @@ pub struct Views {
     pub sources: ArcSwap<Vec<Source>>,
     /// Distributor: whether the public API serves (the operator may stop it).
     pub public_enabled: AtomicBool,
+    /// Distributor: cache fills in progress.
+    pub fills: Fills,
+    /// Distributor: the memory tier, objects whose bytes every shard serves from memory.
+    pub memory: ArcSwap<imbl::HashMap<hecaton_shared::DataObjectId, Arc<[u8]>>>,
 }
 
 impl Views {
@@ -50,6 +55,8 @@ impl Views {
             summary: ArcSwapOption::empty(),
             sources: ArcSwap::from_pointee(Vec::new()),
             public_enabled: AtomicBool::new(true),
+            fills: Fills::default(),
+            memory: ArcSwap::from_pointee(imbl::HashMap::new()),
         })
     }
 

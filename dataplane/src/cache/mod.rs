@@ -2,8 +2,11 @@
 //! ([`S3Fifo`], admission and eviction), which stay in memory too, and the policy's state kept
 //! across restarts.
 
+pub mod manager;
 mod policy;
 mod s3fifo;
+pub mod state;
 
+pub use manager::{CacheConfig, CacheEvent};
 pub use policy::{cold, CachePolicy, Split};
 pub use s3fifo::{Queue, Refused, S3Fifo, Saved};

@@ -48,8 +48,10 @@ impl CachePolicy {
         }
     }
 
+    /// The partition of objects of `size`: small ones in theirs unless it is too small to hold
+    /// them (a tiny budget), everything else in the other.
     fn part(&mut self, size: u64) -> &mut S3Fifo {
-        if size <= self.split.small_max {
+        if size <= self.split.small_max && size <= self.small.capacity() {
             &mut self.small
         } else {
             &mut self.large
@@ -127,8 +129,10 @@ impl CachePolicy {
         ghost: &[u64],
     ) -> (Self, Vec<u64>) {
         let empty = Self::new(capacity, split);
-        let (small, large): (Vec<Saved>, Vec<Saved>) =
-            saved.iter().partition(|s| s.size <= split.small_max);
+        let small_capacity = empty.small.capacity();
+        let (small, large): (Vec<Saved>, Vec<Saved>) = saved
+            .iter()
+            .partition(|s| s.size <= split.small_max && s.size <= small_capacity);
         let (small, mut evicted) = S3Fifo::restore(empty.small.capacity(), &small, ghost);
         let (large, more) = S3Fifo::restore(empty.large.capacity(), &large, ghost);
         evicted.extend(more);

@@ -43,6 +43,8 @@ pub struct ControlConfig {
     pub store: PathBuf,
     /// Period of the sweep.
     pub sweep_interval: Duration,
+    /// Distributor: the cache.
+    pub cache: Option<crate::cache::CacheConfig>,
 }
 
 /// The store and its writer's queue, with a handle the control executor uses itself.
@@ -117,6 +119,7 @@ pub(crate) struct Ctx {
     pub shards_done: Arc<AtomicBool>,
     pub fetch: LocalSender<Input>,
     pub publisher: Publisher,
+    pub cache: mpsc::UnboundedSender<crate::cache::CacheEvent>,
 }
 
 impl Ctx {
@@ -148,6 +151,10 @@ pub async fn run(
     writer: Writer,
     views: Arc<Views>,
     fetch: FetchParts,
+    (cache_tx, cache_rx): (
+        mpsc::UnboundedSender<crate::cache::CacheEvent>,
+        mpsc::UnboundedReceiver<crate::cache::CacheEvent>,
+    ),
     listener: UnixListener,
     config: ControlConfig,
     lifecycle: Lifecycle,
@@ -165,6 +172,7 @@ pub async fn run(
         shards_done,
         fetch: fetch_tx,
         publisher: writer.publisher,
+        cache: cache_tx,
     });
     let c = ctx.clone();
     glommio::spawn_local(scheduler::run(
@@ -175,6 +183,18 @@ pub async fn run(
     ))
     .detach();
     glommio::spawn_local(sweep::run(ctx.clone())).detach();
+    let mut cache_manager = None;
+    if let Some(config) = ctx.config.cache.clone() {
+        let (c, s) = (ctx.clone(), ctx.clone());
+        cache_manager = Some(glommio::spawn_local(crate::cache::manager::run(
+            config,
+            ctx.views.clone(),
+            ctx.publisher.clone(),
+            cache_rx,
+            move |r| c.report(r),
+            move || s.stopping(),
+        )));
+    }
     let writer = glommio::spawn_local(writer::run(writer.store, writer.queue, ctx.clone()));
     info!(socket = %ctx.config.socket.display(), "control socket listening");
     let mut busy: Option<glommio::task::JoinHandle<()>> = None;
@@ -215,6 +235,10 @@ pub async fn run(
     }
     if let Some(session) = busy {
         let _ = session.await;
+    }
+    // The cache manager saves its state once it sees the stop.
+    if let Some(manager) = cache_manager {
+        manager.await;
     }
     let _ = writer.await;
     let _ = glommio::io::remove(&ctx.config.socket).await;

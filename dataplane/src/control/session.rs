@@ -273,7 +273,13 @@ impl Session {
             ToDataPlane::CancelFetch { ids } => {
                 let _ = ctx.fetch.try_send(Input::Cancel(ids));
             }
-            ToDataPlane::Remove { removals } => ctx.publisher.remove(removals),
+            ToDataPlane::Remove { removals } => {
+                let ids = removals.iter().map(|r| r.id).collect();
+                let _ = ctx
+                    .cache
+                    .unbounded_send(crate::cache::CacheEvent::Forget(ids));
+                ctx.publisher.remove(removals);
+            }
             ToDataPlane::Summary(summary) => ctx.views.summary.store(Some(Arc::new(summary))),
             ToDataPlane::Sources { sources } => ctx.views.sources.store(Arc::new(sources)),
             ToDataPlane::PublicApi { enabled } => {

@@ -25,7 +25,7 @@ pub mod stream;
 pub mod task;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -59,6 +59,7 @@ pub struct Fill {
     pub path: PathBuf,
     written: AtomicU64,
     state: AtomicU8,
+    generation: AtomicU32,
     /// The media type, once the first response head (or the first bytes) told it.
     pub media_type: OnceLock<String>,
     /// The source bytes come from now (ranges beyond the arrived bytes are proxied there).
@@ -78,6 +79,7 @@ impl Fill {
             path,
             written: AtomicU64::new(0),
             state: AtomicU8::new(FillState::Running as u8),
+            generation: AtomicU32::new(0),
             media_type: OnceLock::new(),
             source: ArcSwapOption::empty(),
             started: Instant::now(),
@@ -105,10 +107,16 @@ impl Fill {
         self.event.notify(usize::MAX);
     }
 
-    /// The bytes start over (a source that ignored a range, or a restart after bad bytes).
+    /// The bytes start over after bad bytes: every reader of the earlier generation is cut.
     pub fn reset(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.written.store(0, Ordering::Release);
         self.event.notify(usize::MAX);
+    }
+
+    /// How many times the bytes started over.
+    pub fn generation(&self) -> u32 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The fill ended.
@@ -201,7 +209,10 @@ mod tests {
         let (first, owner) = fills.join_or_start(a.clone());
         assert!(owner && Arc::ptr_eq(&first, &a));
         let (second, owner) = fills.join_or_start(b);
-        assert!(!owner && Arc::ptr_eq(&second, &a), "the second request joins the first fill");
+        assert!(
+            !owner && Arc::ptr_eq(&second, &a),
+            "the second request joins the first fill"
+        );
         assert_eq!((fills.len(), fills.reserved_bytes()), (1, 10));
         fills.remove(DataObjectId(1));
         assert!(fills.get(DataObjectId(1)).is_none());

@@ -26,6 +26,10 @@ pub struct Limits {
     pub upload_idle_timeout: Duration,
     /// How long a drain waits for in-flight responses before giving up on them.
     pub drain_timeout: Duration,
+    /// Distributor: the cache's byte budget (for `/status`).
+    pub cache_capacity: u64,
+    /// Distributor: objects larger than this are proxied, never cached.
+    pub max_cached_item: Option<u64>,
 }
 
 impl Default for Limits {
@@ -40,6 +44,8 @@ impl Default for Limits {
             drain_timeout: Duration::from_secs(30),
             upload_memory_per_shard: 64 << 20,
             upload_idle_timeout: Duration::from_secs(60),
+            cache_capacity: 0,
+            max_cached_item: None,
         }
     }
 }

@@ -7,14 +7,16 @@
 //! recovers the store, binds the control socket and then owns both → shards. SIGTERM or SIGINT drains: listeners close, idle connections
 //! close, in-flight responses finish (bounded by the drain timeout), then the process exits 0.
 
+mod argus;
+mod asset;
 mod connection;
 mod limits;
-mod object;
+pub(crate) mod object;
 mod open_files;
 mod reaper;
-mod routes;
+pub(crate) mod routes;
 pub mod sendfile;
-mod shard;
+pub(crate) mod shard;
 mod upload;
 
 use std::net::SocketAddr;
@@ -27,6 +29,7 @@ use tracing::info;
 
 pub use limits::Limits;
 
+use crate::cache::{CacheConfig, CacheEvent};
 use crate::control::{self, ControlConfig, ControlError};
 use crate::fetch::{AttemptResult, Order, ReplicationConfig};
 use crate::store::{Recovery, Store, StoreError};
@@ -55,6 +58,8 @@ pub struct ServeConfig {
     pub replication: ReplicationConfig,
     /// Period of the sweep of temp leftovers and stale resumable uploads.
     pub sweep_interval: std::time::Duration,
+    /// Distributor: the cache.
+    pub cache: Option<CacheConfig>,
 }
 
 /// What start-up found, for the caller to print.
@@ -144,12 +149,14 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         orders: order_txs,
         results: results_rx,
     };
+    let (cache_tx, cache_rx) = futures_channel::mpsc::unbounded::<CacheEvent>();
     let (views, recovery, control) = start_control(
         &config,
         &io_memory,
         shards,
         (queue, publisher.clone()),
         fetch,
+        (cache_tx.clone(), cache_rx),
         &lifecycle,
     )?;
     let env = ShardEnv {
@@ -160,6 +167,8 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         fetch_results: results_tx,
         replication: config.replication,
         shards,
+        role: config.role,
+        cache_events: cache_tx,
     };
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -234,6 +243,12 @@ fn probe(addr: SocketAddr) -> Result<SocketAddr, ServeError> {
 
 type ControlStart = (Arc<Views>, Recovery, glommio::ExecutorJoinHandle<()>);
 
+/// The cache manager's channel: its sender (for the session) and receiver.
+type CacheChannel = (
+    futures_channel::mpsc::UnboundedSender<CacheEvent>,
+    futures_channel::mpsc::UnboundedReceiver<CacheEvent>,
+);
+
 /// Starts the control executor: it recovers the store and binds the control socket, hands back
 /// the views shards read, then owns the store writer and the control sessions until the stop.
 fn start_control(
@@ -242,6 +257,7 @@ fn start_control(
     shards: usize,
     (queue, publisher): (control::PublishQueue, control::Publisher),
     fetch: control::FetchParts,
+    cache: CacheChannel,
     lifecycle: &control::Lifecycle,
 ) -> Result<ControlStart, ServeError> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -253,6 +269,7 @@ fn start_control(
         fetch_limits: config.replication.limits,
         store: config.store.clone(),
         sweep_interval: config.sweep_interval,
+        cache: config.cache.clone(),
     };
     let lifecycle = lifecycle.clone();
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
@@ -274,7 +291,7 @@ fn start_control(
                 queue,
                 publisher,
             };
-            control::run(writer, views, fetch, listener, control, lifecycle).await;
+            control::run(writer, views, fetch, cache, listener, control, lifecycle).await;
         })
         .map_err(|e| ServeError::Executor(format!("control: {e}")))?;
     match rx.recv() {

@@ -26,6 +26,9 @@ pub async fn respond(
     head: &mut ResponseHead,
     pending: Pending<'_>,
 ) -> io::Result<bool> {
+    if shard.role == hecaton_shared::socket::Role::Distributor {
+        return crate::serve::argus::respond(stream, req, shard, head, pending).await;
+    }
     // A body we do not read would be taken for the next request: answer, then close.
     let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
     let head_only = req.method == Method::Head;
@@ -260,7 +263,7 @@ async fn not_found(
     .await
 }
 
-async fn not_allowed(
+pub(crate) async fn not_allowed(
     stream: &mut TcpStream,
     head: &mut ResponseHead,
     req: &Request,
@@ -280,7 +283,7 @@ async fn not_allowed(
 }
 
 /// CORS preflight, as Express's `cors()` answers it for every path.
-async fn preflight(
+pub(crate) async fn preflight(
     stream: &mut TcpStream,
     req: &Request,
     head: &mut ResponseHead,

@@ -15,8 +15,10 @@ use glommio::net::{TcpListener, TcpStream};
 use glommio::sync::{Gate, Semaphore};
 use tracing::{debug, info, warn};
 
+use crate::cache::CacheEvent;
 use crate::control::Publisher;
 use crate::fetch::{self, AttemptResult, Order, ReplicationConfig};
+use crate::fill::task::FillEnv;
 use crate::http::response::{error_body, ResponseHead};
 use crate::sched::Queues;
 use crate::serve::limits::Limits;
@@ -25,6 +27,8 @@ use crate::serve::reaper::{self, Reaper};
 use crate::serve::{connection, routes};
 use crate::store::Catalog;
 use crate::views::Views;
+use hecaton_shared::socket::Role;
+use hecaton_shared::DataObjectId;
 
 /// What a shard is given by the process.
 #[derive(Debug, Clone)]
@@ -43,6 +47,10 @@ pub struct ShardEnv {
     pub replication: ReplicationConfig,
     /// Shards in all (the bandwidth cap is split between them).
     pub shards: usize,
+    /// What the node serves.
+    pub role: Role,
+    /// Distributor: the cache manager.
+    pub cache_events: futures_channel::mpsc::UnboundedSender<CacheEvent>,
 }
 
 /// What a shard's connections share.
@@ -85,6 +93,14 @@ pub struct Shard {
     pub data_objects_json: RefCell<Option<(u64, Rc<Vec<u8>>)>>,
     /// The catalog version the open files were last checked against.
     pub files_checked: Cell<u64>,
+    /// What the node serves.
+    pub role: Role,
+    /// The shard's task queues.
+    pub queues: Queues,
+    /// Distributor: what cache fills need.
+    pub fill_env: Rc<FillEnv>,
+    /// Distributor: cache hits not yet told to the cache manager.
+    pub accessed: RefCell<Vec<DataObjectId>>,
 }
 
 impl Shard {
@@ -99,6 +115,22 @@ impl Shard {
             *cached = Rc::new(Arc::clone(&current));
         }
         cached.clone()
+    }
+
+    /// Counts a cache hit for the cache manager (sent in batches by the reaper tick).
+    pub fn accessed(&self, id: DataObjectId) {
+        self.accessed.borrow_mut().push(id);
+    }
+
+    /// Sends the batch of hits to the cache manager.
+    fn flush_accessed(&self) {
+        let batch = std::mem::take(&mut *self.accessed.borrow_mut());
+        if !batch.is_empty() {
+            let _ = self
+                .fill_env
+                .events
+                .unbounded_send(CacheEvent::Accessed(batch));
+        }
     }
 
     /// Waits until draining starts.
@@ -145,6 +177,14 @@ pub async fn run(
         }
         Err(e) => warn!(shard = index, "cannot start the fetch worker: {e}"),
     }
+    let fill_env = Rc::new(FillEnv {
+        shard: index,
+        tmp_dir: env.tmp_dir.clone(),
+        views: env.views.clone(),
+        publisher: env.publisher.clone(),
+        events: env.cache_events.clone(),
+        timeouts: env.replication.timeouts,
+    });
     let shard = Rc::new(Shard {
         catalog_cache: RefCell::new(Rc::new(env.views.catalog())),
         views: env.views,
@@ -163,6 +203,10 @@ pub async fn run(
         reaper: Reaper::default(),
         data_objects_json: RefCell::new(None),
         files_checked: Cell::new(0),
+        role: env.role,
+        queues,
+        fill_env,
+        accessed: RefCell::new(Vec::new()),
     });
     glommio::spawn_local(reap(shard.clone(), stop)).detach();
 
@@ -176,6 +220,11 @@ pub async fn run(
         match accepted {
             None => break,
             Some(Ok(stream)) => {
+                if !shard.views.public_enabled.load(Ordering::Relaxed) {
+                    // The operator stopped the public API: connections are closed at once.
+                    drop(stream);
+                    continue;
+                }
                 if shard.active.get() >= shard.limits.max_connections_per_shard {
                     glommio::spawn_local(refuse(stream)).detach();
                     continue;
@@ -253,6 +302,7 @@ async fn reap(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
             shard.files.retain_published(&catalog);
             shard.files_checked.set(catalog.version());
         }
+        shard.flush_accessed();
         if shard.draining.get() && shard.active.get() == 0 {
             return;
         }

@@ -21,6 +21,11 @@ pub struct FakeControl {
 impl FakeControl {
     /// Connects (retrying while the socket appears) and shakes hands.
     pub fn connect(socket: &Path) -> FakeControl {
+        Self::connect_as(socket, Role::Storage)
+    }
+
+    /// Connects as a control plane of `role`.
+    pub fn connect_as(socket: &Path, role: Role) -> FakeControl {
         let deadline = Instant::now() + Duration::from_secs(10);
         let stream = loop {
             match UnixStream::connect(socket) {
@@ -43,7 +48,7 @@ impl FakeControl {
         encode(
             &ToDataPlane::Hello {
                 version: PROTOCOL_VERSION,
-                role: Role::Storage,
+                role,
             },
             &mut hello,
         );

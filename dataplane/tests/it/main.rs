@@ -2,6 +2,7 @@
 
 mod control;
 mod crash;
+mod distributor;
 mod import;
 mod protection;
 mod replication;

@@ -24,9 +24,21 @@ impl Server {
             .unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
+    /// A server whose `--role` is among `extra`.
+    pub fn start_role(store: &Path, extra: &[&str]) -> Server {
+        Self::spawn(store, "127.0.0.1:0", extra)
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
     pub fn try_start(store: &Path, listen: &str, extra: &[&str]) -> Result<Server, String> {
+        let mut args = vec!["--role", "storage"];
+        args.extend_from_slice(extra);
+        Self::spawn(store, listen, &args)
+    }
+
+    fn spawn(store: &Path, listen: &str, extra: &[&str]) -> Result<Server, String> {
         let mut child = Command::new(bin())
-            .args(["serve", "--role", "storage", "--store"])
+            .args(["serve", "--store"])
             .arg(store)
             .args(["--listen", listen, "--io-memory-mib", "1"])
             .args(if extra.contains(&"--shards") {

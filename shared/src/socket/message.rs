@@ -326,6 +326,36 @@ pub struct DataPlaneMetrics {
     /// Objects removed, by reason label.
     #[serde(default)]
     pub removals: Vec<(String, u64)>,
+    /// Distributor: the cache's counters.
+    #[serde(default)]
+    pub cache: CacheCounters,
+}
+
+/// A distributor's cache counters, since the data plane started.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCounters {
+    /// Requests served from the cache (`x-cache: hit`).
+    pub hits: u64,
+    /// Requests that started a fill (`x-cache: miss`).
+    pub misses: u64,
+    /// Requests that joined a running fill (`x-cache: pending`).
+    pub pending: u64,
+    /// Requests proxied to a storage node (too large to cache, or a range ahead of the fill).
+    pub proxied: u64,
+    /// Response body bytes from verified cache entries.
+    pub bytes_hit: u64,
+    /// Response body bytes from fills in progress.
+    pub bytes_pending: u64,
+    /// Response body bytes proxied from storage nodes.
+    pub bytes_proxied: u64,
+    /// Fills started (origin fetches).
+    pub fills: u64,
+    /// Fills verified and stored.
+    pub fills_stored: u64,
+    /// Fills that failed.
+    pub fills_failed: u64,
+    /// Bytes fetched by fills from storage nodes.
+    pub fill_bytes: u64,
 }
 
 /// One route's counters.

@@ -18,7 +18,7 @@ pub mod sync;
 
 pub use frame::{encode, FrameDecoder, FrameError, FRAME_HEADER_LEN, MAX_FRAME_LEN};
 pub use message::{
-    BagPlacement, Change, DataPlaneMetrics, DistributorInfo, FromDataPlane, Globals,
+    BagPlacement, CacheCounters, Change, DataPlaneMetrics, DistributorInfo, FromDataPlane, Globals,
     ObjectPlacement, Report, Role, RouteMetrics, ToDataPlane, LATENCY_BUCKETS_US, PROTOCOL_VERSION,
 };
 pub use sync::{

@@ -1,0 +1,170 @@
+//! A response served from a fill in progress: from the growing temp file with `sendfile`,
+//! waking as bytes arrive, the last byte of the object held back until the fill is verified.
+//! Ranges are exact (Argus sent a whole megabyte after a `bytes=0-99` header); one that starts
+//! past what has arrived (by more than [`AHEAD`]) is left to the proxy.
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use glommio::io::BufferedFile;
+use glommio::net::TcpStream;
+
+use super::{Fill, FillState};
+use crate::http::range;
+use crate::http::request::{Method, Request};
+use crate::http::response::ResponseHead;
+use crate::metrics::Served;
+use crate::serve::sendfile::{send_file, send_head};
+use crate::serve::shard::Shard;
+
+/// A range starting this far past the arrived bytes is proxied rather than waited for (a player
+/// reading the end of a file for its index must not wait for the whole file).
+pub const AHEAD: u64 = 2 << 20;
+
+/// What serving from a fill came to.
+#[derive(Debug)]
+pub enum FromFill {
+    /// Answered (`Ok(true)`: keep the connection).
+    Answered(io::Result<bool>),
+    /// The fill finished and its file is in the store: serve it as a hit.
+    Stored,
+    /// The range starts too far ahead: proxy it.
+    Proxy,
+    /// The fill failed before anything was sent.
+    Failed,
+}
+
+/// Headers of every response from a fill in progress (the bytes are not verified yet).
+pub const PENDING_HEADERS: &[(&str, &[u8])] = &[
+    ("Cache-Control", b"max-age=180, must-revalidate"),
+    ("X-Data-Source", b"local"),
+    ("Timing-Allow-Origin", b"*"),
+    ("Access-Control-Expose-Headers", b"x-cache, x-data-source"),
+    ("Content-Disposition", b"inline"),
+    ("Accept-Ranges", b"bytes"),
+];
+
+/// Answers `req` from `fill`; `how` says whether this request started it.
+pub async fn serve(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    fill: &Arc<Fill>,
+    how: Served,
+    keep: bool,
+) -> FromFill {
+    while fill.media_type.get().is_none() && fill.state() == FillState::Running {
+        fill.changed(fill.written(), true).await;
+    }
+    match fill.state() {
+        FillState::Failed => return FromFill::Failed,
+        FillState::Verified => return FromFill::Stored,
+        FillState::Running => {}
+    }
+    let size = fill.size;
+    let spec = req.range.as_ref().and_then(|r| range::parse(r));
+    let (status, start, end) = match range::resolve(spec, size) {
+        range::Resolved::Full => (200, 0, size.saturating_sub(1)),
+        range::Resolved::Partial { start, end } => (206, start, end),
+        range::Resolved::Unsatisfiable => {
+            head.begin(416)
+                .header("Content-Length", b"0")
+                .content_range_unsatisfied(size);
+            let sent = send_head(stream, head.finish(keep, req.http10), false).await;
+            return FromFill::Answered(sent.map(|_| keep));
+        }
+    };
+    if status == 206 && start > fill.written() + AHEAD {
+        return FromFill::Proxy;
+    }
+    let generation = fill.generation();
+    let file = match BufferedFile::open(&fill.path).await {
+        Ok(f) => f,
+        Err(_) => return FromFill::Stored,
+    };
+    let len = if size == 0 { 0 } else { end - start + 1 };
+    head.begin(status)
+        .header(
+            "Content-Type",
+            fill.media_type.get().map_or(&b""[..], |m| m.as_bytes()),
+        )
+        .header(
+            "X-Cache",
+            if how == Served::Miss {
+                b"miss"
+            } else {
+                b"pending"
+            },
+        );
+    for (name, value) in PENDING_HEADERS {
+        head.header(name, value);
+    }
+    head.header_u64("Content-Length", len);
+    if status == 206 {
+        head.content_range(start, end, size);
+    }
+    head.finish(keep, req.http10);
+    let body = req.method != Method::Head && len > 0;
+    let result = async {
+        send_head(stream, head.bytes(), body).await?;
+        if body {
+            stream_body(stream, shard, fill, &file, generation, start, end).await?;
+        }
+        Ok(keep)
+    }
+    .await;
+    let _ = file.close().await;
+    if result.is_ok() {
+        shard.views.metrics.served(shard.index, how, len);
+    }
+    FromFill::Answered(result)
+}
+
+/// Sends bytes `start..=end` as they arrive. The object's last byte goes only once the fill
+/// is verified; a failed fill, or one that started over (its bytes came from a bad source),
+/// cuts the response.
+async fn stream_body(
+    stream: &mut TcpStream,
+    shard: &Shard,
+    fill: &Fill,
+    file: &BufferedFile,
+    generation: u32,
+    start: u64,
+    end: u64,
+) -> io::Result<()> {
+    let cut = |why: &str| io::Error::new(io::ErrorKind::ConnectionAborted, why.to_string());
+    let mut pos = start;
+    let stop = end + 1;
+    while pos < stop {
+        let written = fill.written();
+        let state = fill.state();
+        if state == FillState::Failed {
+            return Err(cut("the fill failed; response cut"));
+        }
+        if fill.generation() != generation {
+            return Err(cut("the fill started over after bad bytes; response cut"));
+        }
+        let limit = match state {
+            FillState::Verified => stop,
+            // Hold back the object's last byte until it is verified.
+            _ if stop == fill.size => written.min(fill.size - 1).min(stop),
+            _ => written.min(stop),
+        };
+        if pos < limit {
+            send_file(
+                stream,
+                file.as_raw_fd(),
+                pos,
+                limit - pos,
+                shard.limits.send_timeout,
+            )
+            .await?;
+            pos = limit;
+            continue;
+        }
+        fill.changed(written, false).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The owner's side of a fill: fetch the object from the storage nodes of its bag, best first,
+//! into the temp file through the page cache (readers on any shard see each write as soon as it
+//! completes), resume from the next source with `Range` when one fails, verify, publish into
+//! the store, and tell the cache. Bytes that do not hash to the content id are dropped, their
+//! sources blamed, and the object fetched again from the others (once).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures_channel::mpsc;
+use glommio::io::{BufferedFile, OpenOptions};
+use hecaton_shared::socket::{AttemptFailure, Report, Source};
+use hecaton_shared::ContentId;
+use tracing::{info, warn};
+
+use super::{Fill, FillState};
+use crate::cache::CacheEvent;
+use crate::control::Publisher;
+use crate::fetch::client::Timeouts;
+use crate::fetch::transfer::{self, Attempt, Sink, Transfer};
+use crate::store::media_type::{sniff, SNIFF_LEN};
+use crate::store::{temp, Digester, Expected};
+use crate::views::Views;
+
+/// Rounds over the sources: the second only after the first one's bytes did not verify.
+const ROUNDS: usize = 2;
+
+/// What a shard's fills need.
+#[derive(Debug)]
+pub struct FillEnv {
+    /// The shard (its metrics slot).
+    pub shard: usize,
+    /// The store's temp directory.
+    pub tmp_dir: PathBuf,
+    /// Shared views.
+    pub views: Arc<Views>,
+    /// The store writer.
+    pub publisher: Publisher,
+    /// The cache manager on the control executor.
+    pub events: mpsc::UnboundedSender<CacheEvent>,
+    /// Request timeouts.
+    pub timeouts: Timeouts,
+}
+
+/// The temp file a fill writes, with the digest of what it holds.
+struct FillSink<'a> {
+    file: &'a BufferedFile,
+    fill: &'a Fill,
+    digester: Digester,
+    first: Vec<u8>,
+}
+
+impl Sink for FillSink<'_> {
+    fn held(&self) -> u64 {
+        self.digester.len()
+    }
+
+    async fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut pos = self.digester.len();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = self.file.write_at(rest.to_vec(), pos).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            rest = &rest[n..];
+            pos += n as u64;
+        }
+        self.digester.update(bytes);
+        if self.fill.media_type.get().is_none() {
+            let take = (SNIFF_LEN - self.first.len()).min(bytes.len());
+            self.first.extend_from_slice(&bytes[..take]);
+            if self.first.len() >= SNIFF_LEN || pos == self.fill.size {
+                let _ = self
+                    .fill
+                    .media_type
+                    .set(sniff(&self.first).as_str().to_string());
+            }
+        }
+        self.fill.advance(pos);
+        Ok(())
+    }
+}
+
+/// Runs `fill` to its end from `sources` (best first), then unregisters it.
+pub async fn run(env: Rc<FillEnv>, fill: Arc<Fill>, content_id: ContentId, sources: Vec<Source>) {
+    let _ = env.events.unbounded_send(CacheEvent::Filling {
+        id: fill.id,
+        size: fill.size,
+    });
+    env.views.metrics.fill(env.shard, None);
+    let outcome = fetch(&env, &fill, content_id, &sources).await;
+    let ok = outcome.is_ok();
+    match outcome {
+        Ok(()) => {
+            info!(id = %fill.id, size = fill.size, millis = fill.started.elapsed().as_millis() as u64, "cache fill verified and stored");
+            fill.finish(FillState::Verified);
+        }
+        Err(reason) => {
+            warn!(id = %fill.id, "cache fill failed: {reason}");
+            fill.finish(FillState::Failed);
+            temp::remove(&fill.path).await;
+        }
+    }
+    env.views.fills.remove(fill.id);
+    env.views.metrics.fill(env.shard, Some(ok));
+    let _ = env.events.unbounded_send(CacheEvent::FillEnded {
+        id: fill.id,
+        size: fill.size,
+        stored: ok,
+    });
+}
+
+async fn fetch(
+    env: &FillEnv,
+    fill: &Fill,
+    content_id: ContentId,
+    sources: &[Source],
+) -> Result<(), String> {
+    let _lease = env.views.temps.lease(fill.path.clone());
+    let file = create(&fill.path)
+        .await
+        .map_err(|e| format!("creating {}: {e}", fill.path.display()))?;
+    let mut blamed: HashSet<String> = HashSet::new();
+    let mut last = String::from("no storage node holds the bag");
+    for _ in 0..ROUNDS {
+        let mut sink = FillSink {
+            file: &file,
+            fill,
+            digester: Digester::new(),
+            first: Vec::new(),
+        };
+        let mut contributors: Vec<String> = Vec::new();
+        let mut complete = false;
+        for source in sources.iter().filter(|s| !blamed.contains(&s.endpoint)) {
+            fill.source.store(Some(Arc::new(source.clone())));
+            let before = sink.held();
+            let attempt = Attempt {
+                id: fill.id,
+                size: fill.size,
+                source,
+                timeouts: env.timeouts,
+                rate: None,
+                cancelled: &std::cell::Cell::new(false),
+            };
+            let views = &env.views;
+            let result = transfer::receive(
+                &mut sink,
+                attempt,
+                |_| {},
+                |n| views.metrics.fill_bytes(env.shard, n),
+            )
+            .await;
+            if sink.held() > before {
+                contributors.push(source.endpoint.clone());
+            }
+            match result {
+                Transfer::Complete => {
+                    complete = true;
+                    break;
+                }
+                Transfer::Failed(failure, reason) => {
+                    last = format!("{}: {reason}", source.endpoint);
+                    report_failure(env, fill, &source.endpoint, failure, &reason);
+                }
+                Transfer::Local(reason) => return Err(reason),
+                Transfer::Cancelled => return Err("cancelled".into()),
+            }
+        }
+        if !complete {
+            let _ = file.close().await;
+            return Err(format!("every source failed; last: {last}"));
+        }
+        let digest = sink.digester.finish();
+        if digest.size == fill.size && digest.content_id == content_id {
+            file.fdatasync()
+                .await
+                .map_err(|e| format!("syncing the fill: {e}"))?;
+            let _ = file.close().await;
+            let expected = Expected {
+                size: fill.size,
+                content_id,
+            };
+            return env
+                .publisher
+                .publish(fill.id, fill.path.clone(), digest, expected, Some(fill.bag))
+                .await
+                .map_err(|e| format!("publishing: {e}"));
+        }
+        warn!(id = %fill.id, sources = ?contributors, "cache fill does not match its content id; fetching again from other sources");
+        for source in &contributors {
+            report_failure(
+                env,
+                fill,
+                source,
+                AttemptFailure::Corrupt,
+                "the bytes do not match the content id",
+            );
+            blamed.insert(source.clone());
+        }
+        last = "the bytes did not match the content id".into();
+        fill.reset();
+        file.truncate(0)
+            .await
+            .map_err(|e| format!("truncating the fill: {e}"))?;
+    }
+    let _ = file.close().await;
+    Err(last)
+}
+
+fn report_failure(env: &FillEnv, fill: &Fill, source: &str, failure: AttemptFailure, reason: &str) {
+    let _ = env
+        .events
+        .unbounded_send(CacheEvent::Report(Report::FetchAttemptFailed {
+            id: fill.id,
+            source: source.to_string(),
+            failure,
+            reason: reason.to_string(),
+        }));
+}
+
+/// Creates the temp file (a leftover of a crashed fill is replaced: no fill of the object runs).
+async fn create(path: &std::path::Path) -> std::io::Result<BufferedFile> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .buffered_open(path)
+        .await?;
+    Ok(file)
+}

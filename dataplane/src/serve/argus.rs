@@ -1,0 +1,110 @@
+//! The distributor's public API, Argus-compatible (`reference/argus.md` §1.2,
+//! `argus-public.yml`): `/api/v1/assets/{id}`, `/api/v1/status` (from in-memory values only,
+//! never waiting on the chain), `/api/v1/buckets`, and CORS preflights.
+
+use std::io;
+
+use glommio::net::TcpStream;
+
+use crate::http::request::{Method, Request};
+use crate::http::response::ResponseHead;
+use crate::serve::connection::Pending;
+use crate::serve::routes::{preflight, send_json};
+use crate::serve::shard::Shard;
+use crate::serve::{asset, routes};
+
+/// Answers `req`; `Ok(true)` when the connection stays open.
+pub async fn respond(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    _pending: Pending<'_>,
+) -> io::Result<bool> {
+    let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
+    let head_only = req.method == Method::Head;
+    if req.method == Method::Options {
+        return preflight(stream, req, head, keep).await;
+    }
+    let readable = matches!(req.method, Method::Get | Method::Head);
+    let path = req
+        .path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(&req.path);
+    let api = path.strip_prefix("/api/v1/").unwrap_or("");
+    match api {
+        _ if api.starts_with("assets/") && !api["assets/".len()..].contains('/') => {
+            if !readable {
+                return routes::not_allowed(stream, head, req, keep, b"GET, HEAD").await;
+            }
+            asset::serve(stream, req, shard, head, &api["assets/".len()..], keep).await
+        }
+        "status" if readable => {
+            let body = status_json(shard);
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+        }
+        "buckets" if readable => {
+            let body = buckets_json(shard);
+            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+        }
+        "status" | "buckets" => routes::not_allowed(stream, head, req, keep, b"GET, HEAD").await,
+        _ => {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "type": "request_validation",
+                "message": "not found",
+            }))
+            .expect("strings serialize");
+            send_json(stream, head, 404, &body, keep, req.http10, head_only).await
+        }
+    }
+}
+
+/// Argus's `/status`: every value from memory.
+fn status_json(shard: &Shard) -> Vec<u8> {
+    let placement = shard.views.placement();
+    let info = placement
+        .as_ref()
+        .and_then(|p| p.globals.distributor.clone())
+        .unwrap_or_default();
+    let catalog = shard.views.catalog();
+    let block = placement.as_ref().map_or(0, |p| p.block);
+    let fills = &shard.views.fills;
+    let mut status = serde_json::json!({
+        "id": info.id,
+        "version": env!("CARGO_PKG_VERSION"),
+        "objectsInCache": catalog.len(),
+        "storageLimit": shard.limits.cache_capacity,
+        "storageUsed": catalog.total_size() + fills.reserved_bytes(),
+        "uptime": shard.started.elapsed().as_secs(),
+        "downloadsInProgress": fills.len(),
+        "nodeEnv": "",
+        "queryNodeStatus": {
+            "url": "",
+            "chainHead": block,
+            "blocksProcessed": block,
+            "packageVersion": env!("CARGO_PKG_VERSION"),
+        },
+    });
+    if let Some(w) = info.worker_id {
+        status["workerId"] = w.into();
+    }
+    serde_json::to_vec(&status).expect("values serialize")
+}
+
+/// Argus's `/buckets`: the configured bucket ids, or the worker whose buckets are served.
+fn buckets_json(shard: &Shard) -> Vec<u8> {
+    let info = shard
+        .views
+        .placement()
+        .and_then(|p| p.globals.distributor.clone())
+        .unwrap_or_default();
+    let body = match (info.configured_buckets, info.worker_id) {
+        (Some(ids), _) => serde_json::json!({
+            "bucketIds": ids.iter().map(|b| b.to_string()).collect::<Vec<_>>()
+        }),
+        (None, Some(w)) => serde_json::json!({ "allByWorkerId": w }),
+        (None, None) => serde_json::json!({ "bucketIds": [] }),
+    };
+    serde_json::to_vec(&body).expect("values serialize")
+}

@@ -1,0 +1,267 @@
+//! `GET`/`HEAD /api/v1/assets/{id}`: a distributor's answer, as Argus gives it
+//! (`reference/argus.md` §1.2) with its bugs fixed.
+//!
+//! | the object | status | `x-cache` |
+//! |---|---|---|
+//! | cached (verified) | 200/206/304/416 from the store | `hit` |
+//! | being fetched | 200/206 streamed from the fill (`fill/stream.rs`) | `pending` |
+//! | distributed here, not cached | a fill starts, then as above | `miss` |
+//! | larger than the largest cached item | proxied from a storage node | `miss` |
+//! | distributed here, not accepted on chain | 404 `Data object has not been uploaded yet` | |
+//! | on chain, not in this node's bags | 421 `Data object not served by this node` | |
+//! | not on chain | 404 `Data object does not exist` | |
+//!
+//! HEAD never starts a fetch.
+
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use glommio::net::TcpStream;
+use hecaton_shared::socket::Source;
+use hecaton_shared::{BagId, ContentId, DataObjectId, DecimalError};
+
+use crate::fill::stream::{self, FromFill, PENDING_HEADERS};
+use crate::fill::{proxy, task, Fill};
+use crate::http::request::{Method, Request};
+use crate::http::response::ResponseHead;
+use crate::metrics::Served;
+use crate::placement::Placement;
+use crate::serve::object::send_object;
+use crate::serve::routes::{send_json, send_json_with};
+use crate::serve::shard::Shard;
+
+/// Headers of a cache hit: verified bytes, long-cacheable.
+const HIT_HEADERS: &[(&str, &[u8])] = &[
+    ("Cache-Control", b"public, max-age=31536000"),
+    ("X-Cache", b"hit"),
+    ("X-Data-Source", b"local"),
+    ("Timing-Allow-Origin", b"*"),
+    ("Access-Control-Expose-Headers", b"x-cache, x-data-source"),
+];
+
+fn message(text: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "message": text })).expect("a string serializes")
+}
+
+/// Serves asset `id_text`.
+pub async fn serve(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    id_text: &str,
+    keep: bool,
+) -> io::Result<bool> {
+    let head_only = req.method == Method::Head;
+    let id = match id_text.parse::<DataObjectId>() {
+        Ok(id) => id,
+        Err(e) => {
+            let why = match e {
+                DecimalError::TooLarge(_) => "objectId must fit in an unsigned 64-bit integer",
+                _ => "objectId should match pattern \"^\\d+$\"",
+            };
+            let body = serde_json::to_vec(&serde_json::json!({
+                "type": "request_validation",
+                "message": why,
+                "errors": [{ "path": ".params.objectId", "message": why }],
+            }))
+            .expect("strings serialize");
+            return send_json(stream, head, 400, &body, keep, req.http10, head_only).await;
+        }
+    };
+    // Twice at most: a fill that ends while we look is then a hit.
+    for _ in 0..2 {
+        if let Some(answered) = hit(stream, req, shard, head, id, keep).await {
+            return answered;
+        }
+        let Some(placement) = shard.views.placement() else {
+            let body = message("the node has not received its placement yet");
+            let extra = [("Retry-After", &b"1"[..])];
+            return send_json_with(
+                stream, head, 503, &extra, &body, false, req.http10, head_only,
+            )
+            .await;
+        };
+        let Some(object) = placement.object(id).cloned() else {
+            let (status, text) = match placement.exists(id) {
+                Some(true) => (421, "Data object not served by this node"),
+                _ => (404, "Data object does not exist"),
+            };
+            let body = message(text);
+            return send_json(stream, head, status, &body, keep, req.http10, head_only).await;
+        };
+        if !object.accepted {
+            let body = message("Data object has not been uploaded yet");
+            return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;
+        }
+        let sources = sources(shard, &placement, &object.bag);
+        if sources.is_empty() && !head_only {
+            // The control plane has not resolved the bag's storage nodes yet (at start-up), or
+            // none of them published an endpoint.
+            let body = message("no storage node is known for the object's bag yet");
+            let extra = [("Retry-After", &b"2"[..])];
+            return send_json_with(stream, head, 503, &extra, &body, keep, req.http10, false).await;
+        }
+        if head_only {
+            return head_of_missing(stream, req, shard, head, id, object.size, keep).await;
+        }
+        if shard
+            .limits
+            .max_cached_item
+            .is_some_and(|max| object.size > max)
+        {
+            return proxied(stream, req, shard, head, id, &sources, keep).await;
+        }
+        let Ok(content_id) = object.content_id.parse::<ContentId>() else {
+            let body = message("the chain's content id of this object is not a BLAKE3 multihash");
+            return send_json(stream, head, 502, &body, keep, req.http10, head_only).await;
+        };
+        let (fill, how) = join_or_start(
+            shard,
+            id,
+            object.bag,
+            object.size,
+            content_id,
+            sources.clone(),
+        );
+        match stream::serve(stream, req, shard, head, &fill, how, keep).await {
+            FromFill::Answered(answered) => return answered,
+            FromFill::Stored => continue,
+            FromFill::Proxy => return proxied(stream, req, shard, head, id, &sources, keep).await,
+            FromFill::Failed => {
+                let body = message("no storage node could serve the object");
+                return send_json(stream, head, 502, &body, keep, req.http10, false).await;
+            }
+        }
+    }
+    let body = message("the object could not be served; try again");
+    send_json(stream, head, 503, &body, false, req.http10, head_only).await
+}
+
+/// A cache hit, if the object is cached.
+async fn hit(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    id: DataObjectId,
+    keep: bool,
+) -> Option<io::Result<bool>> {
+    let catalog = shard.catalog();
+    let meta = catalog.get(id)?;
+    shard.accessed(id);
+    let memory = shard.views.memory.load().get(&id).cloned();
+    let len = meta.size;
+    let answered = send_object(
+        stream,
+        req,
+        shard,
+        head,
+        &catalog,
+        meta,
+        HIT_HEADERS,
+        memory,
+        keep,
+    )
+    .await;
+    if answered.is_ok() && req.method != Method::Head {
+        shard.views.metrics.served(shard.index, Served::Hit, len);
+    }
+    Some(answered)
+}
+
+/// The sources of `bag`: its storage nodes, in the control plane's order, with their addresses.
+fn sources(shard: &Shard, placement: &Placement, bag: &BagId) -> Vec<Source> {
+    let Some(entry) = placement.bag(bag) else {
+        return Vec::new();
+    };
+    shard
+        .views
+        .sources
+        .load()
+        .iter()
+        .filter(|s| entry.peers.contains(&s.endpoint))
+        .cloned()
+        .collect()
+}
+
+/// The running fill of `id`, or a new one this shard runs.
+fn join_or_start(
+    shard: &Shard,
+    id: DataObjectId,
+    bag: BagId,
+    size: u64,
+    content_id: ContentId,
+    sources: Vec<Source>,
+) -> (Arc<Fill>, Served) {
+    if let Some(fill) = shard.views.fills.get(id) {
+        return (fill, Served::Pending);
+    }
+    let path = shard.tmp_dir.join(format!("fill-{id}"));
+    let fill = Arc::new(Fill::new(id, bag, size, path));
+    let (fill, owner) = shard.views.fills.join_or_start(fill);
+    if !owner {
+        return (fill, Served::Pending);
+    }
+    let env = Rc::clone(&shard.fill_env);
+    let f = fill.clone();
+    let spawned =
+        glommio::spawn_local_into(task::run(env, f, content_id, sources), shard.queues.fill);
+    match spawned {
+        Ok(t) => {
+            t.detach();
+        }
+        Err(e) => {
+            tracing::warn!(%id, "cannot start a cache fill: {e}");
+            fill.finish(crate::fill::FillState::Failed);
+            shard.views.fills.remove(id);
+        }
+    }
+    (fill, Served::Miss)
+}
+
+/// HEAD of an object not cached: its length from the chain, without fetching it.
+async fn head_of_missing(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    id: DataObjectId,
+    size: u64,
+    keep: bool,
+) -> io::Result<bool> {
+    let state: &[u8] = if shard.views.fills.get(id).is_some() {
+        b"pending"
+    } else {
+        b"miss"
+    };
+    head.begin(200).header("X-Cache", state);
+    for (name, value) in PENDING_HEADERS
+        .iter()
+        .filter(|(n, _)| *n != "X-Data-Source")
+    {
+        head.header(name, value);
+    }
+    head.header_u64("Content-Length", size);
+    crate::serve::sendfile::send_head(stream, head.finish(keep, req.http10), false).await?;
+    Ok(keep)
+}
+
+async fn proxied(
+    stream: &mut TcpStream,
+    req: &Request,
+    shard: &Shard,
+    head: &mut ResponseHead,
+    id: DataObjectId,
+    sources: &[Source],
+    keep: bool,
+) -> io::Result<bool> {
+    match proxy::serve(stream, req, shard, head, id, sources, keep).await {
+        Some(answered) => answered,
+        None => {
+            let body = message("no storage node could serve the object");
+            send_json(stream, head, 502, &body, keep, req.http10, false).await
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! A distributor data plane (`--role distributor`) in front of real storage data planes, with
+//! a stand-in control plane handing it placement and sources: misses fetched once however many
+//! clients ask, ranges while a fetch runs, bad bytes never cached, 404 and 421, the byte budget,
+//! and a restart that keeps the cache.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hecaton_shared::socket::{
+    BagPlacement, DataPlaneMetrics, FromDataPlane, Globals, Report, Role, Source, ToDataPlane,
+};
+use hecaton_shared::DataObjectId;
+
+use crate::control::{object, FakeControl};
+use crate::support::{bytes, read_response, send, store_with, Server};
+
+const BAG: &str = "dynamic:channel:4";
+
+fn source(server: &Server) -> Source {
+    Source {
+        endpoint: format!("http://{}/", server.addr),
+        addrs: vec![server.addr],
+    }
+}
+
+/// A distributor data plane with placement listing `objects` (all accepted) in one bag stored
+/// by `peers`, `also` existing elsewhere on chain.
+fn distributor(
+    store: &Path,
+    objects: &[(u64, &[u8])],
+    also: &[u64],
+    peers: &[&Server],
+    extra: &[&str],
+) -> (Server, FakeControl) {
+    let mut args = vec!["--role", "distributor", "--shards", "2"];
+    args.extend_from_slice(extra);
+    let server = Server::start_role(store, &args);
+    let mut control = FakeControl::connect_as(&store.join("control.sock"), Role::Distributor);
+    let sources: Vec<Source> = peers.iter().map(|p| source(p)).collect();
+    let placed = objects
+        .iter()
+        .map(|(id, data)| {
+            let mut o = object(*id, data);
+            o.accepted = true;
+            o
+        })
+        .collect();
+    let existing = objects
+        .iter()
+        .map(|(id, _)| DataObjectId(*id))
+        .chain(also.iter().map(|id| DataObjectId(*id)))
+        .collect();
+    control.send(&ToDataPlane::SnapshotBegin {
+        block: 1,
+        globals: Globals::default(),
+        existing: Some(existing),
+    });
+    control.send(&ToDataPlane::SnapshotBags {
+        block: 1,
+        bags: vec![BagPlacement {
+            bag: BAG.parse().unwrap(),
+            buckets: vec![],
+            peers: sources.iter().map(|s| s.endpoint.clone()).collect(),
+            objects: placed,
+        }],
+    });
+    // Before the snapshot's end: its acknowledgement then says the sources are in place too.
+    control.send(&ToDataPlane::Sources { sources });
+    control.send(&ToDataPlane::SnapshotEnd { block: 1 });
+    control.applied(1);
+    (server, control)
+}
+
+/// The storage data plane's `files_get` successes, from its metrics report.
+fn origin_gets(control: &mut FakeControl) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let FromDataPlane::Report(Report::Metrics(m)) = control.recv() {
+            return files_get_2xx(&m);
+        }
+    }
+    panic!("no metrics report");
+}
+
+fn files_get_2xx(m: &DataPlaneMetrics) -> u64 {
+    m.routes
+        .iter()
+        .find(|r| r.route == "files_get")
+        .map_or(0, |r| r.responses[0])
+}
+
+#[test]
+fn a_miss_is_fetched_once_for_many_clients_then_served_as_a_verified_hit() {
+    let data = bytes(8 << 20, 1);
+    let (_d, storage) = store_with(&[(3, data.clone())]);
+    // The storage node sends slowly enough that every client arrives during the fetch.
+    let origin = Server::start(&storage, &[]);
+    let mut origin_control = FakeControl::connect(&storage.join("control.sock"));
+    origin_control.place_bag(1, BAG, vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _control) = distributor(
+        &dir.path().join("cache"),
+        &[(3, &data)],
+        &[],
+        &[&origin],
+        &[],
+    );
+    let clients: Vec<_> = (0..12)
+        .map(|i| {
+            let addr = d.addr;
+            std::thread::spawn(move || {
+                let mut c = std::net::TcpStream::connect(addr).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                // Half ask for the whole object, half for a range inside it.
+                let range = if i % 2 == 0 {
+                    None
+                } else {
+                    Some(("Range", "bytes=1000-2999"))
+                };
+                send(
+                    &mut c,
+                    "GET",
+                    "/api/v1/assets/3",
+                    &range.into_iter().collect::<Vec<_>>(),
+                );
+                read_response(&mut c, false)
+            })
+        })
+        .collect();
+    for (i, c) in clients.into_iter().enumerate() {
+        let r = c.join().unwrap();
+        if i % 2 == 0 {
+            assert_eq!(r.status, 200);
+            assert!(r.body == data, "client {i}: whole object differs");
+        } else {
+            assert_eq!(r.status, 206);
+            assert_eq!(r.header("Content-Range"), Some("bytes 1000-2999/8388608"));
+            assert!(
+                r.body == data[1000..3000],
+                "client {i}: range differs (exact bytes)"
+            );
+        }
+        let cache = r.header("X-Cache").unwrap();
+        assert!(["miss", "pending", "hit"].contains(&cache), "{cache}");
+    }
+    let hit = d.get("/api/v1/assets/3", &[]);
+    assert_eq!(hit.status, 200);
+    assert_eq!(hit.header("X-Cache"), Some("hit"));
+    assert_eq!(hit.header("X-Data-Source"), Some("local"));
+    assert_eq!(
+        hit.header("Cache-Control"),
+        Some("public, max-age=31536000")
+    );
+    assert_eq!(hit.header("Timing-Allow-Origin"), Some("*"));
+    assert!(hit.body == data);
+    assert_eq!(
+        origin_gets(&mut origin_control),
+        1,
+        "one fetch from the storage node"
+    );
+}
+
+#[test]
+fn a_corrupt_source_is_never_cached_and_the_next_one_serves() {
+    let data = bytes(2 << 20, 2);
+    let (_d1, bad_store) = store_with(&[(5, data.clone())]);
+    let (_d2, good_store) = store_with(&[(5, data.clone())]);
+    let mut rotten = data.clone();
+    rotten[1 << 20] ^= 1;
+    std::fs::write(bad_store.join("objects/5"), &rotten).unwrap();
+    let bad = Server::start(&bad_store, &[]);
+    let good = Server::start(&good_store, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (d, mut control) = distributor(
+        &dir.path().join("cache"),
+        &[(5, &data)],
+        &[],
+        &[&bad, &good],
+        &[],
+    );
+    // The first client streams from the bad source: its response is cut before its end.
+    let mut c = d.connect();
+    send(
+        &mut c,
+        "GET",
+        "/api/v1/assets/5",
+        &[("Connection", "close")],
+    );
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(
+        got.len() - head_end < data.len(),
+        "the bad copy was never delivered whole"
+    );
+    // The source is blamed to the control plane.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut blamed = false;
+    while Instant::now() < deadline && !blamed {
+        if let FromDataPlane::Report(Report::FetchAttemptFailed { source, .. }) = control.recv() {
+            blamed = source == format!("http://{}/", bad.addr);
+        }
+    }
+    assert!(blamed, "the corrupt source was reported");
+    // Fetched again from the good source and cached.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = d.get("/api/v1/assets/5", &[]);
+        if r.header("X-Cache") == Some("hit") {
+            assert!(r.body == data, "the cached copy is the right one");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never cached");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn statuses_budget_and_restart() {
+    let objects: Vec<(u64, Vec<u8>)> = (10..16).map(|i| (i, bytes(300_000, i))).collect();
+    let (_d, storage) = store_with(&objects);
+    let origin = Server::start(&storage, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let refs: Vec<(u64, &[u8])> = objects.iter().map(|(i, b)| (*i, &b[..])).collect();
+    let extra = ["--cache-mib", "1", "--memory-tier-mib", "0"];
+    let (d, _control) = distributor(&cache, &refs, &[99], &[&origin], &extra);
+    // Not on chain: 404; on chain in another bag: 421; malformed: 400.
+    assert_eq!(d.get("/api/v1/assets/1234", &[]).status, 404);
+    let misdirected = d.get("/api/v1/assets/99", &[]);
+    assert_eq!(misdirected.status, 421);
+    assert_eq!(
+        misdirected.json()["message"],
+        "Data object not served by this node"
+    );
+    assert_eq!(d.get("/api/v1/assets/x1", &[]).status, 400);
+    // HEAD of a miss says so without fetching.
+    let head = d.request("HEAD", "/api/v1/assets/10", &[]);
+    assert_eq!((head.status, head.header("X-Cache")), (200, Some("miss")));
+    assert_eq!(head.header("Content-Length"), Some("300000"));
+    // Six objects of 300 KB through a 1 MiB cache: every one served, the budget kept.
+    for (id, data) in &objects {
+        let r = d.get(&format!("/api/v1/assets/{id}"), &[]);
+        assert_eq!(r.status, 200);
+        assert!(r.body == *data, "object {id}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let held = loop {
+        let s = d.get("/api/v1/status", &[]).json();
+        let used = s["storageUsed"].as_u64().unwrap();
+        if used <= 1 << 20 && s["downloadsInProgress"] == 0 {
+            break s["objectsInCache"].as_u64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "over budget: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!((1..=3).contains(&held), "{held} objects of 300 KB in 1 MiB");
+    let cached: Vec<u64> = objects
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| {
+            let r = d.request("HEAD", &format!("/api/v1/assets/{id}"), &[]);
+            r.header("X-Cache") == Some("hit")
+        })
+        .collect();
+    assert!(!cached.is_empty());
+    drop(d);
+    // A restart keeps what was cached, whatever the state file says.
+    std::fs::write(cache.join("cache-state.json"), b"{ damaged").unwrap();
+    let (d, _control) = distributor(&cache, &refs, &[99], &[&origin], &extra);
+    for id in &cached {
+        let r = d.request("HEAD", &format!("/api/v1/assets/{id}"), &[]);
+        assert_eq!(
+            r.header("X-Cache"),
+            Some("hit"),
+            "object {id} survived the restart"
+        );
+    }
+    // Argus's bucket list and status shapes.
+    assert!(d.get("/api/v1/buckets", &[]).json()["bucketIds"].is_array());
+    let status = d.get("/api/v1/status", &[]).json();
+    assert_eq!(status["storageLimit"], 1 << 20);
+    let mut c = d.connect();
+    c.write_all(b"OPTIONS /api/v1/assets/10 HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut c, true).status, 204);
+}
