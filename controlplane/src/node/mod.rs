@@ -3,8 +3,10 @@
 //! supervisor of the data plane process, and the ranking of the storage nodes it fetches from.
 //! `storage_node` and `distributor` put these together with what is theirs alone.
 
+pub mod config;
 pub mod follow;
 pub mod link;
+pub mod metrics;
 pub mod obligations;
 pub mod peers;
 pub mod supervisor;

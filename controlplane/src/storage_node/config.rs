@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use super::sync::backlog::SyncOrder;
 use crate::account::AccountId;
+pub use crate::node::config::ConfigError;
+use crate::node::config::Keys;
 
 /// The annotated example configuration.
 pub const EXAMPLE: &str = r#"# hecaton storage-node configuration. Units are in the names; unknown keys are errors.
@@ -329,54 +331,15 @@ fn default_cleanup() -> CleanupSection {
     toml::from_str("").expect("defaults")
 }
 
-/// Why a configuration was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// Not valid TOML, an unknown key, or a value of the wrong type.
-    #[error("{path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, with its place.
-        message: String,
-    },
-    /// An environment override is not usable.
-    #[error("environment variable {name}: {message}")]
-    Env {
-        /// The variable.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value is out of its range.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The field.
-        field: &'static str,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 impl StorageNodeConfig {
     /// Reads `path`, applies `HECATON_*` overrides from `env`, and validates.
     pub fn load(
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(&text, path, env)
+        let config: Self = crate::node::config::load(path, env, KEYS)?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// Parses `text` (named `path` in errors), applies overrides and validates.
@@ -385,27 +348,7 @@ impl StorageNodeConfig {
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let parse_err = |message: String| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
-        };
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
-        for (name, value) in env {
-            let Some(key) = name.strip_prefix("HECATON_") else {
-                continue;
-            };
-            override_key(&mut table, &key.to_ascii_lowercase(), &value).map_err(|message| {
-                ConfigError::Env {
-                    name: name.clone(),
-                    message,
-                }
-            })?;
-        }
-        let config: StorageNodeConfig = table
-            .try_into()
-            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        let config: Self = crate::node::config::parse(text, path, env, KEYS)?;
         config.validate()?;
         Ok(config)
     }
@@ -501,44 +444,19 @@ impl StorageNodeConfig {
     }
 }
 
-const TOP_LEVEL: [&str; 8] = [
-    "worker_id",
-    "buckets",
-    "chain",
-    "transactor",
-    "store_dir",
-    "public_listen",
-    "operator_listen",
-    "shards",
-];
-
-/// Sets `key` (`worker_id`, or `accept_batch_size` for `[accept] batch_size`) from text: a
-/// TOML value if it parses as one, else a string.
-fn override_key(table: &mut toml::Table, key: &str, value: &str) -> Result<(), String> {
-    let parsed: toml::Value = format!("v = {value}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(value.to_string()));
-    for section in ["dataplane", "accept", "sync", "cleanup"] {
-        if let Some(field) = key.strip_prefix(section).and_then(|k| k.strip_prefix('_')) {
-            let entry = table
-                .entry(section)
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let toml::Value::Table(t) = entry else {
-                return Err(format!("[{section}] is not a table"));
-            };
-            t.insert(field.to_string(), parsed);
-            return Ok(());
-        }
-    }
-    // Other `HECATON_*` variables belong to other commands (`HECATON_ACCOUNT` is the CLI's
-    // `--as`); only this file's top-level fields are overridden.
-    if TOP_LEVEL.contains(&key) {
-        table.insert(key.to_string(), parsed);
-    }
-    Ok(())
-}
+const KEYS: Keys = Keys {
+    top_level: &[
+        "worker_id",
+        "buckets",
+        "chain",
+        "transactor",
+        "store_dir",
+        "public_listen",
+        "operator_listen",
+        "shards",
+    ],
+    tables: &["dataplane", "accept", "sync", "cleanup"],
+};
 
 #[cfg(test)]
 mod tests {

@@ -177,6 +177,9 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
                     | LinkEvent::Sync(_)
             );
             st.update(|s| apply_link_event(s, &event));
+            if let LinkEvent::Metrics(m) = &event {
+                *st.reported.dataplane.lock().expect("metrics") = Some((**m).clone());
+            }
             if for_sync {
                 let _ = sync_tx.send(event);
             }
@@ -250,8 +253,7 @@ fn apply_link_event(s: &mut status::StatusInner, event: &LinkEvent) {
             s.objects_held = *objects;
             s.bytes_held = *bytes;
         }
-        LinkEvent::Metrics(m) => s.dataplane_metrics = Some((**m).clone()),
-        LinkEvent::Stored(_) | LinkEvent::Sync(_) => {}
+        LinkEvent::Stored(_) | LinkEvent::Sync(_) | LinkEvent::Metrics(_) => {}
     }
 }
 

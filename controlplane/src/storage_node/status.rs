@@ -15,10 +15,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 
-use hecaton_shared::socket::{DataPlaneMetrics, PeerSummary, LATENCY_BUCKETS_US};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::MetricType;
+use crate::node::metrics::{Reported, ReportedCollector};
 
 use super::acceptor::AcceptStats;
 use super::sync::SyncStatus;
@@ -33,6 +30,8 @@ pub struct NodeStatus {
     pub accept: Arc<Mutex<AcceptStats>>,
     /// Replication and cleanup.
     pub sync: Arc<Mutex<SyncStatus>>,
+    /// What the data plane reported last.
+    pub reported: Arc<Reported>,
     metrics: Metrics,
 }
 
@@ -69,8 +68,6 @@ pub struct StatusInner {
     pub buckets: Vec<u64>,
     /// The worker id.
     pub worker_id: u64,
-    /// The data plane's latest counters.
-    pub dataplane_metrics: Option<DataPlaneMetrics>,
 }
 
 #[derive(Debug, Default)]
@@ -226,18 +223,18 @@ fn catch_up(c: &Counter, v: u64) {
 impl NodeStatus {
     /// A status with nothing known yet.
     pub fn new(accept: Arc<Mutex<AcceptStats>>, sync: Arc<Mutex<SyncStatus>>) -> Arc<Self> {
-        Arc::new_cyclic(|me: &std::sync::Weak<NodeStatus>| {
-            let mut metrics = Metrics::new();
-            metrics
-                .registry
-                .register_collector(Box::new(DataPlaneCollector(me.clone())));
-            Self {
-                started: Instant::now(),
-                inner: Mutex::new(StatusInner::default()),
-                accept,
-                sync,
-                metrics,
-            }
+        let reported = Arc::new(Reported::default());
+        let mut metrics = Metrics::new();
+        metrics
+            .registry
+            .register_collector(Box::new(ReportedCollector(reported.clone())));
+        Arc::new(Self {
+            started: Instant::now(),
+            inner: Mutex::new(StatusInner::default()),
+            accept,
+            sync,
+            reported,
+            metrics,
         })
     }
 
@@ -279,160 +276,10 @@ impl NodeStatus {
         catch_up(&m.sync_fetch_failures, y.fetch_failures);
         set(&m.cleanup_waiting, y.summary.cleanup_waiting);
         set(&m.cleanup_unplaced, y.unplaced);
+        *self.reported.peers.lock().expect("peers") = y.summary.peers.clone();
         let mut out = String::new();
         encode(&mut out, &m.registry).expect("writing to a String cannot fail");
         out
-    }
-}
-
-/// Exposes the data plane's reported counters as Prometheus families.
-#[derive(Debug)]
-struct DataPlaneCollector(std::sync::Weak<NodeStatus>);
-
-impl Collector for DataPlaneCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let Some(status) = self.0.upgrade() else {
-            return Ok(());
-        };
-        let peers = status
-            .sync
-            .lock()
-            .expect("sync status")
-            .summary
-            .peers
-            .clone();
-        let per_peer: [PeerFamily; 2] = [
-            (
-                "hecaton_sync_peer_failures",
-                "Failed fetch attempts per peer",
-                |p| p.failures,
-            ),
-            (
-                "hecaton_sync_peer_fetched",
-                "Objects fetched per peer",
-                |p| p.fetched,
-            ),
-        ];
-        for (name, help, value) in per_peer {
-            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            for p in &peers {
-                let labels = [("peer", p.endpoint.as_str())];
-                ConstCounter(value(p)).encode(family.encode_family(&labels)?)?;
-            }
-        }
-        let Some(m) = status
-            .inner
-            .lock()
-            .expect("status lock")
-            .dataplane_metrics
-            .clone()
-        else {
-            return Ok(());
-        };
-        let mut family = encoder.encode_descriptor(
-            "hecaton_dataplane_responses",
-            "Data plane responses by route and status class",
-            None,
-            MetricType::Counter,
-        )?;
-        for r in &m.routes {
-            for (class, n) in ["2xx", "3xx", "4xx", "5xx"].iter().zip(r.responses) {
-                let labels = [("route", r.route.as_str()), ("class", *class)];
-                ConstCounter(n).encode(family.encode_family(&labels)?)?;
-            }
-        }
-        let mut family = encoder.encode_descriptor(
-            "hecaton_dataplane_request_duration_seconds",
-            "Data plane request latency by route (head received to response written)",
-            None,
-            MetricType::Histogram,
-        )?;
-        for r in &m.routes {
-            let mut cumulative = 0;
-            let mut buckets = Vec::with_capacity(r.latency.len());
-            for (i, n) in r.latency.iter().enumerate() {
-                cumulative += n;
-                let le = LATENCY_BUCKETS_US
-                    .get(i)
-                    .map_or(f64::INFINITY, |us| *us as f64 / 1e6);
-                buckets.push((le, cumulative));
-            }
-            let labels = [("route", r.route.as_str())];
-            family.encode_family(&labels)?.encode_histogram::<()>(
-                r.latency_sum_us as f64 / 1e6,
-                cumulative,
-                &buckets,
-                None,
-            )?;
-        }
-        for (name, help, value) in [
-            (
-                "hecaton_dataplane_bytes_in",
-                "Request bytes received by the data plane",
-                m.bytes_in,
-            ),
-            (
-                "hecaton_dataplane_bytes_out",
-                "Response bytes sent by the data plane",
-                m.bytes_out,
-            ),
-            (
-                "hecaton_dataplane_fetch_bytes",
-                "Bytes the data plane received from peers by replication",
-                m.fetch_bytes,
-            ),
-        ] {
-            let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            ConstCounter(value).encode(family)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "hecaton_dataplane_uploads",
-            "Uploads by outcome",
-            None,
-            MetricType::Counter,
-        )?;
-        for (outcome, n) in &m.uploads {
-            let labels = [("outcome", outcome.as_str())];
-            ConstCounter(*n).encode(family.encode_family(&labels)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "hecaton_dataplane_removals",
-            "Objects removed from the store, by reason",
-            None,
-            MetricType::Counter,
-        )?;
-        for (reason, n) in &m.removals {
-            let labels = [("reason", reason.as_str())];
-            ConstCounter(*n).encode(family.encode_family(&labels)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "hecaton_dataplane_connections",
-            "Client connections open on the data plane",
-            None,
-            MetricType::Gauge,
-        )?;
-        family.encode_gauge(&(m.connections as i64))?;
-        Ok(())
-    }
-}
-
-/// A per-peer counter family: name, help, value.
-type PeerFamily = (&'static str, &'static str, fn(&PeerSummary) -> u64);
-
-/// A counter whose value is known (a sum reported by the data plane).
-#[derive(Debug)]
-struct ConstCounter(u64);
-
-impl EncodeMetric for ConstCounter {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
-    ) -> Result<(), std::fmt::Error> {
-        encoder.encode_counter::<(), _, u64>(&self.0, None)
-    }
-
-    fn metric_type(&self) -> MetricType {
-        MetricType::Counter
     }
 }
 

@@ -1,0 +1,125 @@
+//! Loading a node's TOML configuration: unknown keys are errors (each config struct denies
+//! them), and any field can be overridden from the environment: a top-level one by
+//! `HECATON_<FIELD>` (`HECATON_WORKER_ID=3`), one of a table by `HECATON_<TABLE>_<FIELD>`
+//! (`HECATON_ACCEPT_BATCH_SIZE=50`). A value is taken as TOML if it parses as one, else as a
+//! string.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its place.
+        message: String,
+    },
+    /// An environment override is not usable.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of its range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The keys of a configuration file that the environment may override.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys {
+    /// Top-level fields.
+    pub top_level: &'static [&'static str],
+    /// Tables.
+    pub tables: &'static [&'static str],
+}
+
+/// Reads `path`, applies `HECATON_*` overrides from `env`, and deserializes.
+pub fn load<T: DeserializeOwned>(
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+    keys: Keys,
+) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, path, env, keys)
+}
+
+/// Parses `text` (named `path` in errors) and applies the overrides.
+pub fn parse<T: DeserializeOwned>(
+    text: &str,
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+    keys: Keys,
+) -> Result<T, ConfigError> {
+    let parse_err = |message: String| ConfigError::Parse {
+        path: path.to_owned(),
+        message,
+    };
+    let mut table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+    for (name, value) in env {
+        let Some(key) = name.strip_prefix("HECATON_") else {
+            continue;
+        };
+        override_key(&mut table, &key.to_ascii_lowercase(), &value, keys).map_err(|message| {
+            ConfigError::Env {
+                name: name.clone(),
+                message,
+            }
+        })?;
+    }
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| parse_err(e.to_string()))
+}
+
+/// Sets `key` (`worker_id`, or `accept_batch_size` for `[accept] batch_size`) from text.
+fn override_key(table: &mut toml::Table, key: &str, value: &str, keys: Keys) -> Result<(), String> {
+    let parsed: toml::Value = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    for section in keys.tables {
+        if let Some(field) = key.strip_prefix(section).and_then(|k| k.strip_prefix('_')) {
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(t) = entry else {
+                return Err(format!("[{section}] is not a table"));
+            };
+            t.insert(field.to_string(), parsed);
+            return Ok(());
+        }
+    }
+    // Other `HECATON_*` variables belong to other commands (`HECATON_ACCOUNT` is the CLI's
+    // `--as`); only this file's top-level fields are overridden.
+    if keys.top_level.contains(&key) {
+        table.insert(key.to_string(), parsed);
+    }
+    Ok(())
+}
