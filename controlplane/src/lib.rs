@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod chain;
+pub mod distributor;
 pub mod embedded;
 pub mod node;
 pub mod runtime;

@@ -57,6 +57,11 @@ enum Command {
     Dev(cli::dev::DevCmd),
     /// Run a storage node: its control plane, supervising its data plane.
     StorageNode(cli::storage_node::StorageNodeCmd),
+    /// Run a distributor: its control plane, supervising its data plane.
+    DistributorNode(cli::distributor::DistributorNodeCmd),
+    /// Signed calls to a distributor's operator API (stop/start the public API, shutdown,
+    /// set worker, set buckets).
+    DistributorApi(cli::distributor::DistributorApiCmd),
     /// Run the data plane (what `storage-node` starts in its own process).
     #[command(subcommand)]
     Dataplane(hecaton_dataplane::cli::Command),
@@ -148,6 +153,8 @@ fn main() -> ExitCode {
             Command::Operator { chain, command } => command.run(&chain).await,
             Command::Member { chain, command } => command.run(&chain).await,
             Command::StorageNode(cmd) => cmd.run().await,
+            Command::DistributorNode(cmd) => cmd.run().await,
+            Command::DistributorApi(cmd) => cmd.run().await,
             Command::Tune(_) | Command::Dataplane(_) | Command::Dev(_) => {
                 unreachable!("handled above")
             }

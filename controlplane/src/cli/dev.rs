@@ -1,7 +1,7 @@
-//! `hecaton dev`: a whole storage network on loopback, no configuration: the embedded chain
-//! bootstrapped as a dev network, and storage nodes (each a control plane supervising its data
-//! plane) whose buckets store the bootstrapped bags. Prints what runs where and commands to try;
-//! Ctrl-C stops everything.
+//! `hecaton dev`: a whole network on loopback, no configuration: the embedded chain
+//! bootstrapped as a dev network, storage nodes whose buckets store the bootstrapped bags, and
+//! a distributor whose bucket distributes them (each node a control plane supervising its data
+//! plane). Prints what runs where and commands to try; Ctrl-C stops everything.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
@@ -35,9 +35,12 @@ pub struct DevCmd {
     /// The first storage node's operator API port; the others follow.
     #[arg(long, default_value_t = 3433)]
     operator_port: u16,
-    /// The endpoint published for the dev distribution bucket (the distributor arrives later).
-    #[arg(long, default_value = "http://127.0.0.1:3533/")]
-    distribution_endpoint: String,
+    /// The distributor's public port (its endpoint on chain).
+    #[arg(long, default_value_t = 3533)]
+    distributor_port: u16,
+    /// The distributor's operator API port.
+    #[arg(long, default_value_t = 3535)]
+    distributor_operator_port: u16,
     /// Milliseconds between blocks.
     #[arg(long, default_value_t = 1000)]
     block_time_ms: u64,
@@ -105,6 +108,9 @@ impl DevCmd {
         let chain_addr = SocketAddr::from(([127, 0, 0, 1], self.chain_port));
         let chain_url = format!("http://{chain_addr}");
         let public = |i: usize| SocketAddr::from(([127, 0, 0, 1], self.storage_port + i as u16));
+        let distributor = SocketAddr::from(([127, 0, 0, 1], self.distributor_port));
+        let distributor_operator =
+            SocketAddr::from(([127, 0, 0, 1], self.distributor_operator_port));
         let operator = |i: usize| SocketAddr::from(([127, 0, 0, 1], self.operator_port + i as u16));
 
         let mut chain = Command::new(me);
@@ -115,7 +121,7 @@ impl DevCmd {
             .args(["--listen", &chain_addr.to_string()])
             .args(["--block-time-ms", &self.block_time_ms.to_string()])
             .args(["--bootstrap", "dev", "--profile", "playground"])
-            .args(["--distribution-endpoint", &self.distribution_endpoint]);
+            .args(["--distribution-endpoint", &format!("http://{distributor}/")]);
         for i in 0..self.storage_nodes {
             chain.args(["--storage-endpoint", &format!("http://{}/", public(i))]);
         }
@@ -146,10 +152,31 @@ impl DevCmd {
             let child = spawn_until_line(&mut node, "operator API on", "storage node")?;
             procs.0.push((format!("storage node {i}"), child));
         }
+        let distributor_dir = dir.join("distributor-0");
+        std::fs::create_dir_all(&distributor_dir)?;
+        let config = distributor_dir.join("config.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "# written by `hecaton dev`\nid = \"dev-distributor-0\"\nworker_id = 1\nbuckets = \"all\"\n\
+                 chain = \"{chain_url}\"\nstore_dir = \"{store}\"\npublic_listen = \"{distributor}\"\n\
+                 operator_listen = \"{distributor_operator}\"\noperator_secret = \"dev-secret\"\nshards = {shards}\n\n\
+                 [dataplane]\nio_memory_mib = 2\n\n[cache]\nsize_mib = 1024\nmemory_tier_mib = 64\n\n\
+                 [sources]\nprobe_interval_secs = 5\n",
+                store = distributor_dir.join("cache").display(),
+                shards = self.shards,
+            ),
+        )?;
+        let mut node = Command::new(me);
+        node.arg("distributor-node").arg("--config").arg(&config);
+        let child = spawn_until_line(&mut node, "operator API on", "distributor")?;
+        procs.0.push(("distributor".into(), child));
         for i in 0..self.storage_nodes {
             wait_for_port(public(i), Duration::from_secs(30))
                 .with_context(|| format!("storage node {i} did not start serving"))?;
         }
+        wait_for_port(distributor, Duration::from_secs(30))
+            .context("the distributor did not start serving")?;
 
         let exe = me.display();
         println!("\nhecaton dev is running; data in {}", dir.display());
@@ -165,6 +192,9 @@ impl DevCmd {
                 i + 1
             );
         }
+        println!(
+            "  distributor     http://{distributor}/  operator API http://{distributor_operator}/status  (worker 1, bucket 0:0; operator secret dev-secret)"
+        );
         println!("\nTry it (as the dev member //Charlie):");
         println!("  {exe} member create-channel --chain {chain_url}");
         println!("  {exe} member upload --chain {chain_url} --channel <CHANNEL> ./video.mp4");
@@ -173,6 +203,8 @@ impl DevCmd {
             "  curl -F file=@video.mp4 'http://{}/api/v1/files?dataObjectId=<ID>&storageBucketId=0&bagId=dynamic:channel:<CHANNEL>'",
             public(0)
         );
+        println!("then fetch it from the distributor (cached after the first request):");
+        println!("  curl -i http://{distributor}/api/v1/assets/<ID>");
         println!("Ctrl-C stops everything.");
 
         Ok(procs)

@@ -2,6 +2,7 @@
 
 pub mod chain;
 pub mod dev;
+pub mod distributor;
 pub mod leader;
 pub mod member;
 pub mod operator;

@@ -29,6 +29,7 @@ use crate::support::get;
 async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
     let (chain, storage, operator) = (free_port(), free_port(), free_port());
+    let (distributor, distributor_operator) = (free_port(), free_port());
     let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
         .arg("dev")
         .arg("--data-dir")
@@ -37,6 +38,11 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
         .args(["--chain-port", &chain.to_string()])
         .args(["--storage-port", &storage.to_string()])
         .args(["--operator-port", &operator.to_string()])
+        .args(["--distributor-port", &distributor.to_string()])
+        .args([
+            "--distributor-operator-port",
+            &distributor_operator.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -61,6 +67,12 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
     assert!(
         text.contains("member upload"),
         "a ready-to-paste upload command: {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "curl -i http://127.0.0.1:{distributor}/api/v1/assets/"
+        )),
+        "the distributor's asset URL: {text}"
     );
 
     // The network works: a member's upload through the CLI is accepted.
@@ -106,6 +118,25 @@ async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+    // The distributor serves it: fetched once from a storage node, then from its cache.
+    let asset = format!("http://127.0.0.1:{distributor}/api/v1/assets/0");
+    let mut served = Vec::new();
+    for _ in 0..2 {
+        loop {
+            let r = crate::support::client().get(&asset).send().await.unwrap();
+            if r.status() == 200 {
+                served.push(r.headers()["x-cache"].to_str().unwrap().to_string());
+                assert!(r.bytes().await.unwrap() == vec![7u8; 50_000]);
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the distributor never served object 0"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    assert_eq!(served, ["miss", "hit"]);
 
     // Ctrl-C stops everything and exits 0.
     // SAFETY: signalling our own child; kill has no memory-safety preconditions.

@@ -4,6 +4,7 @@ mod chain_api;
 mod cli;
 mod crash;
 mod dev;
+mod distributor;
 mod node;
 mod replication;
 mod storage;

@@ -21,6 +21,12 @@ pub fn free_port() -> u16 {
 
 /// The dev network with one storage bucket per given public port, a block every 200 ms.
 pub fn chain_for(dir: &Path, ports: &[u16]) -> ChainProcess {
+    chain_with(dir, ports, &[1])
+}
+
+/// The dev network with a storage bucket per port of `storage` and a distribution bucket
+/// (family 0, worker i + 1) per port of `distribution`.
+pub fn chain_with(dir: &Path, storage: &[u16], distribution: &[u16]) -> ChainProcess {
     let mut args: Vec<String> = [
         "--block-time-ms",
         "200",
@@ -28,13 +34,15 @@ pub fn chain_for(dir: &Path, ports: &[u16]) -> ChainProcess {
         "playground",
         "--bootstrap",
         "dev",
-        "--distribution-endpoint",
-        "http://127.0.0.1:1/",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for p in ports {
+    for p in distribution {
+        args.push("--distribution-endpoint".into());
+        args.push(format!("http://127.0.0.1:{p}/"));
+    }
+    for p in storage {
         args.push("--storage-endpoint".into());
         args.push(format!("http://127.0.0.1:{p}/"));
     }
@@ -169,6 +177,82 @@ impl Drop for StorageNode {
             std::thread::sleep(Duration::from_millis(20));
         }
         self.kill();
+    }
+}
+
+/// A running `hecaton distributor-node`, stopped when dropped.
+pub struct DistributorNode {
+    pub child: Child,
+    pub public: SocketAddr,
+    pub operator: String,
+}
+
+impl DistributorNode {
+    /// Distributor `index` (worker index + 1, bucket 0:index) on `port`, with `extra` TOML.
+    pub fn start(chain: &ChainProcess, dir: &Path, index: usize, port: u16, extra: &str) -> Self {
+        let store = dir.join(format!("cache-{index}"));
+        let config = dir.join(format!("distributor-{index}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "id = \"distributor-{index}\"\nworker_id = {}\nchain = \"{}\"\nstore_dir = \"{}\"\n\
+                 public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:0\"\n\
+                 operator_secret = \"test-secret\"\nshards = 1\n{extra}\n\
+                 [dataplane]\nio_memory_mib = 1\n[sources]\nprobe_interval_secs = 1\n",
+                index + 1,
+                chain.url,
+                store.display(),
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+            .arg("distributor-node")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn distributor-node");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let operator = loop {
+            let line = lines.next().expect("a line").expect("stdout");
+            if let Some(url) = line.strip_prefix("operator API on ") {
+                break url.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let node = DistributorNode {
+            child,
+            public: SocketAddr::from(([127, 0, 0, 1], port)),
+            operator,
+        };
+        wait_for_port(node.public);
+        node
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.public)
+    }
+
+    pub async fn status(&self) -> Value {
+        get(&format!("{}/status", self.operator)).await.1
+    }
+}
+
+impl Drop for DistributorNode {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child; kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,125 @@
+//! `hecaton distributor-node --config FILE`: run a distributor's control plane (and its data
+//! plane); `hecaton distributor-api ...`: Argus's signed operator calls against a running one.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use hecaton_controlplane::chain::EmbeddedClient;
+use hecaton_controlplane::distributor::{self, config::DistributorConfig, jwt};
+use serde_json::{json, Value};
+
+use super::storage_node::shutdown_signal;
+
+/// Run a distributor.
+#[derive(Args, Debug)]
+pub struct DistributorNodeCmd {
+    /// The configuration file (TOML; see --print-example-config).
+    #[arg(long, required_unless_present = "print_example_config")]
+    config: Option<PathBuf>,
+    /// Check the configuration (environment overrides included) and exit.
+    #[arg(long)]
+    check_config: bool,
+    /// Print the annotated example configuration and exit.
+    #[arg(long)]
+    print_example_config: bool,
+}
+
+impl DistributorNodeCmd {
+    /// Runs the command.
+    pub async fn run(self) -> anyhow::Result<()> {
+        if self.print_example_config {
+            print!("{}", distributor::config::EXAMPLE);
+            return Ok(());
+        }
+        let path = self.config.context("--config is required")?;
+        let config = DistributorConfig::load(&path, std::env::vars())?;
+        if self.check_config {
+            println!("configuration OK: {}", config.summary());
+            return Ok(());
+        }
+        let chain = EmbeddedClient::new(&config.chain);
+        distributor::run(chain, config, shutdown_signal()).await?;
+        Ok(())
+    }
+}
+
+/// A signed call to a distributor's operator API (Argus's `node:*` commands).
+#[derive(Args, Debug)]
+pub struct DistributorApiCmd {
+    /// The operator API, e.g. http://127.0.0.1:3335.
+    #[arg(long, short = 'u', default_value = "http://127.0.0.1:3335")]
+    url: String,
+    /// The HMAC secret (the node's operator_secret); never logged.
+    #[arg(
+        long,
+        short = 's',
+        env = "HECATON_OPERATOR_SECRET",
+        hide_env_values = true
+    )]
+    secret: String,
+    #[command(subcommand)]
+    call: Call,
+}
+
+#[derive(Subcommand, Debug)]
+enum Call {
+    /// Close the public API.
+    StopPublicApi,
+    /// Open the public API again.
+    StartPublicApi,
+    /// Stop the node (in five seconds).
+    Shutdown,
+    /// Serve the buckets of another worker.
+    SetWorker {
+        /// The distribution worker id.
+        #[arg(long, short = 'w')]
+        worker_id: u64,
+    },
+    /// Serve these buckets, or (`--all`) every bucket of the worker.
+    SetBuckets {
+        /// Bucket ids `<family>:<index>`.
+        #[arg(
+            long = "bucket-ids",
+            value_delimiter = ',',
+            required_unless_present = "all"
+        )]
+        bucket_ids: Vec<String>,
+        /// Every bucket the worker operates.
+        #[arg(long, conflicts_with = "bucket_ids")]
+        all: bool,
+    },
+}
+
+impl DistributorApiCmd {
+    /// Sends the call.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let (path, body): (&str, Value) = match &self.call {
+            Call::StopPublicApi => ("/api/v1/stop-api", json!({})),
+            Call::StartPublicApi => ("/api/v1/start-api", json!({})),
+            Call::Shutdown => ("/api/v1/shutdown", json!({})),
+            Call::SetWorker { worker_id } => {
+                ("/api/v1/set-worker", json!({ "workerId": worker_id }))
+            }
+            Call::SetBuckets { all: true, .. } => ("/api/v1/set-buckets", json!({})),
+            Call::SetBuckets { bucket_ids, .. } => {
+                ("/api/v1/set-buckets", json!({ "buckets": bucket_ids }))
+            }
+        };
+        let token = jwt::sign(&self.secret, path, &body)?;
+        let response = reqwest::Client::new()
+            .post(format!("{}{path}", self.url.trim_end_matches('/')))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("calling {}", self.url))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            bail!("{path}: {status} {text}");
+        }
+        println!("{path}: done");
+        Ok(())
+    }
+}
