@@ -13,6 +13,7 @@ use hecaton_shared::socket::{
 use hecaton_shared::DataObjectId;
 
 use crate::control::{object, FakeControl};
+use crate::slow_peer::SlowPeer;
 use crate::support::{bytes, read_response, send, store_with, Server};
 
 const BAG: &str = "dynamic:channel:4";
@@ -285,4 +286,84 @@ fn statuses_budget_and_restart() {
     c.write_all(b"OPTIONS /api/v1/assets/10 HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     assert_eq!(read_response(&mut c, true).status, 204);
+}
+
+fn slow_source(peer: &SlowPeer) -> Source {
+    Source {
+        endpoint: format!("http://{}/", peer.addr),
+        addrs: vec![peer.addr],
+    }
+}
+
+/// A distributor whose only source for object 6 is `first`, then `second`.
+fn distributor_with_sources(
+    store: &Path,
+    data: &[u8],
+    sources: Vec<Source>,
+) -> (Server, FakeControl) {
+    let server = Server::start_role(store, &["--role", "distributor", "--shards", "2"]);
+    let mut control = FakeControl::connect_as(&store.join("control.sock"), Role::Distributor);
+    let mut placed = object(6, data);
+    placed.accepted = true;
+    control.send(&ToDataPlane::SnapshotBegin {
+        block: 1,
+        globals: Globals::default(),
+        existing: Some([DataObjectId(6)].into_iter().collect()),
+    });
+    control.send(&ToDataPlane::SnapshotBags {
+        block: 1,
+        bags: vec![BagPlacement {
+            bag: BAG.parse().unwrap(),
+            buckets: vec![],
+            peers: sources.iter().map(|s| s.endpoint.clone()).collect(),
+            objects: vec![placed],
+        }],
+    });
+    control.send(&ToDataPlane::Sources { sources });
+    control.send(&ToDataPlane::SnapshotEnd { block: 1 });
+    control.applied(1);
+    (server, control)
+}
+
+#[test]
+fn a_source_cut_mid_transfer_is_resumed_from_the_next_and_the_client_gets_every_byte() {
+    let data = bytes(4 << 20, 8);
+    // 64 KiB every 10 ms: about 6 MB/s, so the cut lands mid-transfer.
+    let slow = SlowPeer::start(6, data.clone(), 64 * 1024, Duration::from_millis(10));
+    let (_d, storage) = store_with(&[(6, data.clone())]);
+    let good = Server::start(&storage, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _control) = distributor_with_sources(
+        &dir.path().join("cache"),
+        &data,
+        vec![slow_source(&slow), source(&good)],
+    );
+    let addr = d.addr;
+    let client = std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        send(&mut c, "GET", "/api/v1/assets/6", &[]);
+        read_response(&mut c, false)
+    });
+    std::thread::sleep(Duration::from_millis(250));
+    // A range inside what has arrived is served at once, exactly.
+    let early = d.get("/api/v1/assets/6", &[("Range", "bytes=1000-1999")]);
+    assert_eq!(early.status, 206);
+    assert_eq!(early.header("X-Cache"), Some("pending"));
+    assert!(early.body == data[1000..2000]);
+    // A range far ahead is fetched from a source for that client alone.
+    let ahead = d.get("/api/v1/assets/6", &[("Range", "bytes=4000000-4000099")]);
+    assert_eq!(ahead.status, 206);
+    assert_eq!(ahead.header("X-Data-Source"), Some("external"));
+    assert!(ahead.body == data[4_000_000..4_000_100]);
+    slow.kill();
+    let r = client.join().unwrap();
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body == data,
+        "the client got the whole object, right, across the cut"
+    );
+    let hit = d.get("/api/v1/assets/6", &[]);
+    assert_eq!(hit.header("X-Cache"), Some("hit"));
+    assert!(hit.body == data);
 }

@@ -7,6 +7,7 @@ mod import;
 mod protection;
 mod replication;
 mod serving;
+mod slow_peer;
 mod support;
 mod tus;
 mod upload;
