@@ -44,6 +44,9 @@ pub enum FillState {
     Verified = 1,
     /// Every source failed, or the bytes did not verify: readers stop.
     Failed = 2,
+    /// Every byte arrived and hashes to the content id; being made durable and published.
+    /// Readers may send the last byte.
+    Checked = 3,
 }
 
 /// One object being fetched, shared by every shard's readers.
@@ -97,6 +100,7 @@ impl Fill {
         match self.state.load(Ordering::Acquire) {
             0 => FillState::Running,
             1 => FillState::Verified,
+            3 => FillState::Checked,
             _ => FillState::Failed,
         }
     }

@@ -58,10 +58,11 @@ pub async fn serve(
     while fill.media_type.get().is_none() && fill.state() == FillState::Running {
         fill.changed(fill.written(), true).await;
     }
+
     match fill.state() {
         FillState::Failed => return FromFill::Failed,
         FillState::Verified => return FromFill::Stored,
-        FillState::Running => {}
+        FillState::Running | FillState::Checked => {}
     }
     let size = fill.size;
     let spec = req.range.as_ref().and_then(|r| range::parse(r));
@@ -137,17 +138,21 @@ async fn stream_body(
     let cut = |why: &str| io::Error::new(io::ErrorKind::ConnectionAborted, why.to_string());
     let mut pos = start;
     let stop = end + 1;
+    // Once the bytes were checked, a failure to store them no longer concerns this response.
+    let mut checked_before = false;
     while pos < stop {
         let written = fill.written();
         let state = fill.state();
-        if state == FillState::Failed {
+        if state == FillState::Failed && pos < stop && !checked_before {
             return Err(cut("the fill failed; response cut"));
         }
+        checked_before |= state == FillState::Checked;
         if fill.generation() != generation {
             return Err(cut("the fill started over after bad bytes; response cut"));
         }
         let limit = match state {
-            FillState::Verified => stop,
+            FillState::Verified | FillState::Checked => stop,
+            FillState::Failed => stop,
             // Hold back the object's last byte until it is verified.
             _ if stop == fill.size => written.min(fill.size - 1).min(stop),
             _ => written.min(stop),

@@ -175,6 +175,9 @@ async fn fetch(
         }
         let digest = sink.digester.finish();
         if digest.size == fill.size && digest.content_id == content_id {
+            // The bytes are right: waiting clients get their last byte now, while the file is
+            // made durable and published.
+            fill.finish(FillState::Checked);
             file.fdatasync()
                 .await
                 .map_err(|e| format!("syncing the fill: {e}"))?;
