@@ -1,8 +1,12 @@
 //! The `Chain` trait: how the control plane and the command line read the data directory and
-//! submit calls, whichever chain is behind it. The embedded chain's HTTP client is the first
-//! implementation ([`EmbeddedClient`]); the subxt one for a Joystream node comes with issue seven.
+//! submit calls, whichever chain is behind it: the embedded chain's HTTP client
+//! ([`EmbeddedClient`]) or, with the `joystream` feature, a Joystream node through subxt
+//! ([`joystream::JoystreamClient`]); [`AnyChain`] is whichever the configuration names.
 
+mod any;
 mod client;
+#[cfg(feature = "joystream")]
+pub mod joystream;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +16,7 @@ use futures_util::Stream;
 use hecaton_shared::{BagId, DistributionBucketId};
 use serde::Deserialize;
 
+pub use self::any::{AnyChain, ChainKind};
 pub use self::client::EmbeddedClient;
 use crate::embedded::Inclusion;
 use crate::runtime::metadata::OperatorMetadata;
@@ -47,6 +52,36 @@ pub enum ChainError {
         block: u64,
         /// The error, with the chain's name.
         error: DispatchError,
+    },
+    /// The call was included but failed with an error the model does not name (another
+    /// pallet's, or `BadOrigin`): the chain's pallet and error names.
+    #[error("call failed in block {block}: {pallet}.{error}")]
+    Failed {
+        /// The block that included it.
+        block: u64,
+        /// The pallet.
+        pallet: String,
+        /// The error's name.
+        error: String,
+    },
+    /// The node refused the transaction before any block included it (bad signature, nonce,
+    /// mortality, too low a balance for fees) or dropped it.
+    #[error("the node rejected the transaction: {message}")]
+    Rejected {
+        /// What the node said.
+        message: String,
+    },
+    /// The call needs a key this client was not given.
+    #[error("no signing key for account {account}: give its key file or SURI")]
+    NoKey {
+        /// The account, SS58.
+        account: String,
+    },
+    /// This chain cannot do that.
+    #[error("{what} is not supported")]
+    Unsupported {
+        /// What was asked.
+        what: String,
     },
 }
 

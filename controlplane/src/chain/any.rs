@@ -1,0 +1,126 @@
+//! Whichever chain the configuration names: `chain = "embedded"` (or the `http://` URL of a
+//! `hecaton chain`) or `chain = "wss://…"` (a Joystream node). Everything else about a node is
+//! the same for both.
+
+use hecaton_shared::BagId;
+
+use super::{
+    BagInfo, BlockStream, Chain, ChainError, ChannelInfo, EmbeddedClient, FamilyInfo, ObjectInfo,
+    StorageBucketInfo, UploadTerms,
+};
+use crate::embedded::Inclusion;
+use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
+use crate::runtime::{Call, Origin};
+
+/// The embedded chain's default address.
+pub const EMBEDDED_URL: &str = "http://127.0.0.1:9955";
+
+/// What a `chain` setting names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainKind {
+    /// `hecaton chain` at this base URL.
+    Embedded(String),
+    /// A Joystream node at this websocket URL.
+    Joystream(String),
+}
+
+impl ChainKind {
+    /// Parses a `chain` setting.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text == "embedded" {
+            return Ok(Self::Embedded(EMBEDDED_URL.into()));
+        }
+        let url = url::Url::parse(text)
+            .map_err(|e| format!("{text:?} is neither \"embedded\" nor a URL: {e}"))?;
+        match url.scheme() {
+            "http" | "https" => Ok(Self::Embedded(text.into())),
+            "ws" | "wss" => Ok(Self::Joystream(text.into())),
+            other => Err(format!(
+                "{text:?}: scheme {other:?} is neither http(s) (hecaton chain) nor ws(s) (a Joystream node)"
+            )),
+        }
+    }
+}
+
+/// A client of either chain.
+#[derive(Debug, Clone)]
+pub enum AnyChain {
+    /// `hecaton chain`.
+    Embedded(EmbeddedClient),
+    /// A Joystream node.
+    #[cfg(feature = "joystream")]
+    Joystream(super::joystream::JoystreamClient),
+}
+
+macro_rules! delegate {
+    ($self:ident, $c:ident => $e:expr) => {
+        match $self {
+            AnyChain::Embedded($c) => $e,
+            #[cfg(feature = "joystream")]
+            AnyChain::Joystream($c) => $e,
+        }
+    };
+}
+
+impl Chain for AnyChain {
+    async fn submit(&self, origin: Origin, call: Call) -> Result<Inclusion, ChainError> {
+        delegate!(self, c => c.submit(origin, call).await)
+    }
+    async fn finalized_block(&self) -> Result<u64, ChainError> {
+        delegate!(self, c => c.finalized_block().await)
+    }
+    async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {
+        delegate!(self, c => c.storage_buckets().await)
+    }
+    async fn families(&self) -> Result<Vec<FamilyInfo>, ChainError> {
+        delegate!(self, c => c.families().await)
+    }
+    async fn policy(&self, t: DynamicBagType) -> Result<DynamicBagCreationPolicy, ChainError> {
+        delegate!(self, c => c.policy(t).await)
+    }
+    async fn upload_terms(&self) -> Result<UploadTerms, ChainError> {
+        delegate!(self, c => c.upload_terms().await)
+    }
+    async fn bag(&self, bag_id: BagId) -> Result<Option<BagInfo>, ChainError> {
+        delegate!(self, c => c.bag(bag_id).await)
+    }
+    async fn bag_objects(&self, bag_id: BagId) -> Result<Vec<ObjectInfo>, ChainError> {
+        delegate!(self, c => c.bag_objects(bag_id).await)
+    }
+    async fn object_ids(&self) -> Result<Vec<u64>, ChainError> {
+        delegate!(self, c => c.object_ids().await)
+    }
+    async fn blacklist(&self) -> Result<Vec<Cid>, ChainError> {
+        delegate!(self, c => c.blacklist().await)
+    }
+    async fn follow(&self, from: u64) -> Result<BlockStream, ChainError> {
+        delegate!(self, c => c.follow(from).await)
+    }
+    async fn channel(&self, channel_id: u64) -> Result<Option<ChannelInfo>, ChainError> {
+        delegate!(self, c => c.channel(channel_id).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_settings() {
+        assert_eq!(
+            ChainKind::parse("embedded").unwrap(),
+            ChainKind::Embedded(EMBEDDED_URL.into())
+        );
+        assert_eq!(
+            ChainKind::parse("http://10.0.0.1:9955").unwrap(),
+            ChainKind::Embedded("http://10.0.0.1:9955".into())
+        );
+        assert_eq!(
+            ChainKind::parse("wss://rpc.joystream.org:9944").unwrap(),
+            ChainKind::Joystream("wss://rpc.joystream.org:9944".into())
+        );
+        assert!(ChainKind::parse("ftp://x").unwrap_err().contains("scheme"));
+        assert!(ChainKind::parse("nowhere").is_err());
+    }
+}

@@ -1,0 +1,168 @@
+//! Operator metadata for a Joystream node. The chain does not store it: `set_*_metadata` only
+//! emits an event, which Colossus and Argus read back through a query node. Hecaton has none,
+//! so the client keeps its own directory: the configured endpoints to start from, then every
+//! metadata event it sees while following, merged as the embedded chain merges them, saved
+//! atomically (temp file, fsync, rename) so that a restart remembers them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing::warn;
+
+use crate::runtime::event::StorageEvent;
+use crate::runtime::metadata::{MetadataIndex, OperatorMetadata};
+
+/// The directory, shared by the clones of a client.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    inner: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    index: MetadataIndex,
+    configured: BTreeMap<u64, String>,
+    file: Option<PathBuf>,
+}
+
+impl Directory {
+    /// A directory that starts from `configured` endpoints (bucket id → URL) and what `file`
+    /// holds (if it exists), and saves to `file` as it learns.
+    pub fn new(configured: BTreeMap<u64, String>, file: Option<PathBuf>) -> Self {
+        let index = file
+            .as_deref()
+            .and_then(|path| match std::fs::read(path) {
+                Ok(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|e| {
+                        warn!("operator directory {}: {e}; starting empty", path.display())
+                    })
+                    .ok(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    warn!("operator directory {}: {e}; starting empty", path.display());
+                    None
+                }
+            })
+            .unwrap_or_default();
+        Self {
+            inner: Arc::new(Mutex::new(State {
+                index,
+                configured,
+                file,
+            })),
+        }
+    }
+
+    /// A storage bucket's operator metadata: what it last published, with a configured endpoint
+    /// taking precedence.
+    pub fn storage_operator(&self, bucket: u64) -> Option<OperatorMetadata> {
+        let state = self.inner.lock().expect("directory");
+        let learned = state.index.storage_operators.get(&bucket).cloned();
+        match state.configured.get(&bucket) {
+            Some(url) => Some(OperatorMetadata {
+                endpoint: Some(url.clone()),
+                ..learned.unwrap_or_default()
+            }),
+            None => learned,
+        }
+    }
+
+    /// Learns from a block's events; saves when anything changed.
+    pub fn apply(&self, events: &[StorageEvent]) {
+        let mut state = self.inner.lock().expect("directory");
+        let before = state.index.clone();
+        for event in events {
+            match event {
+                StorageEvent::StorageOperatorMetadataSet(bucket, _, bytes) => {
+                    state.index.apply_storage_operator(*bucket, &bytes.0)
+                }
+                StorageEvent::DistributionBucketMetadataSet(worker, bucket, bytes) => state
+                    .index
+                    .apply_distribution_operator(*bucket, *worker, &bytes.0),
+                StorageEvent::DistributionBucketOperatorRemoved(bucket, worker) => {
+                    state.index.remove_distribution_operator(*bucket, *worker)
+                }
+                StorageEvent::DistributionBucketFamilyMetadataSet(family, bytes) => {
+                    state.index.apply_family(*family, &bytes.0)
+                }
+                StorageEvent::StorageBucketDeleted(bucket) => {
+                    state.index.storage_operators.remove(bucket);
+                }
+                _ => {}
+            }
+        }
+        if state.index != before {
+            if let Some(path) = state.file.clone() {
+                if let Err(e) = save(&path, &state.index) {
+                    warn!("saving the operator directory {}: {e}", path.display());
+                }
+            }
+        }
+    }
+}
+
+fn save(path: &Path, index: &MetadataIndex) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(&serde_json::to_vec_pretty(index).map_err(std::io::Error::other)?)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::storage::types::Bytes;
+    use prost::Message;
+
+    fn meta(endpoint: &str) -> Bytes {
+        Bytes(
+            OperatorMetadata {
+                endpoint: Some(endpoint.into()),
+                ..Default::default()
+            }
+            .encode_to_vec(),
+        )
+    }
+
+    #[test]
+    fn learns_saves_and_prefers_configured_endpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("operators.json");
+        let d = Directory::new(
+            BTreeMap::from([(7, "https://seed/".into())]),
+            Some(file.clone()),
+        );
+        d.apply(&[
+            StorageEvent::StorageOperatorMetadataSet(1, 3, meta("https://one/")),
+            StorageEvent::StorageOperatorMetadataSet(7, 4, meta("https://seven/")),
+        ]);
+        assert_eq!(
+            d.storage_operator(1).unwrap().endpoint.as_deref(),
+            Some("https://one/")
+        );
+        assert_eq!(
+            d.storage_operator(7).unwrap().endpoint.as_deref(),
+            Some("https://seed/")
+        );
+        assert!(d.storage_operator(2).is_none());
+
+        let again = Directory::new(BTreeMap::new(), Some(file));
+        assert_eq!(
+            again.storage_operator(1).unwrap().endpoint.as_deref(),
+            Some("https://one/")
+        );
+        assert_eq!(
+            again.storage_operator(7).unwrap().endpoint.as_deref(),
+            Some("https://seven/")
+        );
+        again.apply(&[StorageEvent::StorageBucketDeleted(1)]);
+        assert!(again.storage_operator(1).is_none());
+    }
+}

@@ -1,0 +1,204 @@
+//! Reading the `Storage` pallet's state at one block, with the pallet's own fallbacks: a plain
+//! value's declared default, a static bag that always exists, the dynamic-bag policy's constant
+//! default. Maps are iterated by key prefix; keys are `Blake2_128Concat`, so ids come back out
+//! of the keys themselves.
+
+use std::collections::BTreeMap;
+
+use hecaton_shared::{BagId, DistributionBucketId};
+use subxt::client::OnlineClientAtBlock;
+use subxt::dynamic;
+use subxt::ext::frame_decode::storage::{IntoDecodableValues, IntoEncodableValues};
+use subxt::ext::scale_decode::DecodeAsType;
+
+use super::config::JoystreamConfig;
+use super::decode::{
+    BagRecordRepr, BagRepr, DataObjectRepr, DistributionBucketRepr, DynamicBagTypeRepr, FamilyRepr,
+    PolicyRepr, StorageBucketRepr,
+};
+use crate::chain::UploadTerms;
+use crate::runtime::storage::types::{
+    Bag, Cid, DataObject, DistributionBucket, DynamicBagCreationPolicy, DynamicBagType,
+    StorageBucket,
+};
+
+/// The client at one block.
+pub type At = OnlineClientAtBlock<JoystreamConfig>;
+
+/// What went wrong, as text: the caller wraps it with the node's URL.
+pub type ReadResult<T> = Result<T, String>;
+
+const PALLET: &str = "Storage";
+
+fn text(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// A plain value, or its declared default.
+async fn plain<V: DecodeAsType>(at: &At, entry: &str) -> ReadResult<V> {
+    let addr = dynamic::storage::<(), V>(PALLET, entry);
+    let value = at
+        .storage()
+        .fetch(addr, ())
+        .await
+        .map_err(|e| format!("{PALLET}.{entry}: {e}"))?;
+    value.decode().map_err(|e| format!("{PALLET}.{entry}: {e}"))
+}
+
+/// Every `(key, value)` of a map under `prefix` (`()` for all), decoded.
+async fn entries<K, P, V>(at: &At, entry: &str, prefix: P) -> ReadResult<Vec<(K, V)>>
+where
+    K: IntoDecodableValues + IntoEncodableValues,
+    P: subxt::storage::PrefixOf<K>,
+    V: DecodeAsType,
+{
+    let addr = dynamic::storage::<K, V>(PALLET, entry);
+    let mut stream = at
+        .storage()
+        .iter(addr, prefix)
+        .await
+        .map_err(|e| format!("{PALLET}.{entry}: {e}"))?;
+    let mut out = Vec::new();
+    while let Some(kv) = stream.next().await {
+        let kv = kv.map_err(|e| format!("{PALLET}.{entry}: {e}"))?;
+        let key = kv
+            .key()
+            .and_then(|k| k.decode())
+            .map_err(|e| format!("{PALLET}.{entry} key: {e}"))?;
+        let value = kv
+            .value()
+            .decode()
+            .map_err(|e| format!("{PALLET}.{entry} value: {e}"))?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// Every bag.
+pub async fn bags(at: &At) -> ReadResult<Vec<(BagId, Bag)>> {
+    let all: Vec<((BagRepr,), BagRecordRepr)> = entries(at, "Bags", ()).await?;
+    Ok(all
+        .into_iter()
+        .map(|((k,), v)| (k.into(), v.into()))
+        .collect())
+}
+
+/// One bag: `None` for a dynamic bag that does not exist. A static bag always exists (its
+/// record is the default until a bucket is assigned). Presence is checked by key: the map's
+/// declared default would make every bag look present.
+pub async fn bag(at: &At, bag_id: BagId) -> ReadResult<Option<Bag>> {
+    let addr = dynamic::storage::<(BagRepr,), BagRecordRepr>(PALLET, "Bags");
+    let entry = at.storage().entry(addr).map_err(text)?;
+    let key = entry.fetch_key((bag_id.into(),)).map_err(text)?;
+    match at.storage().fetch_raw(key).await {
+        Ok(bytes) => {
+            let metadata = at.metadata_ref();
+            let ty = metadata
+                .pallet_by_name(PALLET)
+                .and_then(|p| p.storage())
+                .and_then(|s| s.entry_by_name("Bags"))
+                .map(|e| e.value_ty())
+                .ok_or("the metadata has no Storage.Bags")?;
+            let record = BagRecordRepr::decode_as_type(&mut &bytes[..], ty, metadata.types())
+                .map_err(|e| format!("{PALLET}.Bags value: {e}"))?;
+            Ok(Some(record.into()))
+        }
+        Err(subxt::error::StorageError::NoValueFound) => Ok(match bag_id {
+            BagId::Static(_) => Some(Bag::default()),
+            BagId::Dynamic(_) => None,
+        }),
+        Err(e) => Err(format!("{PALLET}.Bags: {e}")),
+    }
+}
+
+/// The objects of a bag.
+pub async fn bag_objects(at: &At, bag_id: BagId) -> ReadResult<Vec<(u64, DataObject)>> {
+    let prefix: (BagRepr,) = (bag_id.into(),);
+    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, "DataObjectsById", prefix).await?;
+    Ok(all.into_iter().map(|((_, id), o)| (id, o.into())).collect())
+}
+
+/// The id of every data object.
+pub async fn object_ids(at: &At) -> ReadResult<Vec<u64>> {
+    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, "DataObjectsById", ()).await?;
+    let mut ids: Vec<u64> = all.into_iter().map(|((_, id), _)| id).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Every storage bucket.
+pub async fn storage_buckets(at: &At) -> ReadResult<Vec<(u64, StorageBucket)>> {
+    let all: Vec<((u64,), StorageBucketRepr)> = entries(at, "StorageBucketById", ()).await?;
+    Ok(all.into_iter().map(|((id,), b)| (id, b.into())).collect())
+}
+
+/// Every family id.
+pub async fn family_ids(at: &At) -> ReadResult<Vec<u64>> {
+    let all: Vec<((u64,), FamilyRepr)> = entries(at, "DistributionBucketFamilyById", ()).await?;
+    Ok(all.into_iter().map(|((id,), _)| id).collect())
+}
+
+/// Every distribution bucket.
+pub async fn distribution_buckets(
+    at: &At,
+) -> ReadResult<Vec<(DistributionBucketId, DistributionBucket)>> {
+    let all: Vec<((u64, u64), DistributionBucketRepr)> =
+        entries(at, "DistributionBucketByFamilyIdById", ()).await?;
+    Ok(all
+        .into_iter()
+        .map(|((family, index), b)| (DistributionBucketId { family, index }, b.into()))
+        .collect())
+}
+
+/// The creation policy of a dynamic bag type; absent, the runtime's constant default number of
+/// storage buckets and no families.
+pub async fn policy(at: &At, bag_type: DynamicBagType) -> ReadResult<DynamicBagCreationPolicy> {
+    let addr =
+        dynamic::storage::<(DynamicBagTypeRepr,), PolicyRepr>(PALLET, "DynamicBagCreationPolicies");
+    let entry = at.storage().entry(addr).map_err(text)?;
+    let key = entry.fetch_key((bag_type.into(),)).map_err(text)?;
+    match at.storage().fetch_raw(key).await {
+        Ok(bytes) => {
+            let metadata = at.metadata_ref();
+            let ty = metadata
+                .pallet_by_name(PALLET)
+                .and_then(|p| p.storage())
+                .and_then(|s| s.entry_by_name("DynamicBagCreationPolicies"))
+                .map(|e| e.value_ty())
+                .ok_or("the metadata has no Storage.DynamicBagCreationPolicies")?;
+            let policy = PolicyRepr::decode_as_type(&mut &bytes[..], ty, metadata.types())
+                .map_err(|e| format!("{PALLET}.DynamicBagCreationPolicies value: {e}"))?;
+            Ok(policy.into())
+        }
+        Err(subxt::error::StorageError::NoValueFound) => {
+            let constant = match bag_type {
+                DynamicBagType::Member => "DefaultMemberDynamicBagNumberOfStorageBuckets",
+                DynamicBagType::Channel => "DefaultChannelDynamicBagNumberOfStorageBuckets",
+            };
+            let number = at
+                .constants()
+                .entry(dynamic::constant::<u32>(PALLET, constant))
+                .map_err(|e| format!("{PALLET}.{constant}: {e}"))?;
+            Ok(DynamicBagCreationPolicy {
+                number_of_storage_buckets: number,
+                families: BTreeMap::new(),
+            })
+        }
+        Err(e) => Err(format!("{PALLET}.DynamicBagCreationPolicies: {e}")),
+    }
+}
+
+/// Fee, bond and the upload switch.
+pub async fn upload_terms(at: &At) -> ReadResult<UploadTerms> {
+    Ok(UploadTerms {
+        data_object_per_megabyte_fee: plain(at, "DataObjectPerMegabyteFee").await?,
+        data_object_state_bloat_bond_value: plain(at, "DataObjectStateBloatBondValue").await?,
+        uploading_blocked: plain(at, "UploadingBlocked").await?,
+    })
+}
+
+/// The blacklisted content ids.
+pub async fn blacklist(at: &At) -> ReadResult<Vec<Cid>> {
+    let all: Vec<((Vec<u8>,), ())> = entries(at, "Blacklist", ()).await?;
+    Ok(all.into_iter().map(|((cid,), _)| Cid(cid)).collect())
+}
