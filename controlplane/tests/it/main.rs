@@ -5,6 +5,8 @@ mod cli;
 mod crash;
 mod dev;
 mod distributor;
+#[cfg(feature = "joystream")]
+mod joystream;
 mod node;
 mod replication;
 mod storage;

@@ -28,15 +28,58 @@ pub type At = OnlineClientAtBlock<JoystreamConfig>;
 /// What went wrong, as text: the caller wraps it with the node's URL.
 pub type ReadResult<T> = Result<T, String>;
 
+/// A dynamic storage address with typed keys and value.
+pub type Address<K, V> = subxt::storage::DynamicAddress<K, V>;
+
 const PALLET: &str = "Storage";
 
 fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// The address of a plain value (`UploadingBlocked`, `DataObjectPerMegabyteFee`, ...).
+pub fn plain_address<V: DecodeAsType>(entry: &str) -> Address<(), V> {
+    dynamic::storage::<(), V>(PALLET, entry)
+}
+
+/// `Bags`, by bag id.
+pub fn bags_address() -> Address<(BagRepr,), BagRecordRepr> {
+    dynamic::storage(PALLET, "Bags")
+}
+
+/// `DataObjectsById`, by bag id and object id.
+pub fn objects_address() -> Address<(BagRepr, u64), DataObjectRepr> {
+    dynamic::storage(PALLET, "DataObjectsById")
+}
+
+/// `StorageBucketById`.
+pub fn storage_buckets_address() -> Address<(u64,), StorageBucketRepr> {
+    dynamic::storage(PALLET, "StorageBucketById")
+}
+
+/// `DistributionBucketFamilyById`.
+pub fn families_address() -> Address<(u64,), FamilyRepr> {
+    dynamic::storage(PALLET, "DistributionBucketFamilyById")
+}
+
+/// `DistributionBucketByFamilyIdById`, by family id and bucket index.
+pub fn distribution_buckets_address() -> Address<(u64, u64), DistributionBucketRepr> {
+    dynamic::storage(PALLET, "DistributionBucketByFamilyIdById")
+}
+
+/// `DynamicBagCreationPolicies`, by dynamic bag type.
+pub fn policies_address() -> Address<(DynamicBagTypeRepr,), PolicyRepr> {
+    dynamic::storage(PALLET, "DynamicBagCreationPolicies")
+}
+
+/// `Blacklist`, by content id.
+pub fn blacklist_address() -> Address<(Vec<u8>,), ()> {
+    dynamic::storage(PALLET, "Blacklist")
+}
+
 /// A plain value, or its declared default.
 async fn plain<V: DecodeAsType>(at: &At, entry: &str) -> ReadResult<V> {
-    let addr = dynamic::storage::<(), V>(PALLET, entry);
+    let addr = plain_address::<V>(entry);
     let value = at
         .storage()
         .fetch(addr, ())
@@ -46,13 +89,13 @@ async fn plain<V: DecodeAsType>(at: &At, entry: &str) -> ReadResult<V> {
 }
 
 /// Every `(key, value)` of a map under `prefix` (`()` for all), decoded.
-async fn entries<K, P, V>(at: &At, entry: &str, prefix: P) -> ReadResult<Vec<(K, V)>>
+async fn entries<K, P, V>(at: &At, addr: Address<K, V>, prefix: P) -> ReadResult<Vec<(K, V)>>
 where
     K: IntoDecodableValues + IntoEncodableValues,
     P: subxt::storage::PrefixOf<K>,
     V: DecodeAsType,
 {
-    let addr = dynamic::storage::<K, V>(PALLET, entry);
+    let entry = subxt::storage::Address::entry_name(&addr).to_string();
     let mut stream = at
         .storage()
         .iter(addr, prefix)
@@ -76,7 +119,7 @@ where
 
 /// Every bag.
 pub async fn bags(at: &At) -> ReadResult<Vec<(BagId, Bag)>> {
-    let all: Vec<((BagRepr,), BagRecordRepr)> = entries(at, "Bags", ()).await?;
+    let all: Vec<((BagRepr,), BagRecordRepr)> = entries(at, bags_address(), ()).await?;
     Ok(all
         .into_iter()
         .map(|((k,), v)| (k.into(), v.into()))
@@ -87,8 +130,7 @@ pub async fn bags(at: &At) -> ReadResult<Vec<(BagId, Bag)>> {
 /// record is the default until a bucket is assigned). Presence is checked by key: the map's
 /// declared default would make every bag look present.
 pub async fn bag(at: &At, bag_id: BagId) -> ReadResult<Option<Bag>> {
-    let addr = dynamic::storage::<(BagRepr,), BagRecordRepr>(PALLET, "Bags");
-    let entry = at.storage().entry(addr).map_err(text)?;
+    let entry = at.storage().entry(bags_address()).map_err(text)?;
     let key = entry.fetch_key((bag_id.into(),)).map_err(text)?;
     match at.storage().fetch_raw(key).await {
         Ok(bytes) => {
@@ -114,13 +156,13 @@ pub async fn bag(at: &At, bag_id: BagId) -> ReadResult<Option<Bag>> {
 /// The objects of a bag.
 pub async fn bag_objects(at: &At, bag_id: BagId) -> ReadResult<Vec<(u64, DataObject)>> {
     let prefix: (BagRepr,) = (bag_id.into(),);
-    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, "DataObjectsById", prefix).await?;
+    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, objects_address(), prefix).await?;
     Ok(all.into_iter().map(|((_, id), o)| (id, o.into())).collect())
 }
 
 /// The id of every data object.
 pub async fn object_ids(at: &At) -> ReadResult<Vec<u64>> {
-    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, "DataObjectsById", ()).await?;
+    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, objects_address(), ()).await?;
     let mut ids: Vec<u64> = all.into_iter().map(|((_, id), _)| id).collect();
     ids.sort_unstable();
     Ok(ids)
@@ -128,13 +170,13 @@ pub async fn object_ids(at: &At) -> ReadResult<Vec<u64>> {
 
 /// Every storage bucket.
 pub async fn storage_buckets(at: &At) -> ReadResult<Vec<(u64, StorageBucket)>> {
-    let all: Vec<((u64,), StorageBucketRepr)> = entries(at, "StorageBucketById", ()).await?;
+    let all: Vec<((u64,), StorageBucketRepr)> = entries(at, storage_buckets_address(), ()).await?;
     Ok(all.into_iter().map(|((id,), b)| (id, b.into())).collect())
 }
 
 /// Every family id.
 pub async fn family_ids(at: &At) -> ReadResult<Vec<u64>> {
-    let all: Vec<((u64,), FamilyRepr)> = entries(at, "DistributionBucketFamilyById", ()).await?;
+    let all: Vec<((u64,), FamilyRepr)> = entries(at, families_address(), ()).await?;
     Ok(all.into_iter().map(|((id,), _)| id).collect())
 }
 
@@ -143,7 +185,7 @@ pub async fn distribution_buckets(
     at: &At,
 ) -> ReadResult<Vec<(DistributionBucketId, DistributionBucket)>> {
     let all: Vec<((u64, u64), DistributionBucketRepr)> =
-        entries(at, "DistributionBucketByFamilyIdById", ()).await?;
+        entries(at, distribution_buckets_address(), ()).await?;
     Ok(all
         .into_iter()
         .map(|((family, index), b)| (DistributionBucketId { family, index }, b.into()))
@@ -199,6 +241,6 @@ pub async fn upload_terms(at: &At) -> ReadResult<UploadTerms> {
 
 /// The blacklisted content ids.
 pub async fn blacklist(at: &At) -> ReadResult<Vec<Cid>> {
-    let all: Vec<((Vec<u8>,), ())> = entries(at, "Blacklist", ()).await?;
+    let all: Vec<((Vec<u8>,), ())> = entries(at, blacklist_address(), ()).await?;
     Ok(all.into_iter().map(|((cid,), _)| Cid(cid)).collect())
 }
