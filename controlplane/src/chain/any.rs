@@ -12,6 +12,76 @@ use crate::embedded::Inclusion;
 use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 use crate::runtime::{Call, Origin};
 
+/// Why no client could be made for a `chain` setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The setting names no chain.
+    #[error("chain: {0}")]
+    Setting(String),
+    /// A key could not be loaded.
+    #[cfg(feature = "joystream")]
+    #[error(transparent)]
+    Key(#[from] super::joystream::keys::KeyError),
+    /// Another part of `[joystream]` is wrong.
+    #[error(transparent)]
+    Config(#[from] crate::node::config::ConfigError),
+    /// A Joystream node, but this build was made without the `joystream` feature.
+    #[error("chain {0} is a Joystream node; this build has no `joystream` feature")]
+    NoJoystream(String),
+}
+
+/// The client for a `chain` setting: the embedded chain's HTTP client, or a Joystream node's
+/// with the keys and endpoints of `[joystream]` and its operator directory in `dir`.
+pub fn connect(
+    chain: &str,
+    joystream: &crate::node::config::JoystreamSection,
+    dir: &std::path::Path,
+) -> Result<AnyChain, ConnectError> {
+    match ChainKind::parse(chain).map_err(ConnectError::Setting)? {
+        ChainKind::Embedded(url) => Ok(AnyChain::Embedded(EmbeddedClient::new(&url))),
+        #[cfg(feature = "joystream")]
+        ChainKind::Joystream(url) => {
+            use super::joystream::{keys::Keyring, JoystreamClient, JoystreamOptions};
+            let mut keys = Keyring::default();
+            if !joystream.key_file.is_empty() {
+                let password =
+                    (!joystream.key_password.is_empty()).then_some(&*joystream.key_password);
+                keys.add_file(std::path::Path::new(&joystream.key_file), password)?;
+            }
+            if !joystream.suri.is_empty() {
+                keys.add_suri(&joystream.suri, "joystream.suri")?;
+            }
+            let directory_file = if joystream.directory_file.is_empty() {
+                dir.join("operators.json")
+            } else {
+                std::path::PathBuf::from(&joystream.directory_file)
+            };
+            let options = JoystreamOptions {
+                keys,
+                endpoints: joystream.endpoints()?,
+                directory_file: Some(directory_file),
+            };
+            Ok(AnyChain::Joystream(JoystreamClient::new(&url, options)))
+        }
+        #[cfg(not(feature = "joystream"))]
+        ChainKind::Joystream(url) => {
+            let _ = (joystream, dir);
+            Err(ConnectError::NoJoystream(url))
+        }
+    }
+}
+
+impl AnyChain {
+    /// The account of the first key given, for a Joystream node.
+    pub fn key_account(&self) -> Option<crate::account::AccountId> {
+        match self {
+            AnyChain::Embedded(_) => None,
+            #[cfg(feature = "joystream")]
+            AnyChain::Joystream(c) => c.default_account(),
+        }
+    }
+}
+
 /// The embedded chain's default address.
 pub const EMBEDDED_URL: &str = "http://127.0.0.1:9955";
 

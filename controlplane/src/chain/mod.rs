@@ -16,7 +16,7 @@ use futures_util::Stream;
 use hecaton_shared::{BagId, DistributionBucketId};
 use serde::Deserialize;
 
-pub use self::any::{AnyChain, ChainKind};
+pub use self::any::{connect, AnyChain, ChainKind, ConnectError};
 pub use self::client::EmbeddedClient;
 use crate::embedded::Inclusion;
 use crate::runtime::metadata::OperatorMetadata;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use hecaton_controlplane::chain::EmbeddedClient;
+use hecaton_controlplane::chain;
 use hecaton_controlplane::distributor::{self, config::DistributorConfig, jwt};
 use serde_json::{json, Value};
 
@@ -38,7 +38,7 @@ impl DistributorNodeCmd {
             println!("configuration OK: {}", config.summary());
             return Ok(());
         }
-        let chain = EmbeddedClient::new(&config.chain);
+        let chain = chain::connect(&config.chain, &config.joystream, &config.store_dir)?;
         distributor::run(chain, config, shutdown_signal()).await?;
         Ok(())
     }

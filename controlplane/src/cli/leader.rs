@@ -294,7 +294,7 @@ impl Leader {
         };
         let client = args.client()?;
         let inclusion = client
-            .submit(Origin::Signed(args.signer(lead)), call)
+            .submit(Origin::Signed(args.signer(&client, lead)), call)
             .await
             .map_err(output::chain_error)?;
         output::inclusion(args.json, &inclusion);

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
+use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::{Chain, FamilyInfo, StorageBucketInfo};
 use hecaton_controlplane::embedded::bootstrap::MEMBER;
 use hecaton_controlplane::runtime::call::{ContentCall, MembershipCall};
@@ -140,8 +141,8 @@ fn describe(path: &PathBuf) -> anyhow::Result<DataObjectCreationParameters> {
 impl Member {
     /// Runs the command.
     pub async fn run(self, args: &ChainArgs) -> anyhow::Result<()> {
-        let client = args.client()?;
-        let origin = Origin::Signed(args.signer(MEMBER));
+        let client = args.embedded()?;
+        let origin = Origin::Signed(args.account.unwrap_or_else(|| AccountId::dev(MEMBER)));
         let call = match &self {
             Member::BuyMembership { handle } => Call::Members(MembershipCall::BuyMembership {
                 handle: handle.clone(),

@@ -220,9 +220,12 @@ impl Operator {
                 ),
             },
         };
-        let inclusion = args
-            .client()?
-            .submit(Origin::Signed(args.signer(&dev)), Call::Storage(call))
+        let client = args.client()?;
+        let inclusion = client
+            .submit(
+                Origin::Signed(args.signer(&client, &dev)),
+                Call::Storage(call),
+            )
             .await
             .map_err(output::chain_error)?;
         output::inclusion(args.json, &inclusion);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use hecaton_controlplane::chain::EmbeddedClient;
+use hecaton_controlplane::chain;
 use hecaton_controlplane::storage_node::{self, config::StorageNodeConfig};
 
 /// Run a storage node.
@@ -30,12 +30,23 @@ impl StorageNodeCmd {
             return Ok(());
         }
         let path = self.config.context("--config is required")?;
-        let config = StorageNodeConfig::load(&path, std::env::vars())?;
+        let mut config = StorageNodeConfig::load(&path, std::env::vars())?;
+        let chain = chain::connect(&config.chain, &config.joystream, &config.store_dir)?;
+        if let Some(key) = chain.key_account() {
+            match config.transactor {
+                None => config.transactor = Some(key),
+                Some(named) if named != key => anyhow::bail!(
+                    "transactor {} is not the account of the [joystream] key ({})",
+                    named.to_ss58(),
+                    key.to_ss58()
+                ),
+                Some(_) => {}
+            }
+        }
         if self.check_config {
             println!("configuration OK: {}", config.summary());
             return Ok(());
         }
-        let chain = EmbeddedClient::new(&config.chain);
         storage_node::run(chain, config, shutdown_signal()).await?;
         Ok(())
     }

@@ -23,7 +23,8 @@ worker_id = 1
 # Buckets to distribute: "all" (every bucket the worker operates) or ids "<family>:<index>",
 # e.g. ["0:0", "1:3"].
 buckets = "all"
-# The chain: the URL of `hecaton chain`'s API (http://...).
+# The chain: "embedded" (`hecaton chain` on this machine), the http:// URL of a `hecaton chain`,
+# or the wss:// URL of a Joystream node (a distributor signs nothing, so needs no key).
 chain = "http://127.0.0.1:9955"
 # Where cached objects are stored.
 store_dir = "/var/lib/hecaton/cache"
@@ -43,6 +44,14 @@ socket = ""
 program = ""
 io_memory_mib = 10
 upload_memory_mib = 2
+
+[joystream]
+# Only with chain = "wss://...". The chain keeps operator metadata only in events, so the node
+# learns storage nodes' endpoints as their operators publish them and keeps them in
+# directory_file (empty: operators.json in store_dir); endpoints listed here are used meanwhile
+# and take precedence, e.g. { "3" = "https://storage-3.example.com/" }.
+directory_file = ""
+endpoints = {}
 
 [cache]
 # The byte budget of cached objects on disk, in MiB.
@@ -185,6 +194,9 @@ pub struct DistributorConfig {
     /// `[sync]`
     #[serde(default = "default_sync")]
     pub sync: SyncSection,
+    /// `[joystream]`
+    #[serde(default)]
+    pub joystream: crate::node::config::JoystreamSection,
 }
 
 impl std::fmt::Debug for DistributorConfig {
@@ -254,7 +266,7 @@ const KEYS: Keys = Keys {
         "operator_secret",
         "shards",
     ],
-    tables: &["dataplane", "cache", "sources", "sync"],
+    tables: &["dataplane", "joystream", "cache", "sources", "sync"],
 };
 
 impl DistributorConfig {
@@ -284,12 +296,8 @@ impl DistributorConfig {
             field,
             message: message.to_string(),
         };
-        if !(self.chain.starts_with("http://") || self.chain.starts_with("https://")) {
-            return Err(invalid(
-                "chain",
-                "must be the http:// URL of `hecaton chain`",
-            ));
-        }
+        crate::chain::ChainKind::parse(&self.chain).map_err(|m| invalid("chain", &m))?;
+        self.joystream.endpoints()?;
         if self.worker_id.is_none() && self.buckets == DistributionBuckets::All {
             return Err(invalid(
                 "worker_id",

@@ -123,3 +123,64 @@ fn override_key(table: &mut toml::Table, key: &str, value: &str, keys: Keys) -> 
     }
     Ok(())
 }
+
+/// `[joystream]`: what a node needs only against a Joystream node (`chain = "wss://…"`). The
+/// key material is never logged; give it through the environment
+/// (`HECATON_JOYSTREAM_SURI`, `HECATON_JOYSTREAM_KEY_PASSWORD`) rather than the file.
+#[derive(Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoystreamSection {
+    /// A key file: a polkadot-js / Joystream CLI JSON export, or a text file with a SURI.
+    #[serde(default)]
+    pub key_file: String,
+    /// The JSON key file's password.
+    #[serde(default)]
+    pub key_password: String,
+    /// A SURI or mnemonic (instead of a key file).
+    #[serde(default)]
+    pub suri: String,
+    /// Storage bucket id → endpoint, used over what operators publish (the chain keeps
+    /// operator metadata only in events, so a new node learns endpoints as they are set).
+    #[serde(default)]
+    pub endpoints: std::collections::BTreeMap<String, String>,
+    /// Where learned operator metadata is kept; empty: `operators.json` in the node's directory.
+    #[serde(default)]
+    pub directory_file: String,
+}
+
+impl std::fmt::Debug for JoystreamSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoystreamSection")
+            .field("key_file", &self.key_file)
+            .field("key_password", &"<redacted>")
+            .field("suri", &"<redacted>")
+            .field("endpoints", &self.endpoints)
+            .field("directory_file", &self.directory_file)
+            .finish()
+    }
+}
+
+impl JoystreamSection {
+    /// Whether a key was given.
+    pub fn has_key(&self) -> bool {
+        !self.key_file.is_empty() || !self.suri.is_empty()
+    }
+
+    /// The endpoints by bucket id.
+    pub fn endpoints(&self) -> Result<std::collections::BTreeMap<u64, String>, ConfigError> {
+        self.endpoints
+            .iter()
+            .map(|(k, v)| {
+                let id = k.parse::<u64>().map_err(|_| ConfigError::Invalid {
+                    field: "joystream.endpoints",
+                    message: format!("{k:?} is not a storage bucket id"),
+                })?;
+                url::Url::parse(v).map_err(|e| ConfigError::Invalid {
+                    field: "joystream.endpoints",
+                    message: format!("bucket {id}: {v:?}: {e}"),
+                })?;
+                Ok((id, v.clone()))
+            })
+            .collect()
+    }
+}

@@ -11,8 +11,9 @@ use serde::Deserialize;
 
 use super::sync::backlog::SyncOrder;
 use crate::account::AccountId;
+use crate::chain::ChainKind;
 pub use crate::node::config::ConfigError;
-use crate::node::config::Keys;
+use crate::node::config::{JoystreamSection, Keys};
 
 /// The annotated example configuration.
 pub const EXAMPLE: &str = r#"# hecaton storage-node configuration. Units are in the names; unknown keys are errors.
@@ -21,10 +22,12 @@ pub const EXAMPLE: &str = r#"# hecaton storage-node configuration. Units are in 
 worker_id = 1
 # Buckets to serve: "all" (every bucket the worker operates) or a list of ids, e.g. [0, 3].
 buckets = "all"
-# The chain: the URL of `hecaton chain`'s API (http://...). Joystream nodes (wss://) arrive later.
+# The chain: "embedded" (`hecaton chain` on this machine), the http:// URL of a `hecaton chain`,
+# or the wss:// URL of a Joystream node (then see [joystream] for the transactor's key).
 chain = "http://127.0.0.1:9955"
 # The account that signs accept_pending_data_objects: the buckets' transactor. SS58, 0x-hex or
-# a //Name development URI. Never logged.
+# a //Name development URI. Against a Joystream node it may be left out: the key's account is
+# used (and if given, it must be the key's).
 transactor = "//StorageTransactor0"
 # Where objects are stored.
 store_dir = "/var/lib/hecaton/store"
@@ -48,6 +51,21 @@ io_memory_mib = 10
 # Upload memory per shard, in MiB (each upload reserves 1.75 MiB of buffers before its body is
 # read; more uploads than fit are answered 503 with Retry-After). At least 2.
 upload_memory_mib = 64
+
+[joystream]
+# Only with chain = "wss://...". The transactor's key: a key file (a polkadot-js / Joystream CLI
+# JSON export, or a text file holding a SURI or mnemonic) ...
+key_file = ""
+# ... and the JSON file's password (better: HECATON_JOYSTREAM_KEY_PASSWORD), or a SURI or
+# mnemonic (better: HECATON_JOYSTREAM_SURI). Never logged.
+key_password = ""
+suri = ""
+# The chain keeps operator metadata only in events, so the node learns peers' endpoints as
+# their operators publish them, and keeps what it learned in directory_file (empty:
+# operators.json in store_dir). Endpoints listed here are used meanwhile and take precedence.
+directory_file = ""
+endpoints = {}
+# endpoints = { "3" = "https://storage-3.example.com/" }
 
 [accept]
 # Time between acceptance passes, in milliseconds.
@@ -230,7 +248,9 @@ pub struct StorageNodeConfig {
     /// The chain URL.
     pub chain: String,
     /// Signing account (not printed by `Debug` consumers: see [`StorageNodeConfig::summary`]).
-    pub transactor: AccountId,
+    /// Optional against a Joystream node, whose key names it.
+    #[serde(default)]
+    pub transactor: Option<AccountId>,
     /// Store directory.
     pub store_dir: PathBuf,
     /// Public API address.
@@ -244,6 +264,9 @@ pub struct StorageNodeConfig {
     /// `[dataplane]`
     #[serde(default = "default_dataplane")]
     pub dataplane: DataPlaneConfig,
+    /// `[joystream]`
+    #[serde(default)]
+    pub joystream: JoystreamSection,
     /// `[accept]`
     #[serde(default = "default_accept")]
     pub accept: AcceptSection,
@@ -358,12 +381,23 @@ impl StorageNodeConfig {
             field,
             message: message.to_string(),
         };
-        if !(self.chain.starts_with("http://") || self.chain.starts_with("https://")) {
-            return Err(invalid(
-                "chain",
-                "must be the http:// URL of `hecaton chain` (Joystream wss:// nodes are not supported yet)",
-            ));
+        match ChainKind::parse(&self.chain).map_err(|m| invalid("chain", &m))? {
+            ChainKind::Embedded(_) if self.transactor.is_none() => {
+                return Err(invalid(
+                    "transactor",
+                    "is required with the embedded chain (its accounts have no keys)",
+                ));
+            }
+            ChainKind::Joystream(_) if !self.joystream.has_key() => {
+                return Err(invalid(
+                    "joystream",
+                    "a Joystream node needs the transactor's key: joystream.key_file or \
+                     joystream.suri (HECATON_JOYSTREAM_SURI)",
+                ));
+            }
+            _ => {}
         }
+        self.joystream.endpoints()?;
         if self.accept.batch_size == 0 || self.accept.batch_size > 10_000 {
             return Err(invalid("accept.batch_size", "must be between 1 and 10000"));
         }
@@ -455,7 +489,7 @@ const KEYS: Keys = Keys {
         "operator_listen",
         "shards",
     ],
-    tables: &["dataplane", "accept", "sync", "cleanup"],
+    tables: &["dataplane", "joystream", "accept", "sync", "cleanup"],
 };
 
 #[cfg(test)]
@@ -515,11 +549,28 @@ mod tests {
     }
 
     #[test]
+    fn a_joystream_node_takes_its_key_from_the_environment() {
+        let text = "worker_id = 1\nchain = \"wss://rpc.joystream.org:9944\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n[joystream]\nendpoints = { \"3\" = \"https://s3.example/\" }\n";
+        let c = parse(text, &[("HECATON_JOYSTREAM_SURI", "//Alice")]).unwrap();
+        assert_eq!(c.joystream.suri, "//Alice");
+        assert!(c.transactor.is_none());
+        assert_eq!(c.joystream.endpoints().unwrap()[&3], "https://s3.example/");
+        assert!(
+            !format!("{c:?}").contains("Alice"),
+            "the SURI is never printed"
+        );
+        assert!(!c.summary().contains("Alice"));
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let cases: &[(&str, &str)] = &[
             ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\ncolour = 1\n", "unknown field `colour`"),
             ("worker_id = \"one\"", "worker_id"),
-            ("worker_id = 1\nchain = \"wss://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n", "chain:"),
+            ("worker_id = 1\nchain = \"wss://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n", "needs the transactor's key"),
+            ("worker_id = 1\nchain = \"ftp://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n", "chain:"),
+            ("worker_id = 1\nchain = \"embedded\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n", "transactor"),
+            ("worker_id = 1\nchain = \"wss://x\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n[joystream]\nsuri = \"//Alice\"\nendpoints = { one = \"http://x/\" }\n", "not a storage bucket id"),
             ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\n[accept]\nbatch_size = 0\n", "accept.batch_size"),
             ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"0.0.0.0:1\"\nbuckets = \"some\"\n", "buckets must be"),
             ("worker_id = 1\nchain = \"http://x\"\ntransactor = \"//A\"\nstore_dir = \"/s\"\npublic_listen = \"nowhere\"\n", "public_listen"),

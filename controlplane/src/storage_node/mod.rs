@@ -46,6 +46,9 @@ pub enum NodeError {
     /// The data plane program could not be found.
     #[error("cannot locate the data plane program: {0}")]
     Program(std::io::Error),
+    /// No account to sign acceptances with.
+    #[error("no transactor: set `transactor`, or give the Joystream key in [joystream]")]
+    NoTransactor,
 }
 
 /// The data plane command line for `config`: this program's `dataplane serve`, or the
@@ -143,7 +146,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let (sync_tx, sync_rx) = mpsc::unbounded_channel();
     let accept = AcceptConfig {
         worker_id: config.worker_id,
-        transactor: config.transactor,
+        transactor: config.transactor.ok_or(NodeError::NoTransactor)?,
         interval: Duration::from_millis(config.accept.interval_ms),
         batch_size: config.accept.batch_size,
         max_backoff: Duration::from_secs(config.accept.max_backoff_secs),
