@@ -2,15 +2,24 @@
 //! read one by one, then each head the node announces (filling any gap). A task reads ahead
 //! into a small channel; it ends when the stream is dropped or the connection fails, and the
 //! failure is the stream's last item, so the follower retries and resumes from its own block.
+//!
+//! The follower resumes with a full read at the new head, which the state alone answers; the
+//! operator metadata it would have learned from the events in between (see `operators`) is not
+//! state, so those blocks are read for it first, back to the last block the directory saw
+//! (at most [`MAX_REPLAY`] blocks: a node that prunes state may not have more).
 
 use subxt::OnlineClient;
 use tokio::sync::mpsc;
+use tracing::warn;
 
 use super::config::JoystreamConfig;
 use super::events::storage_events;
 use super::JoystreamClient;
 use crate::chain::{BlockStream, ChainBlock, ChainError};
 use crate::runtime::Event;
+
+/// The most blocks read back for operator metadata after a gap.
+pub const MAX_REPLAY: u64 = 20_000;
 
 /// Blocks from `from` on.
 pub fn follow(
@@ -36,6 +45,7 @@ async fn run(
     from: u64,
     tx: &mpsc::Sender<Result<ChainBlock, ChainError>>,
 ) -> Result<(), ChainError> {
+    replay(client, api, from).await;
     let mut heads = api.stream_blocks().await.map_err(|e| client.transport(e))?;
     let mut next = from;
     loop {
@@ -46,7 +56,7 @@ async fn run(
         };
         while next <= head {
             let block = read_block(client, api, next).await?;
-            client.inner.directory.apply(&block.1);
+            client.inner.directory.apply(next, &block.1);
             let events = block.1.into_iter().map(Event::Storage).collect();
             let item = ChainBlock {
                 number: next,
@@ -56,6 +66,32 @@ async fn run(
                 return Ok(());
             }
             next += 1;
+        }
+    }
+}
+
+/// Reads the blocks between the directory's last and `from` for their metadata events.
+async fn replay(client: &JoystreamClient, api: &OnlineClient<JoystreamConfig>, from: u64) {
+    let directory = &client.inner.directory;
+    let last = directory.block();
+    if last == 0 || last + 1 >= from {
+        return;
+    }
+    let start = (last + 1).max(from.saturating_sub(MAX_REPLAY));
+    if start > last + 1 {
+        warn!(
+            "operator metadata published in blocks {}..{start} is not read (too far back); \
+             list endpoints that changed then in [joystream] endpoints",
+            last + 1
+        );
+    }
+    for number in start..from {
+        match read_block(client, api, number).await {
+            Ok((_, events)) => directory.apply(number, &events),
+            Err(e) => {
+                warn!("reading block {number} for operator metadata: {e}; skipping the rest");
+                return;
+            }
         }
     }
 }

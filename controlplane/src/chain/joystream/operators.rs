@@ -2,7 +2,8 @@
 //! emits an event, which Colossus and Argus read back through a query node. Hecaton has none,
 //! so the client keeps its own directory: the configured endpoints to start from, then every
 //! metadata event it sees while following, merged as the embedded chain merges them, saved
-//! atomically (temp file, fsync, rename) so that a restart remembers them.
+//! atomically (temp file, fsync, rename) with the last block applied, so that a restart
+//! remembers them and the follower can replay the blocks it missed (see `blocks`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,16 +22,24 @@ pub struct Directory {
 
 #[derive(Debug, Default)]
 struct State {
-    index: MetadataIndex,
+    saved: Saved,
     configured: BTreeMap<u64, String>,
     file: Option<PathBuf>,
+}
+
+/// What the file holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    /// The last block whose events were applied (0: none).
+    block: u64,
+    index: MetadataIndex,
 }
 
 impl Directory {
     /// A directory that starts from `configured` endpoints (bucket id → URL) and what `file`
     /// holds (if it exists), and saves to `file` as it learns.
     pub fn new(configured: BTreeMap<u64, String>, file: Option<PathBuf>) -> Self {
-        let index = file
+        let saved = file
             .as_deref()
             .and_then(|path| match std::fs::read(path) {
                 Ok(bytes) => serde_json::from_slice(&bytes)
@@ -47,7 +56,7 @@ impl Directory {
             .unwrap_or_default();
         Self {
             inner: Arc::new(Mutex::new(State {
-                index,
+                saved,
                 configured,
                 file,
             })),
@@ -58,7 +67,7 @@ impl Directory {
     /// taking precedence.
     pub fn storage_operator(&self, bucket: u64) -> Option<OperatorMetadata> {
         let state = self.inner.lock().expect("directory");
-        let learned = state.index.storage_operators.get(&bucket).cloned();
+        let learned = state.saved.index.storage_operators.get(&bucket).cloned();
         match state.configured.get(&bucket) {
             Some(url) => Some(OperatorMetadata {
                 endpoint: Some(url.clone()),
@@ -68,33 +77,43 @@ impl Directory {
         }
     }
 
-    /// Learns from a block's events; saves when anything changed.
-    pub fn apply(&self, events: &[StorageEvent]) {
+    /// The last block applied (0: none).
+    pub fn block(&self) -> u64 {
+        self.inner.lock().expect("directory").saved.block
+    }
+
+    /// Learns from block `block`'s events; saves when metadata changed (and every 600 blocks,
+    /// so that the block it is current to stays close).
+    pub fn apply(&self, block: u64, events: &[StorageEvent]) {
         let mut state = self.inner.lock().expect("directory");
-        let before = state.index.clone();
+        let before = state.saved.index.clone();
+        let index = &mut state.saved.index;
         for event in events {
             match event {
                 StorageEvent::StorageOperatorMetadataSet(bucket, _, bytes) => {
-                    state.index.apply_storage_operator(*bucket, &bytes.0)
+                    index.apply_storage_operator(*bucket, &bytes.0)
                 }
-                StorageEvent::DistributionBucketMetadataSet(worker, bucket, bytes) => state
-                    .index
-                    .apply_distribution_operator(*bucket, *worker, &bytes.0),
+                StorageEvent::DistributionBucketMetadataSet(worker, bucket, bytes) => {
+                    index.apply_distribution_operator(*bucket, *worker, &bytes.0)
+                }
                 StorageEvent::DistributionBucketOperatorRemoved(bucket, worker) => {
-                    state.index.remove_distribution_operator(*bucket, *worker)
+                    index.remove_distribution_operator(*bucket, *worker)
                 }
                 StorageEvent::DistributionBucketFamilyMetadataSet(family, bytes) => {
-                    state.index.apply_family(*family, &bytes.0)
+                    index.apply_family(*family, &bytes.0)
                 }
                 StorageEvent::StorageBucketDeleted(bucket) => {
-                    state.index.storage_operators.remove(bucket);
+                    index.storage_operators.remove(bucket);
                 }
                 _ => {}
             }
         }
-        if state.index != before {
+        let changed = state.saved.index != before;
+        let due = block / 600 != state.saved.block / 600;
+        state.saved.block = state.saved.block.max(block);
+        if changed || due {
             if let Some(path) = state.file.clone() {
-                if let Err(e) = save(&path, &state.index) {
+                if let Err(e) = save(&path, &state.saved) {
                     warn!("saving the operator directory {}: {e}", path.display());
                 }
             }
@@ -102,11 +121,11 @@ impl Directory {
     }
 }
 
-fn save(path: &Path, index: &MetadataIndex) -> std::io::Result<()> {
+fn save(path: &Path, saved: &Saved) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec_pretty(index).map_err(std::io::Error::other)?)?;
+    file.write_all(&serde_json::to_vec_pretty(saved).map_err(std::io::Error::other)?)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
@@ -139,10 +158,13 @@ mod tests {
             BTreeMap::from([(7, "https://seed/".into())]),
             Some(file.clone()),
         );
-        d.apply(&[
-            StorageEvent::StorageOperatorMetadataSet(1, 3, meta("https://one/")),
-            StorageEvent::StorageOperatorMetadataSet(7, 4, meta("https://seven/")),
-        ]);
+        d.apply(
+            5,
+            &[
+                StorageEvent::StorageOperatorMetadataSet(1, 3, meta("https://one/")),
+                StorageEvent::StorageOperatorMetadataSet(7, 4, meta("https://seven/")),
+            ],
+        );
         assert_eq!(
             d.storage_operator(1).unwrap().endpoint.as_deref(),
             Some("https://one/")
@@ -162,7 +184,8 @@ mod tests {
             again.storage_operator(7).unwrap().endpoint.as_deref(),
             Some("https://seven/")
         );
-        again.apply(&[StorageEvent::StorageBucketDeleted(1)]);
+        assert_eq!(again.block(), 5, "the block it is current to");
+        again.apply(6, &[StorageEvent::StorageBucketDeleted(1)]);
         assert!(again.storage_operator(1).is_none());
     }
 }

@@ -157,7 +157,11 @@ pub async fn bag(at: &At, bag_id: BagId) -> ReadResult<Option<Bag>> {
 pub async fn bag_objects(at: &At, bag_id: BagId) -> ReadResult<Vec<(u64, DataObject)>> {
     let prefix: (BagRepr,) = (bag_id.into(),);
     let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, objects_address(), prefix).await?;
-    Ok(all.into_iter().map(|((_, id), o)| (id, o.into())).collect())
+    let mut objects: Vec<(u64, DataObject)> =
+        all.into_iter().map(|((_, id), o)| (id, o.into())).collect();
+    // Keys are ordered by hash; the embedded chain (and every caller's log) orders by id.
+    objects.sort_unstable_by_key(|(id, _)| *id);
+    Ok(objects)
 }
 
 /// The id of every data object.

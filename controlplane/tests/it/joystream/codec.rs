@@ -74,3 +74,52 @@ pub fn system_events(md: &Metadata, records: Vec<Value>) -> Vec<u8> {
         &Value::unnamed_composite(records),
     )
 }
+
+/// `System.ExtrinsicFailed` with the model's error as the chain's `DispatchError::Module`.
+pub fn extrinsic_failed(
+    md: &Metadata,
+    error: &hecaton_controlplane::runtime::DispatchError,
+) -> Value {
+    use hecaton_controlplane::runtime::DispatchError as D;
+    let dispatch_error = match error {
+        D::Storage(e) => {
+            let pallet = md.pallet_by_name("Storage").expect("Storage pallet");
+            let index = pallet
+                .error_variants()
+                .and_then(|vs| vs.iter().find(|v| v.name == e.name()))
+                .map(|v| v.index)
+                .unwrap_or_else(|| panic!("the metadata has no Storage error {}", e.name()));
+            Value::unnamed_variant(
+                "Module",
+                [Value::named_composite([
+                    ("index", Value::u128(u128::from(pallet.error_index()))),
+                    ("error", Value::from_bytes([index, 0, 0, 0])),
+                ])],
+            )
+        }
+        _ => Value::unnamed_variant("BadOrigin", []),
+    };
+    Value::unnamed_variant(
+        "System",
+        [Value::named_variant(
+            "ExtrinsicFailed",
+            [
+                ("dispatch_error", dispatch_error),
+                (
+                    "dispatch_info",
+                    Value::named_composite([
+                        (
+                            "weight",
+                            Value::named_composite([
+                                ("ref_time", Value::u128(1000)),
+                                ("proof_size", Value::u128(0)),
+                            ]),
+                        ),
+                        ("class", Value::unnamed_variant("Normal", [])),
+                        ("pays_fee", Value::unnamed_variant("Yes", [])),
+                    ]),
+                ),
+            ],
+        )],
+    )
+}

@@ -2,6 +2,8 @@
 //! control plane end to end against an in-process fake node.
 
 mod codec;
+mod e2e;
+mod fake;
 mod metadata;
 mod offline;
 mod samples;
