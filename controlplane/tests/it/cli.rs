@@ -88,3 +88,62 @@ async fn a_member_creates_a_channel_and_registers_an_upload() {
     let (status, _) = get(&chain.api("storage/bags/dynamic:channel:0")).await;
     assert_eq!(status, 404);
 }
+
+/// `hecaton operator ...` against a Joystream node: the key is loaded (never printed), the call
+/// goes to the node's URL, and a node that does not answer is an error naming it; member
+/// commands are refused there; a bad SURI is named by where it came from, not repeated.
+#[test]
+fn operator_calls_take_a_joystream_url_and_a_key() {
+    let secret = "//JoystreamOperatorSecret";
+    let run = |args: &[&str], suri: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecaton"))
+            .args(args)
+            .env("HECATON_SURI", suri)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run hecaton");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let set_metadata = [
+        "operator",
+        "--chain",
+        "ws://127.0.0.1:9",
+        "storage",
+        "set-metadata",
+        "--worker",
+        "1",
+        "--bucket",
+        "0",
+        "--endpoint",
+        "https://node.example/",
+    ];
+    let (ok, text) = run(&set_metadata, secret);
+    assert!(!ok, "nothing listens on port 9: {text}");
+    assert!(text.contains("ws://127.0.0.1:9"), "{text}");
+    assert!(
+        !text.contains("OperatorSecret"),
+        "the SURI is never printed: {text}"
+    );
+
+    let (ok, text) = run(&set_metadata, "not a valid secret phrase here");
+    assert!(!ok);
+    assert!(text.contains("not a valid SURI"), "{text}");
+    assert!(!text.contains("phrase here"), "{text}");
+
+    let (ok, text) = run(
+        &[
+            "member",
+            "--chain",
+            "wss://rpc.example:9944",
+            "create-channel",
+        ],
+        secret,
+    );
+    assert!(!ok);
+    assert!(text.contains("Joystream node"), "{text}");
+}
