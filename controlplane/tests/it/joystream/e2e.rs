@@ -17,8 +17,9 @@ use hecaton_controlplane::storage_node::{self, config::StorageNodeConfig};
 use hecaton_shared::{BagId, DynamicBagId};
 use serde_json::Value;
 
+use hecaton_controlplane::embedded::bootstrap::STORAGE_LEAD;
 use hecaton_controlplane::runtime::metadata::OperatorMetadata;
-use hecaton_controlplane::runtime::storage::types::Bytes;
+use hecaton_controlplane::runtime::storage::types::{Bytes, Cid};
 use prost::Message;
 
 use super::fake::{dev, FakeNode};
@@ -324,4 +325,16 @@ async fn refused_calls_name_the_pallet_error_and_concurrent_calls_get_their_own_
             .number_of_storage_buckets
     });
     assert_eq!(chain.families().await.unwrap().len(), 1);
+    assert!(chain.blacklist().await.unwrap().is_empty());
+    let banned = Cid(hecaton_shared::ContentId::of(b"banned")
+        .to_string()
+        .into_bytes());
+    fake.apply(
+        Origin::Signed(dev(STORAGE_LEAD)),
+        Call::Storage(StorageCall::UpdateBlacklist {
+            remove_hashes: Default::default(),
+            add_hashes: [banned.clone()].into_iter().collect(),
+        }),
+    );
+    assert_eq!(chain.blacklist().await.unwrap(), vec![banned]);
 }
