@@ -254,47 +254,49 @@ impl ToValue for DataObjectCreationParameters {
     }
 }
 
+/// The fields an upload and a dynamic bag's creation share, after `bag_id`.
+fn upload_fields(
+    objects: &[DataObjectCreationParameters],
+    payer: &AccountId,
+    fee: u128,
+    bond: u128,
+) -> [(&'static str, Value); 4] {
+    [
+        ("object_creation_list", objects.to_vec().to_value()),
+        ("state_bloat_bond_source_account_id", payer.to_value()),
+        ("expected_data_size_fee", fee.to_value()),
+        ("expected_data_object_state_bloat_bond", bond.to_value()),
+    ]
+}
+
 impl ToValue for UploadParameters {
     fn to_value(&self) -> Value {
-        Value::named_composite([
-            ("bag_id", self.bag_id.to_value()),
-            ("object_creation_list", self.object_creation_list.to_value()),
-            (
-                "state_bloat_bond_source_account_id",
-                self.state_bloat_bond_source_account_id.to_value(),
-            ),
-            (
-                "expected_data_size_fee",
-                self.expected_data_size_fee.to_value(),
-            ),
-            (
-                "expected_data_object_state_bloat_bond",
-                self.expected_data_object_state_bloat_bond.to_value(),
-            ),
-        ])
+        let shared = upload_fields(
+            &self.object_creation_list,
+            &self.state_bloat_bond_source_account_id,
+            self.expected_data_size_fee,
+            self.expected_data_object_state_bloat_bond,
+        );
+        Value::named_composite(std::iter::once(("bag_id", self.bag_id.to_value())).chain(shared))
     }
 }
 
 impl ToValue for DynBagCreationParameters {
     fn to_value(&self) -> Value {
-        Value::named_composite([
-            ("bag_id", self.bag_id.to_value()),
-            ("object_creation_list", self.object_creation_list.to_value()),
-            (
-                "state_bloat_bond_source_account_id",
-                self.state_bloat_bond_source_account_id.to_value(),
-            ),
-            (
-                "expected_data_size_fee",
-                self.expected_data_size_fee.to_value(),
-            ),
-            (
-                "expected_data_object_state_bloat_bond",
-                self.expected_data_object_state_bloat_bond.to_value(),
-            ),
-            ("storage_buckets", self.storage_buckets.to_value()),
-            ("distribution_buckets", self.distribution_buckets.to_value()),
-        ])
+        let shared = upload_fields(
+            &self.object_creation_list,
+            &self.state_bloat_bond_source_account_id,
+            self.expected_data_size_fee,
+            self.expected_data_object_state_bloat_bond,
+        );
+        Value::named_composite(
+            std::iter::once(("bag_id", self.bag_id.to_value()))
+                .chain(shared)
+                .chain([
+                    ("storage_buckets", self.storage_buckets.to_value()),
+                    ("distribution_buckets", self.distribution_buckets.to_value()),
+                ]),
+        )
     }
 }
 

@@ -126,31 +126,44 @@ pub async fn bags(at: &At) -> ReadResult<Vec<(BagId, Bag)>> {
         .collect())
 }
 
-/// One bag: `None` for a dynamic bag that does not exist. A static bag always exists (its
-/// record is the default until a bucket is assigned). Presence is checked by key: the map's
-/// declared default would make every bag look present.
-pub async fn bag(at: &At, bag_id: BagId) -> ReadResult<Option<Bag>> {
-    let entry = at.storage().entry(bags_address()).map_err(text)?;
-    let key = entry.fetch_key((bag_id.into(),)).map_err(text)?;
+/// The value under `keys`, or `None` if the key is absent. Presence is checked by key: `fetch`
+/// would answer a missing key with the map's declared default.
+async fn present<K, V>(at: &At, addr: Address<K, V>, keys: K) -> ReadResult<Option<V>>
+where
+    K: IntoDecodableValues + IntoEncodableValues,
+    V: DecodeAsType,
+{
+    let name = subxt::storage::Address::entry_name(&addr).to_string();
+    let entry = at.storage().entry(addr).map_err(text)?;
+    let key = entry.fetch_key(keys).map_err(text)?;
     match at.storage().fetch_raw(key).await {
         Ok(bytes) => {
             let metadata = at.metadata_ref();
             let ty = metadata
                 .pallet_by_name(PALLET)
                 .and_then(|p| p.storage())
-                .and_then(|s| s.entry_by_name("Bags"))
+                .and_then(|s| s.entry_by_name(&name))
                 .map(|e| e.value_ty())
-                .ok_or("the metadata has no Storage.Bags")?;
-            let record = BagRecordRepr::decode_as_type(&mut &bytes[..], ty, metadata.types())
-                .map_err(|e| format!("{PALLET}.Bags value: {e}"))?;
-            Ok(Some(record.into()))
+                .ok_or_else(|| format!("the metadata has no {PALLET}.{name}"))?;
+            V::decode_as_type(&mut &bytes[..], ty, metadata.types())
+                .map(Some)
+                .map_err(|e| format!("{PALLET}.{name} value: {e}"))
         }
-        Err(subxt::error::StorageError::NoValueFound) => Ok(match bag_id {
+        Err(subxt::error::StorageError::NoValueFound) => Ok(None),
+        Err(e) => Err(format!("{PALLET}.{name}: {e}")),
+    }
+}
+
+/// One bag: `None` for a dynamic bag that does not exist. A static bag always exists (its
+/// record is the default until a bucket is assigned).
+pub async fn bag(at: &At, bag_id: BagId) -> ReadResult<Option<Bag>> {
+    Ok(match present(at, bags_address(), (bag_id.into(),)).await? {
+        Some(record) => Some(record.into()),
+        None => match bag_id {
             BagId::Static(_) => Some(Bag::default()),
             BagId::Dynamic(_) => None,
-        }),
-        Err(e) => Err(format!("{PALLET}.Bags: {e}")),
-    }
+        },
+    })
 }
 
 /// The objects of a bag.
@@ -199,39 +212,21 @@ pub async fn distribution_buckets(
 /// The creation policy of a dynamic bag type; absent, the runtime's constant default number of
 /// storage buckets and no families.
 pub async fn policy(at: &At, bag_type: DynamicBagType) -> ReadResult<DynamicBagCreationPolicy> {
-    let addr =
-        dynamic::storage::<(DynamicBagTypeRepr,), PolicyRepr>(PALLET, "DynamicBagCreationPolicies");
-    let entry = at.storage().entry(addr).map_err(text)?;
-    let key = entry.fetch_key((bag_type.into(),)).map_err(text)?;
-    match at.storage().fetch_raw(key).await {
-        Ok(bytes) => {
-            let metadata = at.metadata_ref();
-            let ty = metadata
-                .pallet_by_name(PALLET)
-                .and_then(|p| p.storage())
-                .and_then(|s| s.entry_by_name("DynamicBagCreationPolicies"))
-                .map(|e| e.value_ty())
-                .ok_or("the metadata has no Storage.DynamicBagCreationPolicies")?;
-            let policy = PolicyRepr::decode_as_type(&mut &bytes[..], ty, metadata.types())
-                .map_err(|e| format!("{PALLET}.DynamicBagCreationPolicies value: {e}"))?;
-            Ok(policy.into())
-        }
-        Err(subxt::error::StorageError::NoValueFound) => {
-            let constant = match bag_type {
-                DynamicBagType::Member => "DefaultMemberDynamicBagNumberOfStorageBuckets",
-                DynamicBagType::Channel => "DefaultChannelDynamicBagNumberOfStorageBuckets",
-            };
-            let number = at
-                .constants()
-                .entry(dynamic::constant::<u32>(PALLET, constant))
-                .map_err(|e| format!("{PALLET}.{constant}: {e}"))?;
-            Ok(DynamicBagCreationPolicy {
-                number_of_storage_buckets: number,
-                families: BTreeMap::new(),
-            })
-        }
-        Err(e) => Err(format!("{PALLET}.DynamicBagCreationPolicies: {e}")),
+    if let Some(policy) = present(at, policies_address(), (bag_type.into(),)).await? {
+        return Ok(policy.into());
     }
+    let constant = match bag_type {
+        DynamicBagType::Member => "DefaultMemberDynamicBagNumberOfStorageBuckets",
+        DynamicBagType::Channel => "DefaultChannelDynamicBagNumberOfStorageBuckets",
+    };
+    let number = at
+        .constants()
+        .entry(dynamic::constant::<u32>(PALLET, constant))
+        .map_err(|e| format!("{PALLET}.{constant}: {e}"))?;
+    Ok(DynamicBagCreationPolicy {
+        number_of_storage_buckets: number,
+        families: BTreeMap::new(),
+    })
 }
 
 /// Fee, bond and the upload switch.

@@ -29,26 +29,28 @@ pub fn storage_event(event: &StorageEvent) -> Value {
     Value::unnamed_variant("Storage", [event.to_value()])
 }
 
+/// A plain `DispatchInfo`.
+fn dispatch_info() -> Value {
+    Value::named_composite([
+        (
+            "weight",
+            Value::named_composite([
+                ("ref_time", Value::u128(1000)),
+                ("proof_size", Value::u128(0)),
+            ]),
+        ),
+        ("class", Value::unnamed_variant("Normal", [])),
+        ("pays_fee", Value::unnamed_variant("Yes", [])),
+    ])
+}
+
 /// `System.ExtrinsicSuccess` with a plain dispatch info.
 pub fn extrinsic_success() -> Value {
     Value::unnamed_variant(
         "System",
         [Value::named_variant(
             "ExtrinsicSuccess",
-            [(
-                "dispatch_info",
-                Value::named_composite([
-                    (
-                        "weight",
-                        Value::named_composite([
-                            ("ref_time", Value::u128(1000)),
-                            ("proof_size", Value::u128(0)),
-                        ]),
-                    ),
-                    ("class", Value::unnamed_variant("Normal", [])),
-                    ("pays_fee", Value::unnamed_variant("Yes", [])),
-                ]),
-            )],
+            [("dispatch_info", dispatch_info())],
         )],
     )
 }
@@ -105,20 +107,7 @@ pub fn extrinsic_failed(
             "ExtrinsicFailed",
             [
                 ("dispatch_error", dispatch_error),
-                (
-                    "dispatch_info",
-                    Value::named_composite([
-                        (
-                            "weight",
-                            Value::named_composite([
-                                ("ref_time", Value::u128(1000)),
-                                ("proof_size", Value::u128(0)),
-                            ]),
-                        ),
-                        ("class", Value::unnamed_variant("Normal", [])),
-                        ("pays_fee", Value::unnamed_variant("Yes", [])),
-                    ]),
-                ),
+                ("dispatch_info", dispatch_info()),
             ],
         )],
     )

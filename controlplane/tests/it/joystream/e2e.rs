@@ -24,7 +24,7 @@ use prost::Message;
 
 use super::fake::{dev, FakeNode};
 use crate::node::{eventually, free_port, DataPlane};
-use crate::support::{client, get};
+use crate::support::client;
 
 const TRANSACTOR: &str = "//StorageTransactor0";
 const BAG: BagId = BagId::Dynamic(DynamicBagId::Channel(0));
@@ -68,10 +68,13 @@ fn accepted(fake: &FakeNode, id: u64) -> bool {
         .is_some_and(|o| o.accepted)
 }
 
+/// Objects the node must hold (0 until its operator API answers: it starts in the background).
 async fn obliged(operator: &str) -> u64 {
-    get(&format!("{operator}/status")).await.1["objects"]["obliged"]
-        .as_u64()
-        .unwrap_or(0)
+    let Ok(response) = client().get(format!("{operator}/status")).send().await else {
+        return 0;
+    };
+    let status: Value = response.json().await.unwrap_or(Value::Null);
+    status["objects"]["obliged"].as_u64().unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
