@@ -14,7 +14,6 @@ pub mod operator;
 pub mod status;
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,34 +30,22 @@ use crate::node::follow;
 use crate::node::link::{self, LinkEvent};
 use crate::node::obligations::{Obligations, Scope};
 use crate::node::peers::{self, Peers};
-use crate::node::supervisor::{self, DataPlaneCommand};
+use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
 use crate::storage_node::NodeError;
 
 /// The data plane command line for `config`.
 pub fn dataplane_command(config: &DistributorConfig) -> Result<DataPlaneCommand, NodeError> {
-    let (program, mut args) = if config.dataplane.program.is_empty() {
-        let me = std::env::current_exe().map_err(NodeError::Program)?;
-        (me, vec!["dataplane".to_string(), "serve".to_string()])
-    } else {
-        (
-            PathBuf::from(&config.dataplane.program),
-            vec!["serve".to_string()],
-        )
-    };
     let c = &config.cache;
-    args.extend([
-        "--role".into(),
-        "distributor".into(),
-        "--store".into(),
-        config.store_dir.display().to_string(),
-        "--listen".into(),
-        config.public_listen.to_string(),
-        "--control-socket".into(),
-        config.socket_path().display().to_string(),
-        "--io-memory-mib".into(),
-        config.dataplane.io_memory_mib.to_string(),
-        "--upload-memory-mib".into(),
-        "2".into(),
+    let options = ServeOptions {
+        role: "distributor",
+        dataplane: &config.dataplane,
+        store: &config.store_dir,
+        listen: config.public_listen,
+        socket: &config.socket_path(),
+        upload_memory_mib: 2,
+        shards: config.shards,
+    };
+    let extra = [
         "--cache-mib".into(),
         c.size_mib.to_string(),
         "--max-cached-item-mib".into(),
@@ -71,11 +58,8 @@ pub fn dataplane_command(config: &DistributorConfig) -> Result<DataPlaneCommand,
         c.small_object_kib.to_string(),
         "--small-share-percent".into(),
         c.small_share_percent.to_string(),
-    ]);
-    if config.shards > 0 {
-        args.extend(["--shards".into(), config.shards.to_string()]);
-    }
-    Ok(DataPlaneCommand { program, args })
+    ];
+    DataPlaneCommand::serve(options, extra).map_err(NodeError::Program)
 }
 
 fn scope_of(config: &DistributorConfig) -> Scope {

@@ -1,7 +1,8 @@
 //! Supervision of the data plane process: start it, restart it with backoff when it exits on
 //! its own, and stop it (SIGTERM, then SIGKILL after a grace period) when the node stops.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+use crate::storage_node::config::DataPlaneConfig;
+
 /// How to start the data plane.
 #[derive(Debug, Clone)]
 pub struct DataPlaneCommand {
@@ -17,6 +20,62 @@ pub struct DataPlaneCommand {
     pub program: PathBuf,
     /// Its arguments.
     pub args: Vec<String>,
+}
+
+/// What every role's data plane is started with.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions<'a> {
+    /// `storage` or `distributor`.
+    pub role: &'a str,
+    /// The `[dataplane]` table: the program (empty: this program's `dataplane serve`), memory.
+    pub dataplane: &'a DataPlaneConfig,
+    /// The store directory.
+    pub store: &'a Path,
+    /// The public listener.
+    pub listen: SocketAddr,
+    /// The control socket.
+    pub socket: &'a Path,
+    /// Upload memory, MiB.
+    pub upload_memory_mib: usize,
+    /// Shards (0: one per core).
+    pub shards: usize,
+}
+
+impl DataPlaneCommand {
+    /// `serve` with the options every role passes, then the role's own `extra`.
+    pub fn serve(
+        o: ServeOptions<'_>,
+        extra: impl IntoIterator<Item = String>,
+    ) -> std::io::Result<Self> {
+        let (program, mut args) = if o.dataplane.program.is_empty() {
+            let me = std::env::current_exe()?;
+            (me, vec!["dataplane".to_string(), "serve".to_string()])
+        } else {
+            (
+                PathBuf::from(&o.dataplane.program),
+                vec!["serve".to_string()],
+            )
+        };
+        args.extend([
+            "--role".into(),
+            o.role.into(),
+            "--store".into(),
+            o.store.display().to_string(),
+            "--listen".into(),
+            o.listen.to_string(),
+            "--control-socket".into(),
+            o.socket.display().to_string(),
+            "--io-memory-mib".into(),
+            o.dataplane.io_memory_mib.to_string(),
+            "--upload-memory-mib".into(),
+            o.upload_memory_mib.to_string(),
+        ]);
+        args.extend(extra);
+        if o.shards > 0 {
+            args.extend(["--shards".into(), o.shards.to_string()]);
+        }
+        Ok(Self { program, args })
+    }
 }
 
 /// Runs the data plane until `stop` turns true; returns once it has exited. A data plane that

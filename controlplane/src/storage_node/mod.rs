@@ -13,7 +13,6 @@ pub mod config;
 pub mod status;
 pub mod sync;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,7 +29,7 @@ use crate::chain::Chain;
 use crate::node::follow;
 use crate::node::link::{self, LinkEvent};
 use crate::node::obligations::{BucketSelection, Obligations, Scope};
-use crate::node::supervisor::{self, DataPlaneCommand};
+use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
 
 /// Why the node stopped.
 #[derive(Debug, thiserror::Error)]
@@ -54,28 +53,16 @@ pub enum NodeError {
 /// The data plane command line for `config`: this program's `dataplane serve`, or the
 /// configured program's `serve`.
 pub fn dataplane_command(config: &StorageNodeConfig) -> Result<DataPlaneCommand, NodeError> {
-    let (program, mut args) = if config.dataplane.program.is_empty() {
-        let me = std::env::current_exe().map_err(NodeError::Program)?;
-        (me, vec!["dataplane".to_string(), "serve".to_string()])
-    } else {
-        (
-            PathBuf::from(&config.dataplane.program),
-            vec!["serve".to_string()],
-        )
+    let options = ServeOptions {
+        role: "storage",
+        dataplane: &config.dataplane,
+        store: &config.store_dir,
+        listen: config.public_listen,
+        socket: &config.socket_path(),
+        upload_memory_mib: config.dataplane.upload_memory_mib,
+        shards: config.shards,
     };
-    args.extend([
-        "--role".into(),
-        "storage".into(),
-        "--store".into(),
-        config.store_dir.display().to_string(),
-        "--listen".into(),
-        config.public_listen.to_string(),
-        "--control-socket".into(),
-        config.socket_path().display().to_string(),
-        "--io-memory-mib".into(),
-        config.dataplane.io_memory_mib.to_string(),
-        "--upload-memory-mib".into(),
-        config.dataplane.upload_memory_mib.to_string(),
+    let extra = [
         "--fetch-concurrency".into(),
         config.sync.concurrency.to_string(),
         "--fetch-per-peer".into(),
@@ -84,11 +71,8 @@ pub fn dataplane_command(config: &StorageNodeConfig) -> Result<DataPlaneCommand,
         config.sync.max_mib_per_sec.to_string(),
         "--replication-shares".into(),
         config.sync.replication_shares.to_string(),
-    ]);
-    if config.shards > 0 {
-        args.extend(["--shards".into(), config.shards.to_string()]);
-    }
-    Ok(DataPlaneCommand { program, args })
+    ];
+    DataPlaneCommand::serve(options, extra).map_err(NodeError::Program)
 }
 
 /// Runs the node until `shutdown` resolves.
