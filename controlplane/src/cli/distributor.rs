@@ -1,40 +1,32 @@
 //! `hecaton distributor-node --config FILE`: run a distributor's control plane (and its data
 //! plane); `hecaton distributor-api ...`: Argus's signed operator calls against a running one.
 
-use std::path::PathBuf;
-
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use hecaton_controlplane::chain;
 use hecaton_controlplane::distributor::{self, config::DistributorConfig, jwt};
 use serde_json::{json, Value};
 
+use super::config_file::ConfigFileArgs;
 use super::storage_node::shutdown_signal;
 
 /// Run a distributor.
 #[derive(Args, Debug)]
 pub struct DistributorNodeCmd {
-    /// The configuration file (TOML; see --print-example-config).
-    #[arg(long, required_unless_present = "print_example_config")]
-    config: Option<PathBuf>,
-    /// Check the configuration (environment overrides included) and exit.
-    #[arg(long)]
-    check_config: bool,
-    /// Print the annotated example configuration and exit.
-    #[arg(long)]
-    print_example_config: bool,
+    #[command(flatten)]
+    file: ConfigFileArgs,
 }
 
 impl DistributorNodeCmd {
     /// Runs the command.
     pub async fn run(self) -> anyhow::Result<()> {
-        if self.print_example_config {
-            print!("{}", distributor::config::EXAMPLE);
+        let Some(config) = self
+            .file
+            .load::<DistributorConfig>(distributor::config::EXAMPLE)?
+        else {
             return Ok(());
-        }
-        let path = self.config.context("--config is required")?;
-        let config = DistributorConfig::load(&path, std::env::vars())?;
-        if self.check_config {
+        };
+        if self.file.check_config {
             println!("configuration OK: {}", config.summary());
             return Ok(());
         }

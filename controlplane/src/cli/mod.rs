@@ -1,6 +1,7 @@
 //! The `hecaton` command line: the chain service and the leader, operator and member commands.
 
 pub mod chain;
+pub mod config_file;
 pub mod dev;
 pub mod distributor;
 pub mod leader;

@@ -1,36 +1,28 @@
 //! `hecaton storage-node --config FILE`: run a storage node's control plane (and, unless the
 //! configuration attaches to one, its data plane).
 
-use std::path::PathBuf;
-
-use anyhow::Context;
 use clap::Args;
 use hecaton_controlplane::chain;
 use hecaton_controlplane::storage_node::{self, config::StorageNodeConfig};
 
+use super::config_file::ConfigFileArgs;
+
 /// Run a storage node.
 #[derive(Args, Debug)]
 pub struct StorageNodeCmd {
-    /// The configuration file (TOML; see --print-example-config).
-    #[arg(long, required_unless_present = "print_example_config")]
-    config: Option<PathBuf>,
-    /// Check the configuration (environment overrides included) and exit.
-    #[arg(long)]
-    check_config: bool,
-    /// Print the annotated example configuration and exit.
-    #[arg(long)]
-    print_example_config: bool,
+    #[command(flatten)]
+    file: ConfigFileArgs,
 }
 
 impl StorageNodeCmd {
     /// Runs the command.
     pub async fn run(self) -> anyhow::Result<()> {
-        if self.print_example_config {
-            print!("{}", storage_node::config::EXAMPLE);
+        let Some(mut config) = self
+            .file
+            .load::<StorageNodeConfig>(storage_node::config::EXAMPLE)?
+        else {
             return Ok(());
-        }
-        let path = self.config.context("--config is required")?;
-        let mut config = StorageNodeConfig::load(&path, std::env::vars())?;
+        };
         let chain = chain::connect(&config.chain, &config.joystream, &config.store_dir)?;
         if let Some(key) = chain.key_account() {
             match config.transactor {
@@ -43,7 +35,7 @@ impl StorageNodeCmd {
                 Some(_) => {}
             }
         }
-        if self.check_config {
+        if self.file.check_config {
             println!("configuration OK: {}", config.summary());
             return Ok(());
         }

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use hecaton_shared::DistributionBucketId;
 use serde::Deserialize;
 
 pub use crate::node::config::ConfigError;
-use crate::node::config::Keys;
+use crate::node::config::{Keys, NodeConfig};
 use crate::storage_node::config::{DataPlaneConfig, DataPlaneMode};
 
 /// The annotated example configuration.
@@ -269,27 +269,8 @@ const KEYS: Keys = Keys {
     tables: &["dataplane", "joystream", "cache", "sources", "sync"],
 };
 
-impl DistributorConfig {
-    /// Reads `path`, applies `HECATON_*` overrides from `env`, and validates.
-    pub fn load(
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let config: Self = crate::node::config::load(path, env, KEYS)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Parses `text`, applies overrides and validates.
-    pub fn parse(
-        text: &str,
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let config: Self = crate::node::config::parse(text, path, env, KEYS)?;
-        config.validate()?;
-        Ok(config)
-    }
+impl NodeConfig for DistributorConfig {
+    const KEYS: Keys = KEYS;
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, message: &str| ConfigError::Invalid {
@@ -341,7 +322,9 @@ impl DistributorConfig {
         }
         Ok(())
     }
+}
 
+impl DistributorConfig {
     /// The local socket's path.
     pub fn socket_path(&self) -> PathBuf {
         if self.dataplane.socket.is_empty() {
@@ -375,6 +358,8 @@ impl DistributorConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<DistributorConfig, ConfigError> {

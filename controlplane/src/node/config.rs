@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -54,21 +54,41 @@ pub struct Keys {
     pub tables: &'static [&'static str],
 }
 
-/// Reads `path`, applies `HECATON_*` overrides from `env`, and deserializes.
-pub fn load<T: DeserializeOwned>(
-    path: &Path,
-    env: impl IntoIterator<Item = (String, String)>,
-    keys: Keys,
-) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(&text, path, env, keys)
+/// A node role's configuration file: the keys the environment may override and the checks its
+/// types cannot make; reading, overriding and validating are the same for every role.
+pub trait NodeConfig: DeserializeOwned {
+    /// The keys `HECATON_*` variables may override.
+    const KEYS: Keys;
+
+    /// Checks the values beyond their types.
+    fn validate(&self) -> Result<(), ConfigError>;
+
+    /// Reads `path`, applies `HECATON_*` overrides from `env`, and validates.
+    fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path, env)
+    }
+
+    /// Parses `text` (named `path` in errors), applies the overrides and validates.
+    fn parse(
+        text: &str,
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let config: Self = deserialize(text, path, env, Self::KEYS)?;
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 /// Parses `text` (named `path` in errors) and applies the overrides.
-pub fn parse<T: DeserializeOwned>(
+fn deserialize<T: DeserializeOwned>(
     text: &str,
     path: &Path,
     env: impl IntoIterator<Item = (String, String)>,

@@ -5,7 +5,7 @@
 //! and nested ones by `HECATON_<TABLE>_<FIELD>` (`HECATON_ACCEPT_BATCH_SIZE=50`).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ use super::sync::backlog::SyncOrder;
 use crate::account::AccountId;
 use crate::chain::ChainKind;
 pub use crate::node::config::ConfigError;
-use crate::node::config::{JoystreamSection, Keys};
+use crate::node::config::{JoystreamSection, Keys, NodeConfig};
 
 /// The annotated example configuration.
 pub const EXAMPLE: &str = r#"# hecaton storage-node configuration. Units are in the names; unknown keys are errors.
@@ -354,27 +354,8 @@ fn default_cleanup() -> CleanupSection {
     toml::from_str("").expect("defaults")
 }
 
-impl StorageNodeConfig {
-    /// Reads `path`, applies `HECATON_*` overrides from `env`, and validates.
-    pub fn load(
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let config: Self = crate::node::config::load(path, env, KEYS)?;
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Parses `text` (named `path` in errors), applies overrides and validates.
-    pub fn parse(
-        text: &str,
-        path: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
-        let config: Self = crate::node::config::parse(text, path, env, KEYS)?;
-        config.validate()?;
-        Ok(config)
-    }
+impl NodeConfig for StorageNodeConfig {
+    const KEYS: Keys = KEYS;
 
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |field, message: &str| ConfigError::Invalid {
@@ -453,7 +434,9 @@ impl StorageNodeConfig {
         }
         Ok(())
     }
+}
 
+impl StorageNodeConfig {
     /// The local socket's path.
     pub fn socket_path(&self) -> PathBuf {
         if self.dataplane.socket.is_empty() {
@@ -494,6 +477,8 @@ const KEYS: Keys = Keys {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn parse(text: &str, env: &[(&str, &str)]) -> Result<StorageNodeConfig, ConfigError> {

@@ -10,6 +10,7 @@ use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::joystream::keys::Keyring;
 use hecaton_controlplane::chain::joystream::{JoystreamClient, JoystreamOptions};
 use hecaton_controlplane::chain::{Chain, ChainError};
+use hecaton_controlplane::node::config::NodeConfig;
 use hecaton_controlplane::runtime::call::StorageCall;
 use hecaton_controlplane::runtime::error::StorageError;
 use hecaton_controlplane::runtime::{Call, DispatchError, Origin};
