@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hecaton_shared::socket::{Removal, RemovalReason, Report, Role, Source, ToDataPlane};
 use hecaton_shared::DataObjectId;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::info;
 
 use self::config::{DistributionBuckets, DistributorConfig};
 use self::operator::{Operator, OperatorCommand};
@@ -29,6 +29,7 @@ use crate::chain::Chain;
 use crate::node::follow;
 use crate::node::link::{self, LinkEvent};
 use crate::node::obligations::{Obligations, Scope};
+use crate::node::operator_api;
 use crate::node::peers::{self, Peers};
 use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
 use crate::storage_node::NodeError;
@@ -85,13 +86,6 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         s.id = config.id.clone();
         s.worker_id = config.worker_id;
     });
-    let listener = tokio::net::TcpListener::bind(config.operator_listen)
-        .await
-        .map_err(|source| NodeError::OperatorApi {
-            addr: config.operator_listen,
-            source,
-        })?;
-    let operator_addr = listener.local_addr().unwrap_or(config.operator_listen);
     let (op_tx, mut op_rx) = mpsc::unbounded_channel();
     let api = operator::router(Operator {
         status: status.clone(),
@@ -99,12 +93,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         commands: op_tx,
     });
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(async move {
-        if let Err(e) = axum::serve(listener, api).await {
-            warn!("operator API stopped: {e}");
-        }
-    });
-    println!("operator API on http://{operator_addr}");
+    operator_api::serve(config.operator_listen, api, &mut tasks).await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let supervisor = if config.supervised() {

@@ -8,5 +8,6 @@ pub mod follow;
 pub mod link;
 pub mod metrics;
 pub mod obligations;
+pub mod operator_api;
 pub mod peers;
 pub mod supervisor;

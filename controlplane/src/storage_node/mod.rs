@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use hecaton_shared::socket::Role;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::info;
 
 use self::acceptor::{AcceptConfig, AcceptStats};
 use self::config::{Buckets, DataPlaneMode, StorageNodeConfig};
@@ -29,6 +29,7 @@ use crate::chain::Chain;
 use crate::node::follow;
 use crate::node::link::{self, LinkEvent};
 use crate::node::obligations::{BucketSelection, Obligations, Scope};
+use crate::node::operator_api;
 use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
 
 /// Why the node stopped.
@@ -94,21 +95,13 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let status = NodeStatus::new(accept_stats.clone(), sync_status.clone());
     status.update(|s| s.worker_id = config.worker_id);
 
-    let listener = tokio::net::TcpListener::bind(config.operator_listen)
-        .await
-        .map_err(|source| NodeError::OperatorApi {
-            addr: config.operator_listen,
-            source,
-        })?;
-    let operator_addr = listener.local_addr().unwrap_or(config.operator_listen);
-    let api = status::router(status.clone());
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(async move {
-        if let Err(e) = axum::serve(listener, api).await {
-            warn!("operator API stopped: {e}");
-        }
-    });
-    println!("operator API on http://{operator_addr}");
+    operator_api::serve(
+        config.operator_listen,
+        status::router(status.clone()),
+        &mut tasks,
+    )
+    .await?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let supervisor = match config.dataplane.mode {
