@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod fill;
 pub mod http;
 pub mod metrics;
+pub mod panics;
 pub mod placement;
 pub mod sched;
 pub mod serve;

@@ -99,6 +99,7 @@ struct Slot {
     connections: AtomicU64,
     fetch_bytes: AtomicU64,
     cache: [AtomicU64; CACHE_COUNTERS],
+    panics: [AtomicU64; crate::panics::UNITS.len()],
 }
 
 const CACHE_COUNTERS: usize = 11;
@@ -208,6 +209,11 @@ impl Metrics {
         add(&self.slot(shard).cache[10], bytes);
     }
 
+    /// Counts a panic caught in a unit of work.
+    pub fn panicked(&self, shard: usize, unit: crate::panics::Unit) {
+        add(&self.slot(shard).panics[unit as usize], 1);
+    }
+
     /// Counts an object removed, by its reason's label.
     pub fn removal(&self, label: &str) {
         if let Some(i) = REMOVALS.iter().position(|r| *r == label) {
@@ -243,6 +249,10 @@ impl Metrics {
                 .zip(&self.removals)
                 .map(|(r, n)| (r.to_string(), get(n)))
                 .collect(),
+            panics: crate::panics::UNITS
+                .iter()
+                .map(|u| (u.to_string(), 0))
+                .collect(),
             ..DataPlaneMetrics::default()
         };
         for s in self.slots.iter() {
@@ -261,6 +271,9 @@ impl Metrics {
                 *n += get(&s.uploads[o]);
             }
             out.connections += get(&s.connections);
+            for (u, (_, n)) in out.panics.iter_mut().enumerate() {
+                *n += get(&s.panics[u]);
+            }
             out.fetch_bytes += get(&s.fetch_bytes);
             let c: Vec<u64> = s.cache.iter().map(get).collect();
             let k = &mut out.cache;

@@ -122,6 +122,16 @@ impl Collector for ReportedCollector {
             ConstCounter(*n).encode(family.encode_family(&labels)?)?;
         }
         let mut family = encoder.encode_descriptor(
+            "hecaton_dataplane_panics",
+            "Panics caught in the data plane, by unit of work (each closed its unit only)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (unit, n) in &m.panics {
+            let labels = [("unit", unit.as_str())];
+            ConstCounter(*n).encode(family.encode_family(&labels)?)?;
+        }
+        let mut family = encoder.encode_descriptor(
             "hecaton_dataplane_connections",
             "Client connections open on the data plane",
             None,

@@ -110,15 +110,27 @@ const GROUP: usize = 64;
 /// Serves requests until the shards are done (or every publisher is gone), then closes the
 /// store. Publishes that queued up while a commit ran are committed together (group commit).
 pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>) {
+    // Unlinks due after their grace come back here, so they are ordered with publishes.
+    let (unlink_tx, mut unlink_rx) = mpsc::unbounded::<Vec<DataObjectId>>();
     loop {
-        let next = future::or(queue.rx.next(), async {
-            while !ctx.shards_done.load(Ordering::Relaxed) {
-                glommio::timer::sleep(Duration::from_millis(50)).await;
-            }
-            None
-        })
+        let next = future::or(
+            async { queue.rx.next().await.map(Ok) },
+            future::or(async { unlink_rx.next().await.map(Err) }, async {
+                while !ctx.shards_done.load(Ordering::Relaxed) {
+                    glommio::timer::sleep(Duration::from_millis(50)).await;
+                }
+                None
+            }),
+        )
         .await;
-        let Some(first) = next else { break };
+        let first = match next {
+            None => break,
+            Some(Err(due)) => {
+                unlink(&store, due).await;
+                continue;
+            }
+            Some(Ok(first)) => first,
+        };
         let mut publishes = Vec::new();
         let mut removals = Vec::new();
         let mut next = Some(first);
@@ -135,7 +147,7 @@ pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>)
             publish(&mut store, publishes, &ctx).await;
         }
         if !removals.is_empty() {
-            remove(&mut store, removals, &ctx).await;
+            remove(&mut store, removals, &ctx, &unlink_tx).await;
         }
     }
     if let Err(e) = store.close().await {
@@ -173,7 +185,12 @@ async fn publish(store: &mut Store, batch: Vec<PublishRequest>, ctx: &Ctx) {
 }
 
 /// Removes objects: durable records and a new catalog now, the files after [`UNLINK_GRACE`].
-async fn remove(store: &mut Store, removals: Vec<Removal>, ctx: &Ctx) {
+async fn remove(
+    store: &mut Store,
+    removals: Vec<Removal>,
+    ctx: &Ctx,
+    unlinks: &mpsc::UnboundedSender<Vec<DataObjectId>>,
+) {
     let ids: Vec<DataObjectId> = removals.iter().map(|r| r.id).collect();
     let removed = match store.remove_many(&ids).await {
         Ok(removed) => removed,
@@ -193,12 +210,24 @@ async fn remove(store: &mut Store, removals: Vec<Removal>, ctx: &Ctx) {
     ctx.report(Report::Removed {
         ids: removed.clone(),
     });
-    let objects_dir = store.objects_dir().to_owned();
+    let unlinks = unlinks.clone();
     glommio::spawn_local(async move {
         glommio::timer::sleep(UNLINK_GRACE).await;
-        if let Err(e) = unlink_objects(&objects_dir, &removed).await {
-            warn!("unlinking removed objects: {e} (recovery finishes it at the next start)");
-        }
+        let _ = unlinks.unbounded_send(removed);
     })
     .detach();
+}
+
+/// Unlinks removed objects once their grace is over, in the writer's order: an object published
+/// again meanwhile (a distributor's evict and re-fill, a re-upload) is in the catalog again and
+/// its new file is kept. Done from a timer of its own, the unlink deleted the new copy (issue
+/// 14, defect 7: 404 until restart, its space leaked).
+async fn unlink(store: &Store, due: Vec<DataObjectId>) {
+    let gone: Vec<DataObjectId> = due.into_iter().filter(|id| store.get(*id).is_none()).collect();
+    if gone.is_empty() {
+        return;
+    }
+    if let Err(e) = unlink_objects(store.objects_dir(), &gone).await {
+        warn!("unlinking removed objects: {e} (recovery finishes it at the next start)");
+    }
 }

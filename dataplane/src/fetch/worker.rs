@@ -75,7 +75,26 @@ pub async fn run(
                 let w = worker.clone();
                 let spawned = glommio::spawn_local_into(
                     async move {
-                        let result = w.attempt(job, source).await;
+                        let (id, endpoint) = (job.id, source.endpoint.clone());
+                        let result = crate::panics::isolate(
+                            &w.env.views.metrics,
+                            w.env.shard,
+                            crate::panics::Unit::Fetch,
+                            || format!("fetching object {id} from {endpoint}"),
+                            w.attempt(job, source),
+                        )
+                        .await
+                        .unwrap_or_else(|| {
+                            // The partial's state is unknown after a panic: start over.
+                            w.forget(id);
+                            AttemptResult {
+                                id,
+                                source: endpoint,
+                                offset: 0,
+                                received: 0,
+                                outcome: Outcome::Fatal("the fetch attempt panicked".into()),
+                            }
+                        });
                         let _ = w.env.results.unbounded_send(result);
                     },
                     worker.queue,
@@ -93,6 +112,14 @@ pub async fn run(
 }
 
 impl Worker {
+    /// Drops what is held of `id` whatever its state (after a panic in its attempt).
+    fn forget(&self, id: DataObjectId) {
+        let removed = self.partials.borrow_mut().remove(&id);
+        if let Some(temp) = removed.and_then(|p| p.temp) {
+            glommio::spawn_local(temp.discard()).detach();
+        }
+    }
+
     fn discard(self: &Rc<Self>, id: DataObjectId) {
         let mut partials = self.partials.borrow_mut();
         let Some(p) = partials.get(&id) else { return };

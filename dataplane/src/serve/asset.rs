@@ -206,8 +206,24 @@ fn join_or_start(
     }
     let env = Rc::clone(&shard.fill_env);
     let f = fill.clone();
-    let spawned =
-        glommio::spawn_local_into(task::run(env, f, content_id, sources), shard.queues.fill);
+    let work = async move {
+        let (failed, views, index) = (f.clone(), env.views.clone(), env.shard);
+        let ran = crate::panics::isolate(
+            &views.metrics,
+            index,
+            crate::panics::Unit::Fill,
+            || format!("filling object {id}"),
+            task::run(env, f, content_id, sources),
+        )
+        .await;
+        if ran.is_none() {
+            // Its readers stop and the next request starts a fill anew.
+            failed.finish(crate::fill::FillState::Failed);
+            views.fills.remove(id);
+            crate::store::temp::remove(&failed.path).await;
+        }
+    };
+    let spawned = glommio::spawn_local_into(work, shard.queues.fill);
     match spawned {
         Ok(t) => {
             t.detach();

@@ -2,6 +2,7 @@
 //! while the connection is kept alive. Pipelined requests are served in order from the bytes
 //! already read.
 
+use std::cell::RefCell;
 use std::io;
 use std::time::Instant;
 
@@ -37,8 +38,9 @@ enum Next {
     Reject(u16, &'static str),
 }
 
-/// Serves `stream` until the client or the server closes it.
-pub async fn serve(mut stream: TcpStream, shard: &Shard) {
+/// Serves `stream` until the client or the server closes it. `doing` is set to each request's
+/// method and path, for the log line of a panic (see `panics.rs`).
+pub async fn serve(mut stream: TcpStream, shard: &Shard, doing: &RefCell<String>) {
     if let Err(e) = prepare(&stream, shard) {
         debug!("could not set up connection: {e}");
         return;
@@ -64,6 +66,13 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard) {
             }
         };
         slot.set(Phase::Busy, Instant::now());
+        {
+            let mut d = doing.borrow_mut();
+            d.clear();
+            d.push_str(req.method.as_str());
+            d.push(' ');
+            d.push_str(&req.path);
+        }
         buf.copy_within(req.head_len..filled, 0);
         filled -= req.head_len;
         let pending = Pending {
@@ -83,9 +92,15 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard) {
             Route::of(&req),
             head.status(),
             started.elapsed(),
-            req.head_len as u64 + body_in,
+            (req.head_len as u64).saturating_add(body_in),
             out,
         );
+        // A body read or a long head grew the read buffer: give it back between requests
+        // (4096 connections × a 64 KiB body buffer is 256 MiB a shard).
+        if buf.len() > INITIAL_BUFFER && filled <= INITIAL_BUFFER {
+            buf.truncate(INITIAL_BUFFER);
+            buf.shrink_to_fit();
+        }
         match answered {
             Ok(true) => {}
             Ok(false) => return,

@@ -18,6 +18,9 @@ use crate::serve::{object, upload};
 
 const JSON: &[u8] = b"application/json; charset=utf-8";
 
+/// JSON bodies up to this many bytes go out in the same write as their head.
+const INLINE_BODY: usize = 16 * 1024;
+
 /// Answers `req`; `Ok(true)` when the connection stays open for the next request.
 pub async fn respond(
     stream: &mut TcpStream,
@@ -92,9 +95,8 @@ pub async fn respond(
             let body = status_json(shard);
             send_json(stream, head, 200, &body, keep, req.http10, head_only).await
         }
-        _ if readable && api.starts_with("state/bags/") && api.ends_with("/data-objects") => {
-            let bag = &api["state/bags/".len()..api.len() - "/data-objects".len()];
-            let body = bag_objects_json(shard, bag);
+        _ if readable && bag_of(api).is_some() => {
+            let body = bag_objects_json(shard, bag_of(api).unwrap_or_default());
             send_json(stream, head, 200, &body, keep, req.http10, head_only).await
         }
         "state/data-objects" | "state/data" | "version" | "status" => {
@@ -102,6 +104,15 @@ pub async fn respond(
         }
         _ => not_found(stream, head, req, keep).await,
     }
+}
+
+/// The `{bagId}` of `state/bags/{bagId}/data-objects`. Prefix and suffix are stripped one
+/// after the other, so a path where they overlap (`state/bags/data-objects`) is no bag at all
+/// (slicing by both lengths at once took a shard down: issue 14, defect 1).
+fn bag_of(api: &str) -> Option<&str> {
+    api.strip_prefix("state/bags/")?
+        .strip_suffix("/data-objects")
+        .filter(|bag| !bag.contains('/'))
 }
 
 /// `/state/bags/{bagId}/data-objects`: the bag's objects this node stores, as decimal strings
@@ -235,12 +246,16 @@ pub async fn send_json_with(
     head.header("Content-Type", JSON)
         .header_u64("Content-Length", body.len() as u64);
     head.finish(keep, http10);
-    let bytes = if head_only {
-        head.bytes()
+    if head_only {
+        stream.write_all(head.bytes()).await?;
+    } else if body.len() > INLINE_BODY {
+        // Large bodies (every id at mainnet's size is ~20 MB) go from their own buffer, so the
+        // connection's head buffer never grows to them.
+        stream.write_all(head.bytes()).await?;
+        stream.write_all(body).await?;
     } else {
-        head.append_body(body)
-    };
-    stream.write_all(bytes).await?;
+        stream.write_all(head.append_body(body)).await?;
+    }
     Ok(keep)
 }
 

@@ -233,7 +233,17 @@ pub async fn run(
                 shard.views.metrics.connection(index, true);
                 let s = shard.clone();
                 let served = gate.spawn(async move {
-                    connection::serve(stream, &s).await;
+                    // What the connection is doing, kept outside it so a panic can say.
+                    let doing = RefCell::new(String::new());
+                    let peer = stream.peer_addr().ok();
+                    crate::panics::isolate(
+                        &s.views.metrics,
+                        s.index,
+                        crate::panics::Unit::Connection,
+                        || format!("client {peer:?}, request {:?}", doing.borrow()),
+                        connection::serve(stream, &s, &doing),
+                    )
+                    .await;
                     s.active.set(s.active.get() - 1);
                     s.views.metrics.connection(s.index, false);
                 });

@@ -328,6 +328,18 @@ impl Store {
         }
         let from = &item.from;
         let file = BufferedFile::open(from).await.ctx("open", from)?;
+        // The digest says what the writer hashed, not what reached the disk: a short write at
+        // disk full (issue 14, defect 8) leaves a file shorter than its digest. What is
+        // published is checked against the digest here, whatever wrote it.
+        let on_disk = file.file_size().await.ctx("stat", from)?;
+        if on_disk != digest.size {
+            let _ = file.close().await;
+            return Err(StoreError::SizeMismatch {
+                id,
+                expected: digest.size,
+                actual: on_disk,
+            });
+        }
         file.fdatasync().await.ctx("sync", from)?;
         file.close().await.ctx("close", from)?;
         let to = self.object_path(id);

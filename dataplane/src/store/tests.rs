@@ -287,3 +287,35 @@ fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
         );
     });
 }
+
+#[test]
+fn a_file_shorter_than_its_digest_is_never_published() {
+    // A short write at disk full: the writer hashed every byte, fewer reached the file.
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, _) = Store::open(dir.path()).await.unwrap();
+        let bytes = b"a whole object of forty-two bytes, really.";
+        let (tmp, digest) = write_tmp(&store, "short", bytes).await;
+        let f = glommio::io::OpenOptions::new()
+            .write(true)
+            .dma_open(&tmp)
+            .await
+            .unwrap();
+        f.truncate(10).await.unwrap();
+        f.close().await.unwrap();
+        let expected = Expected {
+            size: digest.size,
+            content_id: digest.content_id,
+        };
+        let err = store
+            .publish(DataObjectId(8), &tmp, digest, Some(expected))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::SizeMismatch { actual: 10, .. }),
+            "{err}"
+        );
+        assert!(store.get(DataObjectId(8)).is_none());
+        assert!(!exists(&store.objects_dir().join("8")));
+    });
+}

@@ -329,6 +329,10 @@ pub struct DataPlaneMetrics {
     /// Distributor: the cache's counters.
     #[serde(default)]
     pub cache: CacheCounters,
+    /// Panics caught, by unit of work (`connection`, `fill`, `fetch`): each closed its unit
+    /// and left the shard running.
+    #[serde(default)]
+    pub panics: Vec<(String, u64)>,
 }
 
 /// A distributor's cache counters, since the data plane started.
