@@ -99,6 +99,20 @@ pub struct ServeArgs {
     /// Seconds between sweeps of temp leftovers and stale resumable uploads.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     sweep_interval_secs: u64,
+    /// Bytes of the store's filesystem never written into, in MiB: uploads that would not fit
+    /// above it are answered 507, replication waits, a distributor proxies instead of caching.
+    #[arg(long, default_value_t = crate::store::space::DEFAULT_RESERVE_MIB)]
+    disk_reserve_mib: u64,
+    /// The slowest an upload body may arrive, in bytes per second (after the grace); slower
+    /// uploads are cut.
+    #[arg(long, default_value_t = Limits::default().min_upload_rate)]
+    min_upload_bytes_per_sec: u64,
+    /// Seconds an upload body is given before its minimum rate counts.
+    #[arg(long, default_value_t = Limits::default().min_upload_grace.as_secs())]
+    min_upload_grace_secs: u64,
+    /// Seconds a resumable (tus) upload lives after its creation.
+    #[arg(long, default_value_t = Limits::default().tus_expiry.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    tus_expiry_secs: u64,
     /// Distributor: the cache's byte budget on disk, in MiB.
     #[arg(long, default_value_t = 10_240)]
     cache_mib: u64,
@@ -160,6 +174,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_connections_per_shard: args.max_connections_per_shard.max(1),
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
         upload_memory_per_shard: usize::from(args.upload_memory_mib) << 20,
+        min_upload_rate: args.min_upload_bytes_per_sec,
+        min_upload_grace: Duration::from_secs(args.min_upload_grace_secs),
+        tus_expiry: Duration::from_secs(args.tus_expiry_secs),
         cache_capacity: args.cache_mib << 20,
         max_cached_item: (args.max_cached_item_mib > 0).then_some(args.max_cached_item_mib << 20),
         ..Limits::default()
@@ -194,6 +211,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         shards: args.shards,
         io_memory_bytes: args.io_memory_mib.max(1) << 20,
         limits,
+        disk_reserve: args.disk_reserve_mib << 20,
         replication: ReplicationConfig {
             limits: FetchLimits {
                 total: args.fetch_concurrency.into(),

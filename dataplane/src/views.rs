@@ -12,6 +12,7 @@ use hecaton_shared::socket::{Source, SyncSummary};
 use crate::fill::Fills;
 use crate::metrics::Metrics;
 use crate::placement::Placement;
+use crate::store::space::Space;
 use crate::store::temp::TempRegistry;
 use crate::store::Catalog;
 
@@ -40,11 +41,13 @@ pub struct Views {
     pub fills: Fills,
     /// Distributor: the memory tier, objects whose bytes every shard serves from memory.
     pub memory: ArcSwap<imbl::HashMap<hecaton_shared::DataObjectId, Arc<[u8]>>>,
+    /// The store's free space, its reserve and the bytes promised to writes in flight.
+    pub space: Arc<Space>,
 }
 
 impl Views {
     /// Views over a recovered catalog, with no placement yet.
-    pub fn new(catalog: Catalog, shards: usize) -> Arc<Self> {
+    pub fn new(catalog: Catalog, shards: usize, space: Arc<Space>) -> Arc<Self> {
         Arc::new(Self {
             catalog: ArcSwap::from_pointee(catalog),
             placement: ArcSwapOption::empty(),
@@ -57,6 +60,7 @@ impl Views {
             public_enabled: AtomicBool::new(true),
             fills: Fills::default(),
             memory: ArcSwap::from_pointee(imbl::HashMap::new()),
+            space,
         })
     }
 

@@ -191,8 +191,18 @@ impl Transfer<'_> {
             .header("Upload-Length", size.to_string())
             .send()
             .await?;
-        match created.status().as_u16() {
-            201 => {}
+        let location = match created.status().as_u16() {
+            // The upload's URL is a capability (a random token in its path): it is taken from
+            // the answer, never made from the object id.
+            201 => match created
+                .headers()
+                .get("Location")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(l) if l.starts_with('/') => format!("{base}{l}"),
+                Some(l) => l.to_string(),
+                None => bail!("the node created the upload without a Location"),
+            },
             404 | 405 => return Ok(None),
             status => {
                 let json: serde_json::Value = created.json().await.unwrap_or_default();
@@ -201,8 +211,7 @@ impl Transfer<'_> {
                     json["message"].as_str().unwrap_or("no message")
                 );
             }
-        }
-        let location = format!("{base}/api/v1/uploads/{id}");
+        };
         let bar = progress(quiet, size, id);
         let mut failures = 0;
         loop {

@@ -45,6 +45,8 @@ pub struct ControlConfig {
     pub sweep_interval: Duration,
     /// Distributor: the cache.
     pub cache: Option<crate::cache::CacheConfig>,
+    /// How long a resumable upload lives after its creation.
+    pub tus_expiry: Duration,
 }
 
 /// The store and its writer's queue, with a handle the control executor uses itself.
@@ -90,7 +92,7 @@ pub async fn bind(path: &Path) -> Result<UnixListener, ControlError> {
         path: path.to_owned(),
         source: std::io::Error::from(e),
     };
-    match UnixListener::bind(path) {
+    match bind_owner_only(path) {
         Ok(l) => return Ok(l),
         Err(e) => {
             let e = std::io::Error::from(e);
@@ -106,7 +108,32 @@ pub async fn bind(path: &Path) -> Result<UnixListener, ControlError> {
         return Err(ControlError::InUse(path.to_owned()));
     }
     glommio::io::remove(path).await.map_err(err)?;
-    UnixListener::bind(path).map_err(err)
+    bind_owner_only(path).map_err(err)
+}
+
+/// Binds the control socket readable and writable by its owner only: connecting to a Unix
+/// socket needs write permission on its file, so no other local user can reach the data
+/// plane (it was created with the umask's permissions: issue 14, defect 17). The umask is
+/// narrowed around the bind itself, so there is no moment when the file is open to others;
+/// this runs at start-up, before any other thread creates files.
+fn bind_owner_only(path: &Path) -> glommio::Result<UnixListener, ()> {
+    // SAFETY: umask has no preconditions; the previous mask is restored right after.
+    let previous = unsafe { libc::umask(0o177) };
+    let bound = UnixListener::bind(path);
+    // SAFETY: as above.
+    unsafe { libc::umask(previous) };
+    bound
+}
+
+/// Keeps the store's free byte count current for every shard (see `store/space.rs`).
+async fn refresh_space(ctx: Rc<Ctx>) {
+    while !ctx.stopping() {
+        match crate::store::space::free_bytes(&ctx.config.store) {
+            Ok(free) => ctx.views.space.set_free(free),
+            Err(e) => warn!("statvfs {}: {e}", ctx.config.store.display()),
+        }
+        glommio::timer::sleep(crate::store::space::REFRESH).await;
+    }
 }
 
 /// State the control executor's tasks share (one thread).
@@ -183,6 +210,7 @@ pub async fn run(
     ))
     .detach();
     glommio::spawn_local(sweep::run(ctx.clone())).detach();
+    glommio::spawn_local(refresh_space(ctx.clone())).detach();
     let mut cache_manager = None;
     if let Some(config) = ctx.config.cache.clone() {
         let (c, s) = (ctx.clone(), ctx.clone());

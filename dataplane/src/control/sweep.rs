@@ -1,7 +1,7 @@
 //! The periodic sweep (start-up has its own, in `Store::open`): temp files no writer owns (a
-//! removal that failed, a task that died) and resumable uploads whose object no longer needs
-//! them (deleted on chain, no longer this node's, or stored meanwhile) are removed, each logged
-//! with its reason.
+//! removal that failed, a task that died) and resumable uploads that expired or whose object
+//! no longer needs them (deleted on chain, no longer this node's, or stored meanwhile) are
+//! removed, each logged with its reason.
 //!
 //! Directory listings go through glommio's `sync_read_dir`, which blocks; they run here, on the
 //! control executor, never on a shard.
@@ -12,7 +12,7 @@ use std::rc::Rc;
 use tracing::{info, warn};
 
 use super::Ctx;
-use crate::store::{id_of_file_name, list_names, temp};
+use crate::store::{list_names, temp, unix_now, UploadName};
 
 /// Runs the sweep every `sweep_interval` until the stop.
 pub(super) async fn run(ctx: Rc<Ctx>) {
@@ -48,22 +48,30 @@ async fn sweep_temps(ctx: &Ctx, dir: &Path) -> Result<usize, crate::store::Store
 }
 
 async fn sweep_uploads(ctx: &Ctx, dir: &Path) -> Result<(), crate::store::StoreError> {
-    let Some(placement) = ctx.views.placement() else {
-        return Ok(());
-    };
+    let placement = ctx.views.placement();
     let catalog = ctx.views.catalog();
     let names = list_names(dir).await?;
+    let now = unix_now();
     for name in &names {
-        let Some(id) = id_of_file_name(name) else {
+        if name.ends_with(".lock") {
             continue;
-        };
+        }
         // A PATCH is writing it.
         if names.iter().any(|n| *n == format!("{name}.lock")) {
             continue;
         }
-        let reason = if catalog.contains(id) {
+        let Some(upload) = UploadName::parse(name) else {
+            // Not a name this node gives (an upload from before tokens, a stray file).
+            info!(file = %name, reason = "not an upload name", "resumable upload removed");
+            temp::remove(&dir.join(name)).await;
+            continue;
+        };
+        let id = upload.id;
+        let reason = if upload.expired(now, ctx.config.tus_expiry.as_secs()) {
+            "expired"
+        } else if catalog.contains(id) {
             "object stored"
-        } else if placement.object(id).is_none() {
+        } else if placement.as_ref().is_some_and(|p| p.object(id).is_none()) {
             "object no longer placed here"
         } else {
             continue;

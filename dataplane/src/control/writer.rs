@@ -223,7 +223,10 @@ async fn remove(
 /// its new file is kept. Done from a timer of its own, the unlink deleted the new copy (issue
 /// 14, defect 7: 404 until restart, its space leaked).
 async fn unlink(store: &Store, due: Vec<DataObjectId>) {
-    let gone: Vec<DataObjectId> = due.into_iter().filter(|id| store.get(*id).is_none()).collect();
+    let gone: Vec<DataObjectId> = due
+        .into_iter()
+        .filter(|id| store.get(*id).is_none())
+        .collect();
     if gone.is_empty() {
         return;
     }

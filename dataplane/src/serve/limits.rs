@@ -24,6 +24,14 @@ pub struct Limits {
     pub upload_memory_per_shard: usize,
     /// How long an upload body may go without a byte arriving before it is abandoned.
     pub upload_idle_timeout: Duration,
+    /// The slowest an upload body may arrive, in bytes per second, averaged from its start
+    /// after [`Limits::min_upload_grace`]; slower bodies are cut (408), so a trickle cannot hold
+    /// an object's temp file and the shard's upload memory for hours (issue 14, defect 9).
+    pub min_upload_rate: u64,
+    /// Time an upload body is given before its rate counts.
+    pub min_upload_grace: Duration,
+    /// How long a resumable upload lives after its creation (tus `Upload-Expires`).
+    pub tus_expiry: Duration,
     /// How long a drain waits for in-flight responses before giving up on them.
     pub drain_timeout: Duration,
     /// Distributor: the cache's byte budget (for `/status`).
@@ -44,6 +52,12 @@ impl Default for Limits {
             drain_timeout: Duration::from_secs(30),
             upload_memory_per_shard: 64 << 20,
             upload_idle_timeout: Duration::from_secs(60),
+            // 1 KiB/s is a 2G mobile link; a real uploader is far above it, a trickle far below.
+            min_upload_rate: 1024,
+            // Covers a TCP slow start over a long, lossy path and a client's first disk read.
+            min_upload_grace: Duration::from_secs(10),
+            // tus servers' customary day: time to resume after a night offline.
+            tus_expiry: Duration::from_secs(24 * 3600),
             cache_capacity: 0,
             max_cached_item: None,
         }

@@ -60,6 +60,8 @@ pub struct ServeConfig {
     pub sweep_interval: std::time::Duration,
     /// Distributor: the cache.
     pub cache: Option<CacheConfig>,
+    /// Bytes of the store's filesystem never written into (uploads are answered 507 first).
+    pub disk_reserve: u64,
 }
 
 /// What start-up found, for the caller to print.
@@ -270,7 +272,9 @@ fn start_control(
         store: config.store.clone(),
         sweep_interval: config.sweep_interval,
         cache: config.cache.clone(),
+        tus_expiry: config.limits.tus_expiry,
     };
+    let space = crate::store::space::Space::new(config.disk_reserve);
     let lifecycle = lifecycle.clone();
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
         .name("control")
@@ -284,7 +288,7 @@ fn start_control(
                 Ok(l) => l,
                 Err(e) => return drop(tx.send(Err(ServeError::Control(e)))),
             };
-            let views = Views::new(store.catalog(), control.shards);
+            let views = Views::new(store.catalog(), control.shards, space);
             let _ = tx.send(Ok((views.clone(), recovery)));
             let writer = control::Writer {
                 store,

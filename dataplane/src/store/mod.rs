@@ -4,9 +4,9 @@
 //! - `objects/<id>`: published objects, one file each, named by decimal data object id (the
 //!   same as a Colossus uploads directory, so one can be adopted in place);
 //! - `tmp/`: bytes being written; nothing here is ever served, and it is swept at start-up;
-//! - `uploads/`: resumable (tus) uploads in progress, one file per object id, kept across
-//!   restarts so that clients resume them; their `.lock` files (a PATCH in progress) are swept at
-//!   start-up;
+//! - `uploads/`: resumable (tus) uploads in progress, one file per upload, named
+//!   `<id>.<created>.<token>` ([`UploadName`]), kept across restarts so that clients resume them
+//!   until they expire; their `.lock` files (a PATCH in progress) are swept at start-up;
 //! - `index.log`: the durable index ([`index`]);
 //! - `LOCK`: held by the one process using the store.
 //!
@@ -29,7 +29,9 @@ mod index;
 mod lock;
 pub mod media_type;
 mod record;
+pub mod space;
 pub mod temp;
+mod upload_name;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -45,6 +47,7 @@ pub use import::{import, ImportOptions, ImportSummary};
 pub use index::Replay;
 pub use lock::StoreLock;
 pub use record::{chunk_count, DecodeError, ObjectMeta, Record, CHUNK_SIZE};
+pub use upload_name::{unix_now, NoRandom, UploadName};
 
 use error::IoContext;
 use index::Index;

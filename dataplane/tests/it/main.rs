@@ -3,6 +3,7 @@
 mod control;
 mod crash;
 mod distributor;
+mod hostile;
 mod import;
 mod protection;
 mod replication;

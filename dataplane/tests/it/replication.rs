@@ -248,15 +248,29 @@ fn leftover_temp_files_and_stale_resumable_uploads_are_swept() {
     let kept = bytes(10, 1);
     control.place_bag(1, BAG, vec![object(5, &kept)]);
     std::fs::write(store.join("tmp/fetch-77"), b"left by a task that died").unwrap();
-    // A resumable upload of object 5 (placed) stays; one of object 6 (not placed) goes.
-    std::fs::write(store.join("uploads/5"), b"x").unwrap();
-    std::fs::write(store.join("uploads/6"), b"y").unwrap();
+    // A resumable upload of object 5 (placed) stays; one of object 6 (not placed) goes, and
+    // so does an expired one of 5 and a file whose name no creation gives.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = "0123456789abcdef0123456789abcdef";
+    let kept_upload = store.join(format!("uploads/5.{now}.{token}"));
+    let gone = [
+        store.join(format!("uploads/6.{now}.{token}")),
+        store.join(format!("uploads/5.{}.{token}", now - 2 * 86_400)),
+        store.join("uploads/5"),
+    ];
+    std::fs::write(&kept_upload, b"x").unwrap();
+    for g in &gone {
+        std::fs::write(g, b"y").unwrap();
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while store.join("tmp/fetch-77").exists() || store.join("uploads/6").exists() {
+    while store.join("tmp/fetch-77").exists() || gone.iter().any(|g| g.exists()) {
         assert!(Instant::now() < deadline, "not swept");
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(store.join("uploads/5").exists());
+    assert!(kept_upload.exists());
     let log = server.log().join("\n");
     assert!(log.contains("temp file removed"), "{log}");
     assert!(log.contains("resumable upload removed"), "{log}");

@@ -16,7 +16,7 @@ fn place(control: &mut FakeControl, block: u64, objects: &[(u64, &[u8])]) {
     control.place_bag(block, BAG, objects);
 }
 
-fn request(
+pub(crate) fn request(
     server: &Server,
     method: &str,
     path: &str,
@@ -37,15 +37,15 @@ fn request(
     read_response(&mut c, method == "HEAD")
 }
 
-fn tus() -> (&'static str, String) {
+pub(crate) fn tus() -> (&'static str, String) {
     ("Tus-Resumable", "1.0.0".to_string())
 }
 
-fn patch(server: &Server, id: u64, offset: u64, body: &[u8]) -> Response {
+pub(crate) fn patch(server: &Server, loc: &str, offset: u64, body: &[u8]) -> Response {
     request(
         server,
         "PATCH",
-        &format!("/api/v1/uploads/{id}"),
+        loc,
         &[
             tus(),
             ("Upload-Offset", offset.to_string()),
@@ -55,14 +55,8 @@ fn patch(server: &Server, id: u64, offset: u64, body: &[u8]) -> Response {
     )
 }
 
-fn head_offset(server: &Server, id: u64) -> (u16, Option<u64>) {
-    let r = request(
-        server,
-        "HEAD",
-        &format!("/api/v1/uploads/{id}"),
-        &[tus()],
-        b"",
-    );
+pub(crate) fn head_offset(server: &Server, loc: &str) -> (u16, Option<u64>) {
+    let r = request(server, "HEAD", loc, &[tus()], b"");
     (
         r.status,
         r.header("Upload-Offset").map(|v| v.parse().unwrap()),
@@ -96,20 +90,27 @@ fn an_interrupted_upload_resumes_across_a_data_plane_restart() {
     assert_eq!(r.status, 413, "longer than declared");
     let r = create(&server, video.len());
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.header("Location"), Some("/api/v1/uploads/1"));
+    let loc = r.header("Location").unwrap().to_string();
+    assert!(loc.starts_with("/api/v1/uploads/1."), "{loc}");
+    assert!(r.header("Upload-Expires").is_some());
     assert_eq!(r.header("Tus-Resumable"), Some("1.0.0"));
-    // Without the protocol header: 412.
-    let r = request(&server, "HEAD", "/api/v1/uploads/1", &[], b"");
-    assert_eq!(r.status, 412);
+    let loc = loc.as_str();
+    // Without the protocol header: 412 (with its reason phrase).
+    let mut c = server.connect();
+    c.write_all(format!("HEAD {loc} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut line = [0u8; 34];
+    std::io::Read::read_exact(&mut c, &mut line).unwrap();
+    assert!(line.starts_with(b"HTTP/1.1 412 Precondition Failed\r\n"));
 
     let first = 1 << 20;
-    let r = patch(&server, 1, 0, &video[..first]);
+    let r = patch(&server, loc, 0, &video[..first]);
     assert_eq!(
         (r.status, r.header("Upload-Offset")),
         (204, Some("1048576"))
     );
     assert_eq!(
-        patch(&server, 1, 5, &video[5..10]).status,
+        patch(&server, loc, 5, &video[5..10]).status,
         409,
         "wrong offset"
     );
@@ -119,7 +120,7 @@ fn an_interrupted_upload_resumes_across_a_data_plane_restart() {
         let mut c = server.connect();
         let rest = &video[first..];
         let head = format!(
-            "PATCH /api/v1/uploads/1 HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {first}\r\n\
+            "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {first}\r\n\
              Content-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
             rest.len()
         );
@@ -129,7 +130,7 @@ fn an_interrupted_upload_resumes_across_a_data_plane_restart() {
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let kept = loop {
-        let (_, offset) = head_offset(&server, 1);
+        let (_, offset) = head_offset(&server, loc);
         let offset = offset.unwrap();
         if offset > first as u64 || std::time::Instant::now() > deadline {
             break offset;
@@ -153,8 +154,8 @@ fn an_interrupted_upload_resumes_across_a_data_plane_restart() {
     drop(control);
     let (server, mut control) = start(&store);
     place(&mut control, 4, &[(1, &video)]);
-    assert_eq!(head_offset(&server, 1), (200, Some(kept)));
-    let r = patch(&server, 1, kept, &video[kept as usize..]);
+    assert_eq!(head_offset(&server, loc), (200, Some(kept)));
+    let r = patch(&server, loc, kept, &video[kept as usize..]);
     assert_eq!(
         (r.status, r.header("Upload-Offset")),
         (204, Some(video.len().to_string().as_str()))
@@ -166,7 +167,7 @@ fn an_interrupted_upload_resumes_across_a_data_plane_restart() {
         got.header("ETag"),
         Some(format!("\"{}\"", ContentId::of(&video)).as_str())
     );
-    assert_eq!(head_offset(&server, 1), (200, Some(video.len() as u64)));
+    assert_eq!(head_offset(&server, loc), (200, Some(video.len() as u64)));
     assert!(std::fs::read_dir(store.join("uploads"))
         .unwrap()
         .next()
@@ -188,16 +189,18 @@ fn a_resumable_upload_with_wrong_bytes_is_refused_and_dropped() {
         b"",
     );
     assert_eq!(r.status, 201);
+    let loc = r.header("Location").unwrap().to_string();
+    let loc = loc.as_str();
     let mut wrong = declared.clone();
     wrong[0] ^= 1;
-    let r = patch(&server, 2, 0, &wrong);
+    let r = patch(&server, loc, 0, &wrong);
     assert_eq!(r.status, 400);
     assert!(r.json()["message"]
         .as_str()
         .unwrap()
         .contains("multihash doesn't match"));
-    assert_eq!(head_offset(&server, 2).0, 404);
+    assert_eq!(head_offset(&server, loc).0, 404);
     // Termination of an unknown upload.
-    let r = request(&server, "DELETE", "/api/v1/uploads/2", &[tus()], b"");
+    let r = request(&server, "DELETE", loc, &[tus()], b"");
     assert_eq!(r.status, 404);
 }

@@ -1,7 +1,9 @@
 //! A request body of known length, read from what the connection already buffered and then from
-//! the socket, never past its end (bytes after it belong to the next request). Each read moves
-//! the connection's body deadline forward, so a client that stops sending is cut by the reaper
-//! after the upload idle timeout.
+//! the socket, never past its end (bytes after it belong to the next request). Each read sets
+//! the connection's body deadline, which the reaper enforces: the upload idle timeout after the
+//! last byte, and no later than the moment the body falls below the minimum rate (bytes so far
+//! over time since its start, after a grace). A client that stops sending, or trickles a byte
+//! now and then, is cut.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -11,6 +13,7 @@ use futures_lite::AsyncReadExt;
 use glommio::net::TcpStream;
 
 use crate::serve::connection::Pending;
+use crate::serve::limits::Limits;
 use crate::serve::reaper::Phase;
 
 /// Largest piece handed out at once.
@@ -27,9 +30,20 @@ pub enum BodyError {
         /// Bytes announced.
         expected: u64,
     },
-    /// No byte arrived within the upload idle timeout.
-    #[error("no body bytes for {0:?}")]
-    Stalled(Duration),
+    /// No byte arrived within the upload idle timeout, or the body fell below the minimum rate.
+    #[error(
+        "body too slow: {received} bytes in {elapsed:?} (idle limit {idle:?}, minimum {rate} B/s)"
+    )]
+    Stalled {
+        /// Bytes received.
+        received: u64,
+        /// Since the body started.
+        elapsed: Duration,
+        /// The idle limit.
+        idle: Duration,
+        /// The minimum rate.
+        rate: u64,
+    },
     /// The socket failed.
     #[error("socket: {0}")]
     Io(#[from] io::Error),
@@ -43,15 +57,19 @@ pub struct Body<'a, 'p> {
     length: u64,
     received: u64,
     idle: Duration,
+    rate: u64,
+    grace: Duration,
+    started: Instant,
 }
 
 impl<'a, 'p> Body<'a, 'p> {
-    /// The body of `length` bytes that follows the head.
+    /// The body of `length` bytes that follows the head, held to `limits`' idle timeout and
+    /// minimum rate.
     pub fn new(
         stream: &'a mut TcpStream,
         pending: &'a mut Pending<'p>,
         length: u64,
-        idle: Duration,
+        limits: &Limits,
     ) -> Self {
         if pending.buf.len() < PIECE {
             pending.buf.resize(PIECE, 0);
@@ -61,8 +79,22 @@ impl<'a, 'p> Body<'a, 'p> {
             pending,
             length,
             received: 0,
-            idle,
+            idle: limits.upload_idle_timeout,
+            rate: limits.min_upload_rate,
+            grace: limits.min_upload_grace,
+            started: Instant::now(),
         }
+    }
+
+    /// When the next byte must have arrived: the idle timeout from now, or earlier, the moment
+    /// the bytes so far plus one stop meeting the minimum rate.
+    fn deadline(&self, now: Instant) -> Instant {
+        let idle = now + self.idle;
+        if self.rate == 0 {
+            return idle;
+        }
+        let due = Duration::from_secs_f64((self.received + 1) as f64 / self.rate as f64);
+        idle.min(self.started + self.grace + due)
     }
 
     /// Bytes not received yet.
@@ -78,12 +110,17 @@ impl<'a, 'p> Body<'a, 'p> {
         if *self.pending.filled == 0 {
             self.pending
                 .slot
-                .set(Phase::Body, Instant::now() + self.idle);
+                .set(Phase::Body, self.deadline(Instant::now()));
             let n = self.stream.read(&mut self.pending.buf[..]).await;
             self.pending.slot.set(Phase::Busy, Instant::now());
             match n {
                 Ok(0) | Err(_) if self.pending.slot.timed_out() => {
-                    return Err(BodyError::Stalled(self.idle))
+                    return Err(BodyError::Stalled {
+                        received: self.received,
+                        elapsed: self.started.elapsed(),
+                        idle: self.idle,
+                        rate: self.rate,
+                    })
                 }
                 Ok(0) => {
                     return Err(BodyError::Disconnected {

@@ -88,6 +88,9 @@ pub enum UploadError {
     /// A resumable upload whose object the chain no longer declares (or that never existed).
     #[error("Upload of data object {0} not found (the object does not exist on chain or its upload was not created)")]
     Gone(DataObjectId),
+    /// A tus URL that names no upload (not the `<id>.<created>.<token>` a creation gave).
+    #[error("Upload not found")]
+    NoSuchUpload,
     /// A tus request without `Tus-Resumable: 1.0.0`.
     #[error("Tus-Resumable 1.0.0 required")]
     TusVersion,
@@ -105,7 +108,16 @@ pub enum UploadError {
     /// A PATCH body that is not `application/offset+octet-stream`.
     #[error("PATCH bodies are application/offset+octet-stream")]
     NotOffsetStream,
-    /// The client went away or stalled; nothing can be answered.
+    /// The body arrived slower than the minimum rate, or stopped.
+    #[error("Upload too slow: {0}")]
+    TooSlow(String),
+    /// The store's filesystem has no room for the object above its reserve.
+    #[error("Not enough free space on the storage node for {0} bytes; retry later or elsewhere")]
+    InsufficientStorage(u64),
+    /// The multipart framing around the file is larger than any real client sends.
+    #[error("multipart framing exceeds {0} bytes without a file part")]
+    FramingTooLarge(u64),
+    /// The client went away; nothing can be answered.
     #[error("Upload aborted: {0}")]
     Aborted(String),
     /// The store failed.
@@ -120,11 +132,13 @@ impl UploadError {
         match self {
             NotAccepting | UploadingBlocked | Busy => 503,
             InProgress(_) | OffsetMismatch { .. } => 409,
-            Gone(_) => 404,
+            Gone(_) | NoSuchUpload => 404,
             TusVersion => 412,
             NotMultipart | NotOffsetStream => 415,
             LengthRequired => 411,
             TooLarge | TooManyFiles => 413,
+            TooSlow(_) => 408,
+            InsufficientStorage(_) => 507,
             Aborted(_) | Internal(_) => 500,
             _ => 400,
         }
@@ -142,6 +156,8 @@ impl UploadError {
             | TooLarge
             | TooManyFiles
             | Malformed(_)
+            | FramingTooLarge(_)
+            | TooSlow(_)
             | Aborted(_)
             | TusVersion
             | TusHeader(_)
@@ -164,7 +180,10 @@ impl UploadError {
     pub fn retry_later(&self) -> bool {
         matches!(
             self,
-            UploadError::NotAccepting | UploadError::Busy | UploadError::InProgress(_)
+            UploadError::NotAccepting
+                | UploadError::Busy
+                | UploadError::InProgress(_)
+                | UploadError::InsufficientStorage(_)
         )
     }
 }

@@ -82,7 +82,9 @@ pub async fn post(
         }
         Err(e) => {
             debug!(status = e.status(), "upload refused: {e}");
-            refuse(stream, req, head, &e, Vec::new(), keep, consumed).await
+            let answered = refuse(stream, req, head, &e, Vec::new(), keep, consumed).await;
+            // A body cut short is never the start of the next request.
+            answered.map(|keep| keep && !matches!(e, UploadError::TooSlow(_)))
         }
     }
 }
@@ -114,7 +116,8 @@ pub(super) async fn refuse(
         head_only,
     )
     .await?;
-    if !consumed && !req.expect_continue {
+    // A too-slow client is not waited for a second time.
+    if !consumed && !req.expect_continue && !matches!(e, UploadError::TooSlow(_)) {
         linger(stream, req.content_length.unwrap_or(0)).await;
     }
     Ok(keep)
@@ -160,6 +163,11 @@ async fn receive(
         .upload_memory
         .try_acquire_permit(RESERVED_PER_UPLOAD as u64)
         .map_err(|_| UploadError::Busy)?;
+    let _space = shard
+        .views
+        .space
+        .lease(object.size)
+        .ok_or(UploadError::InsufficientStorage(object.size))?;
     let mut temp = TempObject::create(&shard.tmp_dir, "upload", target.id, &shard.views.temps)
         .await
         .map_err(|e| match e {
@@ -172,8 +180,7 @@ async fn receive(
             return Err(UploadError::Aborted(e.to_string()));
         }
     }
-    let idle = shard.limits.upload_idle_timeout;
-    let mut body = Body::new(stream, pending, length, idle);
+    let mut body = Body::new(stream, pending, length, &shard.limits);
     let received = multipart::receive(&mut body, &boundary, &mut temp, object.size).await;
     *consumed = body.remaining() == 0;
     match received {

@@ -3,6 +3,8 @@
 //! run concurrently in the connection's task); the first part with a file name is the object,
 //! written and hashed as it arrives and cut off the moment it exceeds the declared size.
 
+use std::cell::Cell;
+
 use bytes::Bytes;
 use futures_channel::mpsc;
 use futures_lite::future;
@@ -13,6 +15,11 @@ use crate::store::temp::TempObject;
 
 /// Form fields without a file name are skipped, up to this many bytes in all.
 const MAX_TEXT_FIELDS: u64 = 64 * 1024;
+
+/// The most multer may hold at once that is not file data: part headers, boundaries, text
+/// fields, the preamble, plus the pieces in flight. A real form's framing is a few hundred
+/// bytes; this is the text-field allowance with room for the pieces in flight.
+const MAX_FRAMING: u64 = MAX_TEXT_FIELDS + (IN_FLIGHT as u64 + 2) * super::body::PIECE as u64;
 
 /// Pieces in flight between the socket and the parser.
 const IN_FLIGHT: usize = 2;
@@ -26,6 +33,8 @@ pub async fn receive(
     declared: u64,
 ) -> Result<bool, UploadError> {
     let (mut tx, rx) = mpsc::channel::<Result<Bytes, BodyError>>(IN_FLIGHT);
+    let (given, emitted) = (Cell::new(0u64), Cell::new(0u64));
+    let (given, emitted) = (&given, &emitted);
     let produce = async move {
         loop {
             let piece = body.next().await;
@@ -35,6 +44,16 @@ pub async fn receive(
                 Ok(None) => break,
                 Err(e) => Err(e),
             };
+            // multer keeps every byte it has not matched a boundary or header end in yet: a
+            // body without its boundary grew one buffer to the declared size (issue 14, defect
+            // 2). What it was given minus what it handed back as field data is what it holds.
+            let held = given.get().saturating_sub(emitted.get());
+            if held > MAX_FRAMING {
+                return Err(UploadError::FramingTooLarge(MAX_FRAMING));
+            }
+            if let Ok(b) = &item {
+                given.set(given.get() + b.len() as u64);
+            }
             let ready = future::poll_fn(|cx| tx.poll_ready(cx)).await;
             if ready.is_err() || tx.start_send(item).is_err() || end {
                 break;
@@ -54,6 +73,7 @@ pub async fn receive(
                 return Err(UploadError::TooManyFiles);
             }
             while let Some(chunk) = field.chunk().await.map_err(parse_error)? {
+                emitted.set(emitted.get() + chunk.len() as u64);
                 if !is_file {
                     text_bytes += chunk.len() as u64;
                     if text_bytes > MAX_TEXT_FIELDS {
@@ -80,9 +100,17 @@ pub async fn receive(
 fn parse_error(e: multer::Error) -> UploadError {
     match e {
         multer::Error::StreamReadFailed(inner) => match inner.downcast::<BodyError>() {
-            Ok(body) => UploadError::Aborted(body.to_string()),
+            Ok(body) => body_error(*body),
             Err(other) => UploadError::Aborted(other.to_string()),
         },
         other => UploadError::Malformed(other.to_string()),
+    }
+}
+
+/// What a body read error means for the upload.
+pub(super) fn body_error(e: BodyError) -> UploadError {
+    match e {
+        e @ BodyError::Stalled { .. } => UploadError::TooSlow(e.to_string()),
+        other => UploadError::Aborted(other.to_string()),
     }
 }

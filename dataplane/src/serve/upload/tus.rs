@@ -2,20 +2,27 @@
 //! on top of the same checks as the multipart upload.
 //!
 //! - `POST /api/v1/uploads?dataObjectId=&storageBucketId=&bagId=` with `Upload-Length` (the
-//!   declared size): the multipart checks, then an empty `uploads/<id>`; 201 with `Location:
-//!   /api/v1/uploads/<id>`. The upload's id is the data object's id (ids are never reused).
-//! - `HEAD /api/v1/uploads/<id>`: `Upload-Offset` (the file's length: bytes received and synced)
-//!   and `Upload-Length`.
-//! - `PATCH /api/v1/uploads/<id>` with `Upload-Offset` and an `application/offset+octet-stream`
+//!   declared size): the multipart checks and room on disk (507), then an empty
+//!   `uploads/<name>`; 201 with `Location: /api/v1/uploads/<name>` and `Upload-Expires`. The
+//!   name is `<id>.<created>.<token>` (`store/upload_name.rs`): the random token makes the URL
+//!   a capability, so a stranger who knows the object id can neither fill, probe nor delete
+//!   the uploader's upload; a stranger's own upload of the same object is separate and its
+//!   garbage never verifies.
+//! - `HEAD /api/v1/uploads/<name>`: `Upload-Offset` (the file's length: bytes received and
+//!   synced) and `Upload-Length`.
+//! - `PATCH /api/v1/uploads/<name>` with `Upload-Offset` and an `application/offset+octet-stream`
 //!   body: appended, synced, 204 with the new offset. A client cut off mid-body keeps what
-//!   arrived. The last PATCH verifies size and content id and publishes the object.
-//! - `DELETE /api/v1/uploads/<id>`: drops the upload.
+//!   arrived. The last PATCH verifies size and content id and publishes the object. A PATCH
+//!   reserves upload memory and disk room for its body before reading it, and is held to the
+//!   minimum upload rate.
+//! - `DELETE /api/v1/uploads/<name>`: drops the upload.
 //!
 //! The file lives in `uploads/`, which survives restarts, so an interrupted multi-GiB upload
-//! continues where it stopped, across a data plane restart. A PATCH holds `uploads/<id>.lock`
-//! (created exclusively, swept at start-up), so concurrent PATCHes of one upload, on any shard,
-//! get 409. The digest of the bytes so far is kept by the shard that received them; a PATCH
-//! arriving elsewhere, or after a restart, re-reads the prefix once to rebuild it.
+//! continues where it stopped, across a data plane restart, until it expires (`--tus-expiry-secs`
+//! after its creation; the sweep removes it). A PATCH holds `uploads/<name>.lock` (created
+//! exclusively, swept at start-up), so concurrent PATCHes of one upload, on any shard, get 409.
+//! The digest of the bytes so far is kept by the shard that received them; a PATCH arriving
+//! elsewhere, or after a restart, re-reads the prefix once to rebuild it.
 
 use std::collections::HashMap;
 use std::io;
@@ -24,7 +31,6 @@ use std::path::{Path, PathBuf};
 use futures_lite::AsyncWriteExt;
 use glommio::io::{BufferedFile, OpenOptions};
 use glommio::net::TcpStream;
-use hecaton_shared::DataObjectId;
 use tracing::{debug, info};
 
 use super::body::Body;
@@ -36,7 +42,7 @@ use crate::http::response::ResponseHead;
 use crate::serve::connection::Pending;
 use crate::serve::shard::Shard;
 use crate::store::temp::remove;
-use crate::store::{Digester, Expected, StoreError};
+use crate::store::{unix_now, Digester, Expected, StoreError, UploadName};
 
 /// Headers browsers may read from tus responses.
 const EXPOSE: &[u8] =
@@ -45,19 +51,23 @@ const EXPOSE: &[u8] =
 /// Digest states kept between PATCHes, at most this many per shard.
 const RESUME_CACHE: usize = 256;
 
-/// Per-shard digests of uploads in progress: object id → (offset, digest of the bytes before).
+/// Memory a PATCH reserves from its shard's upload budget before reading its body: the pieces
+/// between the socket and the file.
+const RESERVED_PER_PATCH: u64 = 4 * super::body::PIECE as u64;
+
+/// Per-shard digests of uploads in progress: upload → (offset, digest of the bytes before).
 #[derive(Debug, Default)]
-pub struct ResumeCache(HashMap<DataObjectId, (u64, Digester)>);
+pub struct ResumeCache(HashMap<UploadName, (u64, Digester)>);
 
 impl ResumeCache {
-    fn take(&mut self, id: DataObjectId, offset: u64) -> Option<Digester> {
+    fn take(&mut self, id: UploadName, offset: u64) -> Option<Digester> {
         match self.0.remove(&id) {
             Some((at, d)) if at == offset => Some(d),
             _ => None,
         }
     }
 
-    fn put(&mut self, id: DataObjectId, offset: u64, digester: Digester) {
+    fn put(&mut self, id: UploadName, offset: u64, digester: Digester) {
         if self.0.len() >= RESUME_CACHE {
             if let Some(victim) = self.0.keys().next().copied() {
                 self.0.remove(&victim);
@@ -136,10 +146,7 @@ async fn route(
     }
     let id = match id_text {
         None => None,
-        Some(t) => Some(
-            t.parse::<DataObjectId>()
-                .map_err(|_| UploadError::BadParameter("id"))?,
-        ),
+        Some(t) => Some(UploadName::parse(t).ok_or(UploadError::NoSuchUpload)?),
     };
     match (&req.method, id) {
         (Method::Post, None) => create(req, shard).await,
@@ -160,8 +167,16 @@ fn header_u64(value: Option<&[u8]>, name: &'static str) -> Result<u64, UploadErr
         .ok_or(UploadError::TusHeader(name))
 }
 
-fn upload_path(shard: &Shard, id: DataObjectId) -> PathBuf {
-    shard.uploads_dir.join(id.to_string())
+fn upload_path(shard: &Shard, name: UploadName) -> PathBuf {
+    shard.uploads_dir.join(name.to_string())
+}
+
+/// Refuses an upload past its expiry (the sweep removes its file).
+fn live(shard: &Shard, name: UploadName) -> Result<(), UploadError> {
+    if name.expired(unix_now(), shard.limits.tus_expiry.as_secs()) {
+        return Err(UploadError::Gone(name.id));
+    }
+    Ok(())
 }
 
 async fn create(req: &Request, shard: &Shard) -> Result<Answer, UploadError> {
@@ -178,18 +193,26 @@ async fn create(req: &Request, shard: &Shard) -> Result<Answer, UploadError> {
     if length != object.size {
         return Err(UploadError::SizeMismatch(target.id));
     }
-    // An upload of this object may exist already: the client then asks HEAD where it is.
-    if create_exclusive(&upload_path(shard, target.id))
+    if !shard.views.space.fits(length) {
+        return Err(UploadError::InsufficientStorage(length));
+    }
+    let now = unix_now();
+    let name = UploadName::new(target.id, now).map_err(internal)?;
+    if !create_exclusive(&upload_path(shard, name))
         .await
         .map_err(internal)?
     {
-        info!(id = %target.id, length, "resumable upload created");
+        return Err(internal("an upload name was taken twice"));
     }
+    info!(id = %target.id, length, "resumable upload created");
+    let expires =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(now) + shard.limits.tus_expiry;
     Ok(Answer {
         status: 201,
         headers: vec![
-            ("Location", format!("/api/v1/uploads/{}", target.id)),
+            ("Location", format!("/api/v1/uploads/{name}")),
             ("Upload-Offset", "0".into()),
+            ("Upload-Expires", httpdate::fmt_http_date(expires)),
         ],
         completed: false,
     })
@@ -207,7 +230,8 @@ async fn file_len(path: &Path) -> Result<Option<u64>, UploadError> {
     }
 }
 
-async fn offset(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> {
+async fn offset(name: UploadName, shard: &Shard) -> Result<Answer, UploadError> {
+    let id = name.id;
     if let Some(meta) = shard.views.catalog().get(id) {
         let size = meta.size.to_string();
         return Ok(Answer {
@@ -216,7 +240,8 @@ async fn offset(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> 
             completed: false,
         });
     }
-    let Some(len) = file_len(&upload_path(shard, id)).await? else {
+    live(shard, name)?;
+    let Some(len) = file_len(&upload_path(shard, name)).await? else {
         return Err(UploadError::Gone(id));
     };
     let mut headers = vec![("Upload-Offset", len.to_string())];
@@ -234,12 +259,12 @@ async fn offset(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> 
 struct UploadLock(PathBuf);
 
 impl UploadLock {
-    async fn acquire(shard: &Shard, id: DataObjectId) -> Result<Self, UploadError> {
-        let path = shard.uploads_dir.join(format!("{id}.lock"));
+    async fn acquire(shard: &Shard, name: UploadName) -> Result<Self, UploadError> {
+        let path = shard.uploads_dir.join(format!("{name}.lock"));
         if create_exclusive(&path).await.map_err(internal)? {
             Ok(UploadLock(path))
         } else {
-            Err(UploadError::InProgress(id))
+            Err(UploadError::InProgress(name.id))
         }
     }
 
@@ -253,7 +278,7 @@ async fn patch(
     req: &Request,
     shard: &Shard,
     mut pending: Pending<'_>,
-    id: DataObjectId,
+    name: UploadName,
     consumed: &mut bool,
 ) -> Result<Answer, UploadError> {
     if req.content_type.as_deref() != Some(b"application/offset+octet-stream") {
@@ -264,20 +289,34 @@ async fn patch(
         Some(n) if !req.chunked => n,
         _ => return Err(UploadError::LengthRequired),
     };
+    live(shard, name)?;
     let object = checks::check_continuation(
-        id,
+        name.id,
         shard.views.placement().as_deref(),
         &shard.views.catalog(),
     )?;
-    let lock = UploadLock::acquire(shard, id).await?;
+    // Checked before the lock or the file: an offset plus a length past the object (an
+    // overflowing sum included) is refused outright (issue 14, defect 3).
+    if sent.checked_add(length).is_none_or(|end| end > object.size) {
+        return Err(UploadError::TooLarge);
+    }
+    let _memory = shard
+        .upload_memory
+        .try_acquire_permit(RESERVED_PER_PATCH)
+        .map_err(|_| UploadError::Busy)?;
+    let _space = shard
+        .views
+        .space
+        .lease(length)
+        .ok_or(UploadError::InsufficientStorage(length))?;
+    let lock = UploadLock::acquire(shard, name).await?;
     let result = append(
         stream,
         req,
         shard,
         &mut pending,
-        id,
-        sent,
-        length,
+        name,
+        (sent, length),
         &object,
         consumed,
     )
@@ -292,13 +331,13 @@ async fn append(
     req: &Request,
     shard: &Shard,
     pending: &mut Pending<'_>,
-    id: DataObjectId,
-    sent: u64,
-    length: u64,
+    name: UploadName,
+    (sent, length): (u64, u64),
     object: &crate::placement::ObjectEntry,
     consumed: &mut bool,
 ) -> Result<Answer, UploadError> {
-    let path = upload_path(shard, id);
+    let id = name.id;
+    let path = upload_path(shard, name);
     let opened = OpenOptions::new()
         .write(true)
         .read(true)
@@ -315,11 +354,7 @@ async fn append(
         let _ = file.close().await;
         return Err(UploadError::OffsetMismatch { sent, actual: at });
     }
-    if at + length > object.size {
-        let _ = file.close().await;
-        return Err(UploadError::TooLarge);
-    }
-    let cached = shard.resumable.borrow_mut().take(id, at);
+    let cached = shard.resumable.borrow_mut().take(name, at);
     let mut digester = match cached {
         Some(d) => d,
         None => rehash(&file, at).await?,
@@ -330,20 +365,23 @@ async fn append(
             .await
             .map_err(|e| UploadError::Aborted(e.to_string()))?;
     }
-    let mut body = Body::new(stream, pending, length, shard.limits.upload_idle_timeout);
+    let mut body = Body::new(stream, pending, length, &shard.limits);
     let mut offset = at;
     let cut = loop {
         match body.next().await {
             Ok(Some(piece)) => {
+                // Never past the object's end, whatever the body's length said.
+                if offset + piece.len() as u64 > object.size {
+                    break Some(UploadError::TooLarge);
+                }
+                if let Err(e) = write_all_at(&file, &piece, offset).await {
+                    break Some(internal(e));
+                }
                 digester.update(&piece);
-                let n = piece.len() as u64;
-                file.write_at(Vec::from(piece), offset)
-                    .await
-                    .map_err(internal)?;
-                offset += n;
+                offset += piece.len() as u64;
             }
             Ok(None) => break None,
-            Err(e) => break Some(e),
+            Err(e) => break Some(super::multipart::body_error(e)),
         }
     };
     *consumed = body.remaining() == 0;
@@ -351,11 +389,16 @@ async fn append(
     file.fdatasync().await.map_err(internal)?;
     file.close().await.map_err(internal)?;
     if let Some(e) = cut {
-        shard.resumable.borrow_mut().put(id, offset, digester);
-        return Err(UploadError::Aborted(format!("{e} (kept {offset} bytes)")));
+        shard.resumable.borrow_mut().put(name, offset, digester);
+        return Err(match e {
+            UploadError::Aborted(why) => {
+                UploadError::Aborted(format!("{why} (kept {offset} bytes)"))
+            }
+            other => other,
+        });
     }
     if offset < object.size {
-        shard.resumable.borrow_mut().put(id, offset, digester);
+        shard.resumable.borrow_mut().put(name, offset, digester);
         return Ok(Answer {
             status: 204,
             headers: vec![("Upload-Offset", offset.to_string())],
@@ -392,6 +435,21 @@ async fn append(
     }
 }
 
+/// Writes all of `bytes` at `pos`: `write_at` may write fewer bytes than asked (a full disk),
+/// and the count it returns was dropped before (issue 14, defect 8).
+async fn write_all_at(file: &BufferedFile, bytes: &[u8], mut pos: u64) -> io::Result<()> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = file.write_at(rest.to_vec(), pos).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        rest = &rest[n..];
+        pos += n as u64;
+    }
+    Ok(())
+}
+
 /// The digest of the first `len` bytes of `file`, read back (after a restart, or when the
 /// previous PATCH landed on another shard).
 async fn rehash(file: &BufferedFile, len: u64) -> Result<Digester, UploadError> {
@@ -411,17 +469,17 @@ async fn rehash(file: &BufferedFile, len: u64) -> Result<Digester, UploadError> 
     Ok(digester)
 }
 
-async fn terminate(id: DataObjectId, shard: &Shard) -> Result<Answer, UploadError> {
-    let lock = UploadLock::acquire(shard, id).await?;
-    let path = upload_path(shard, id);
+async fn terminate(name: UploadName, shard: &Shard) -> Result<Answer, UploadError> {
+    let lock = UploadLock::acquire(shard, name).await?;
+    let path = upload_path(shard, name);
     let existed = file_len(&path).await?.is_some();
     if existed {
         remove(&path).await;
-        shard.resumable.borrow_mut().0.remove(&id);
+        shard.resumable.borrow_mut().0.remove(&name);
     }
     lock.release().await;
     if !existed {
-        return Err(UploadError::Gone(id));
+        return Err(UploadError::Gone(name.id));
     }
     Ok(Answer {
         status: 204,

@@ -1,0 +1,451 @@
+//! A hostile internet against the real binary (issue 14): each known defect as it was found,
+//! and the guards that close its class. Every test asserts the node survives (the process and
+//! its other clients), that memory and disk stay bounded, and that the client gets the right
+//! status instead of a hang.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hecaton_shared::socket::{FetchJob, Removal, RemovalReason, Report, Source, ToDataPlane};
+use hecaton_shared::{ContentId, DataObjectId};
+
+use crate::control::{object, FakeControl};
+use crate::support::{bytes, read_response, store_with, try_read_response, Server};
+use crate::tus::{head_offset, patch, request, tus};
+
+const BAG: &str = "dynamic:channel:1";
+const BOUNDARY: &str = "hostileBoundary";
+
+/// The server's resident memory, in bytes.
+fn rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// Samples the server's RSS every 20 ms until stopped; the peak.
+fn rss_sampler(server: &Server) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let pid = server.child.id();
+    let s = stop.clone();
+    let peak = std::thread::spawn(move || {
+        let mut peak = 0;
+        while !s.load(Ordering::Relaxed) {
+            if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let kib: u64 = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    .unwrap_or(0);
+                peak = peak.max(kib * 1024);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    });
+    (stop, peak)
+}
+
+fn alive(server: &mut Server) -> bool {
+    server.child.try_wait().unwrap().is_none()
+}
+
+fn upload_path(id: u64) -> String {
+    format!("/api/v1/files?dataObjectId={id}&storageBucketId=0&bagId={BAG}")
+}
+
+fn multipart(file: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.mp4\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn post_head(path: &str, len: u64) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+         Content-Length: {len}\r\n\r\n"
+    )
+}
+
+/// A node with an empty store and `objects` placed in the channel's bag (bucket 0).
+fn node(dir: &Path, objects: &[(u64, &[u8])], extra: &[&str]) -> (Server, FakeControl) {
+    let store = dir.join("store");
+    let server = Server::start(&store, extra);
+    let mut control = FakeControl::connect(&store.join("control.sock"));
+    let placed = objects.iter().map(|(id, b)| object(*id, b)).collect();
+    control.place_bag(1, BAG, placed);
+    (server, control)
+}
+
+#[test]
+fn a_bag_path_without_a_bag_does_not_take_a_shard_down() {
+    // Defect 1: `state/bags/data-objects` sliced [11..10] and killed the shard.
+    let (_dir, store) = store_with(&[(1, b"hello".to_vec())]);
+    let mut server = Server::start(&store, &["--shards", "1"]);
+    for _ in 0..3 {
+        let r = server.get("/api/v1/state/bags/data-objects", &[]);
+        assert_eq!(r.status, 404);
+        assert_eq!(
+            server.get("/api/v1/state/bags//data-objects", &[]).status,
+            200
+        );
+    }
+    assert_eq!(server.get("/api/v1/files/1", &[]).body, b"hello");
+    assert!(alive(&mut server));
+}
+
+#[test]
+fn a_content_length_at_the_top_of_u64_is_answered_not_overflowed() {
+    // Defect 15: head length + Content-Length overflowed the byte accounting.
+    let (_dir, store) = store_with(&[(1, b"hello".to_vec())]);
+    let mut server = Server::start(&store, &["--shards", "1"]);
+    for _ in 0..3 {
+        let r = server.get(
+            "/api/v1/files/1",
+            &[("Content-Length", "18446744073709551615")],
+        );
+        assert_eq!((r.status, r.header("connection")), (200, Some("close")));
+    }
+    assert!(alive(&mut server));
+    assert_eq!(server.get("/api/v1/files/1", &[]).body, b"hello");
+}
+
+#[test]
+fn a_multipart_body_without_its_boundary_is_cut_before_it_grows_memory() {
+    // Defect 2: multer buffered a boundary-less body up to its declared size.
+    let dir = tempfile::tempdir().unwrap();
+    let declared = vec![7u8; 96 << 20];
+    let (server, _control) = node(dir.path(), &[(1, &declared)], &["--shards", "1"]);
+    let before = rss(&server);
+    let (stop, peak) = rss_sampler(&server);
+    let mut c = server.connect();
+    c.write_all(post_head(&upload_path(1), declared.len() as u64).as_bytes())
+        .unwrap();
+    let mut writer = c.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let junk = vec![b'a'; 1 << 20];
+        for _ in 0..96 {
+            if writer.write_all(&junk).is_err() {
+                break;
+            }
+        }
+    });
+    let r = read_response(&mut c, false);
+    drop(c);
+    sender.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let peak = peak.join().unwrap();
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("multipart framing exceeds"),
+        "{:?}",
+        r.json()
+    );
+    assert!(
+        peak < before + (16 << 20),
+        "RSS grew from {before} to {peak}"
+    );
+}
+
+#[test]
+fn a_tus_patch_whose_offset_and_length_overflow_is_refused() {
+    // Defect 3: `Upload-Offset + Content-Length` wrapped and the append ran past the object.
+    let dir = tempfile::tempdir().unwrap();
+    let video = bytes(4096, 3);
+    let (mut server, _control) = node(dir.path(), &[(1, &video)], &["--shards", "1"]);
+    let created = request(
+        &server,
+        "POST",
+        &format!("/api/v1/uploads?dataObjectId=1&storageBucketId=0&bagId={BAG}"),
+        &[tus(), ("Upload-Length", "4096".into())],
+        b"",
+    );
+    let loc = created.header("Location").unwrap().to_string();
+    assert_eq!(patch(&server, &loc, 0, &video[..10]).status, 204);
+    let mut c = server.connect();
+    c.write_all(
+        format!(
+            "PATCH {loc} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 10\r\n\
+             Content-Type: application/offset+octet-stream\r\nContent-Length: 18446744073709551610\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let _ = c.write_all(&vec![b'z'; 1 << 20]);
+    let r = read_response(&mut c, false);
+    assert_eq!(r.status, 413);
+    assert!(alive(&mut server));
+    let file = dir
+        .path()
+        .join("store/uploads")
+        .join(loc.rsplit('/').next().unwrap());
+    assert_eq!(std::fs::metadata(file).unwrap().len(), 10);
+    assert_eq!(head_offset(&server, &loc), (200, Some(10)));
+}
+
+#[test]
+fn a_tus_upload_is_reachable_only_through_the_url_its_creation_gave() {
+    // Defect 4: the upload's URL was the public object id, so anyone could fill or delete it.
+    let dir = tempfile::tempdir().unwrap();
+    let video = bytes(50_000, 4);
+    let (server, mut control) = node(dir.path(), &[(1, &video)], &[]);
+    let create = || {
+        let r = request(
+            &server,
+            "POST",
+            &format!("/api/v1/uploads?dataObjectId=1&storageBucketId=0&bagId={BAG}"),
+            &[tus(), ("Upload-Length", video.len().to_string())],
+            b"",
+        );
+        assert_eq!(r.status, 201);
+        r.header("Location").unwrap().to_string()
+    };
+    let mine = create();
+    assert_eq!(patch(&server, &mine, 0, &video[..20_000]).status, 204);
+    // A stranger who knows the id: nothing to find, fill or delete.
+    for guess in [
+        "/api/v1/uploads/1",
+        "/api/v1/uploads/1.0.00000000000000000000000000000000",
+    ] {
+        assert_eq!(head_offset(&server, guess).0, 404, "{guess}");
+        assert_eq!(patch(&server, guess, 20_000, b"junk").status, 404);
+        assert_eq!(request(&server, "DELETE", guess, &[tus()], b"").status, 404);
+    }
+    // Their own upload of the same object is separate; its garbage never verifies.
+    let theirs = create();
+    assert_ne!(theirs, mine);
+    let garbage = vec![0u8; video.len()];
+    assert_eq!(patch(&server, &theirs, 0, &garbage).status, 400);
+    assert_eq!(head_offset(&server, &mine), (200, Some(20_000)));
+    let r = patch(&server, &mine, 20_000, &video[20_000..]);
+    assert_eq!(r.status, 204);
+    assert_eq!(control.stored(), vec![DataObjectId(1)]);
+    assert!(server.get("/api/v1/files/1", &[]).body == video);
+}
+
+#[test]
+fn a_tus_upload_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = bytes(1000, 5);
+    let (server, _control) = node(dir.path(), &[(1, &video)], &["--tus-expiry-secs", "1"]);
+    let r = request(
+        &server,
+        "POST",
+        &format!("/api/v1/uploads?dataObjectId=1&storageBucketId=0&bagId={BAG}"),
+        &[tus(), ("Upload-Length", "1000".into())],
+        b"",
+    );
+    let loc = r.header("Location").unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(patch(&server, &loc, 0, &video).status, 404);
+    assert_eq!(head_offset(&server, &loc).0, 404);
+}
+
+#[test]
+fn a_trickled_upload_is_cut_and_frees_its_object_for_the_real_uploader() {
+    // Defect 9: a byte every 59 s held the object's temp file (the uploader got 409) for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let video = bytes(100_000, 6);
+    let limits = [
+        "--min-upload-bytes-per-sec",
+        "2000",
+        "--min-upload-grace-secs",
+        "1",
+    ];
+    let (mut server, mut control) = node(dir.path(), &[(1, &video)], &limits);
+    let body = multipart(&video);
+    let mut slow = server.connect();
+    slow.write_all(post_head(&upload_path(1), body.len() as u64).as_bytes())
+        .unwrap();
+    slow.write_all(&body[..200]).unwrap();
+    let started = Instant::now();
+    let mut cut = None;
+    for b in &body[200..260] {
+        if slow.write_all(&[*b]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        slow.set_read_timeout(Some(Duration::from_millis(1)))
+            .unwrap();
+        let mut probe = [0u8; 1];
+        if matches!(slow.peek(&mut probe), Ok(_)) {
+            cut = Some(started.elapsed());
+            break;
+        }
+    }
+    let cut = cut.expect("the trickle was never cut");
+    assert!(cut < Duration::from_secs(4), "cut after {cut:?}");
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    if let Some(r) = try_read_response(&mut slow, false) {
+        assert_eq!(r.status, 408);
+    }
+    // The object is free again at once.
+    let mut c = server.connect();
+    c.write_all(post_head(&upload_path(1), body.len() as u64).as_bytes())
+        .unwrap();
+    c.write_all(&body).unwrap();
+    let r = read_response(&mut c, false);
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(control.stored(), vec![DataObjectId(1)]);
+    assert!(alive(&mut server));
+}
+
+#[test]
+fn an_object_published_again_within_the_unlink_grace_keeps_its_new_file() {
+    // Defect 7: the delayed unlink of a removal deleted the copy published meanwhile.
+    let data = bytes(200_000, 7);
+    let (_src_dir, src_store) = store_with(&[(1, data.clone())]);
+    let source = Server::start(&src_store, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("fetcher");
+    let server = Server::start(&store, &[]);
+    let mut control = FakeControl::connect(&store.join("control.sock"));
+    let mut placed = object(1, &data);
+    placed.accepted = true;
+    control.place_bag(1, BAG, vec![placed]);
+    let job = FetchJob {
+        id: DataObjectId(1),
+        bag: BAG.parse().unwrap(),
+        size: data.len() as u64,
+        content_id: ContentId::of(&data).to_string(),
+        sources: vec![Source {
+            endpoint: format!("http://{}/", source.addr),
+            addrs: vec![source.addr],
+        }],
+        priority: 1,
+    };
+    let fetched = |control: &mut FakeControl| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let hecaton_shared::socket::FromDataPlane::Report(r) = control.recv() {
+                match r {
+                    Report::Fetched { .. } => return,
+                    Report::FetchFailed { .. } => panic!("fetch failed: {r:?}"),
+                    _ => {}
+                }
+            }
+        }
+        panic!("not fetched");
+    };
+    control.send(&ToDataPlane::Fetch {
+        jobs: vec![job.clone()],
+    });
+    fetched(&mut control);
+    control.send(&ToDataPlane::Remove {
+        removals: vec![Removal {
+            id: DataObjectId(1),
+            reason: RemovalReason::ObjectDeleted,
+        }],
+    });
+    let removed_at = Instant::now();
+    loop {
+        if let hecaton_shared::socket::FromDataPlane::Report(Report::Removed { .. }) =
+            control.recv()
+        {
+            break;
+        }
+    }
+    control.send(&ToDataPlane::Fetch { jobs: vec![job] });
+    fetched(&mut control);
+    assert!(
+        removed_at.elapsed() < Duration::from_secs(2),
+        "re-fetch too slow to test"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let r = server.get("/api/v1/files/1", &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.body == data);
+    assert!(store.join("objects/1").exists());
+}
+
+/// A tmpfs of `mib` MiB mounted on a new directory (root only), unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(mib: u64) -> Option<SmallDisk> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: cannot mount a small filesystem; skipped");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount tmpfs failed");
+        Some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-l"])
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_full_disk_refuses_uploads_before_reading_them_and_keeps_the_store_whole() {
+    let Some(disk) = SmallDisk::mount(48) else {
+        return;
+    };
+    let first = bytes(24 << 20, 8);
+    let second = bytes(20 << 20, 9);
+    let extra = ["--disk-reserve-mib", "8", "--shards", "1"];
+    let (mut server, mut control) = node(disk.dir.path(), &[(1, &first), (2, &second)], &extra);
+    std::thread::sleep(Duration::from_millis(700));
+    let body = multipart(&first);
+    let mut c = server.connect();
+    c.write_all(post_head(&upload_path(1), body.len() as u64).as_bytes())
+        .unwrap();
+    c.write_all(&body).unwrap();
+    assert_eq!(read_response(&mut c, false).status, 201);
+    assert_eq!(control.stored(), vec![DataObjectId(1)]);
+    std::thread::sleep(Duration::from_millis(700));
+    // 24 MiB used of 48, 8 reserved: 20 MiB does not fit. Refused before the body is read.
+    let body = multipart(&second);
+    let mut c = server.connect();
+    c.write_all(post_head(&upload_path(2), body.len() as u64).as_bytes())
+        .unwrap();
+    let r = read_response(&mut c, false);
+    assert_eq!(r.status, 507, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["type"], "upload");
+    assert!(r.header("Retry-After").is_some());
+    let r = request(
+        &server,
+        "POST",
+        &format!("/api/v1/uploads?dataObjectId=2&storageBucketId=0&bagId={BAG}"),
+        &[tus(), ("Upload-Length", second.len().to_string())],
+        b"",
+    );
+    assert_eq!(r.status, 507);
+    let store = disk.dir.path().join("store");
+    assert_eq!(std::fs::read_dir(store.join("tmp")).unwrap().count(), 0);
+    assert!(alive(&mut server));
+    drop(server);
+    let server = Server::start(&store, &extra);
+    assert!(server.get("/api/v1/files/1", &[]).body == first);
+    assert_eq!(server.get("/api/v1/files/2", &[]).status, 404);
+}
