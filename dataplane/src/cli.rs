@@ -13,7 +13,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use hecaton_shared::socket::Role as SocketRole;
 
 use crate::cache::{CacheConfig, Split};
-use crate::fetch::{FetchLimits, ReplicationConfig, Timeouts};
+use crate::fetch::{FetchLimits, PeerLimits, ReplicationConfig};
 use crate::serve::{self, Limits, ServeConfig};
 use crate::store::{import, ImportOptions, Store};
 
@@ -93,6 +93,21 @@ pub struct ServeArgs {
     /// Replication: seconds a peer may go without sending a byte.
     #[arg(long, default_value_t = 30)]
     fetch_idle_timeout_secs: u64,
+    /// Peers (replication, fills, proxying): the slowest a body may arrive, in bytes per second
+    /// after the grace; a slower peer is cut and the next one tried (0: no minimum).
+    #[arg(long, default_value_t = PeerLimits::default().min_rate)]
+    fetch_min_bytes_per_sec: u64,
+    /// Peers: seconds a request is given before its minimum rate counts.
+    #[arg(long, default_value_t = PeerLimits::default().grace.as_secs())]
+    fetch_grace_secs: u64,
+    /// Peers: the longest one request to a peer may take, in seconds.
+    #[arg(long, default_value_t = PeerLimits::default().max_duration.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    fetch_max_secs: u64,
+    /// Peers: allow loopback, private, link-local, CGNAT and multicast addresses (a test
+    /// network or a LAN; off on a public node, where a chain-published endpoint could
+    /// otherwise reach the operator's own network).
+    #[arg(long)]
+    allow_private_peers: bool,
     /// Shares of each shard's replication task queue (serving has 1000).
     #[arg(long, default_value_t = hecaton_dataplane_sched_default())]
     replication_shares: usize,
@@ -119,6 +134,9 @@ pub struct ServeArgs {
     /// Distributor: objects larger than this (MiB) are proxied, never cached (0: no limit).
     #[arg(long, default_value_t = 0)]
     max_cached_item_mib: u64,
+    /// Distributor: cache fills running at once, node-wide (misses beyond get 503).
+    #[arg(long, default_value_t = Limits::default().max_fills as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_concurrent_fills: u64,
     /// Distributor: the memory tier, in MiB (0: none).
     #[arg(long, default_value_t = 256)]
     memory_tier_mib: u64,
@@ -179,6 +197,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tus_expiry: Duration::from_secs(args.tus_expiry_secs),
         cache_capacity: args.cache_mib << 20,
         max_cached_item: (args.max_cached_item_mib > 0).then_some(args.max_cached_item_mib << 20),
+        max_fills: args.max_concurrent_fills as usize,
         ..Limits::default()
     };
     if args.role == Role::Distributor
@@ -222,9 +241,13 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
             bytes_per_sec: args.fetch_max_mib_per_sec << 20,
             shares: args.replication_shares,
-            timeouts: Timeouts {
-                connect: Duration::from_secs(5),
+            peer_limits: PeerLimits {
                 idle: Duration::from_secs(args.fetch_idle_timeout_secs.max(1)),
+                min_rate: args.fetch_min_bytes_per_sec,
+                grace: Duration::from_secs(args.fetch_grace_secs),
+                max_duration: Duration::from_secs(args.fetch_max_secs),
+                allow_private: args.allow_private_peers,
+                ..PeerLimits::default()
             },
         },
         sweep_interval: Duration::from_secs(args.sweep_interval_secs),

@@ -137,7 +137,7 @@ impl DevCmd {
                 format!(
                     "# written by `hecaton dev`\nworker_id = {worker}\nbuckets = \"all\"\nchain = \"{chain_url}\"\n\
                      transactor = \"{transactor}\"\nstore_dir = \"{store}\"\npublic_listen = \"{public}\"\n\
-                     operator_listen = \"{operator}\"\nshards = {shards}\n\n[dataplane]\nio_memory_mib = 2\n\n\
+                     operator_listen = \"{operator}\"\nshards = {shards}\n\n[dataplane]\nio_memory_mib = 2\nallow_private_peers = true\n\n\
                      [accept]\ninterval_ms = 500\n",
                     worker = i + 1,
                     transactor = bootstrap::storage_transactor(i),
@@ -161,7 +161,7 @@ impl DevCmd {
                 "# written by `hecaton dev`\nid = \"dev-distributor-0\"\nworker_id = 1\nbuckets = \"all\"\n\
                  chain = \"{chain_url}\"\nstore_dir = \"{store}\"\npublic_listen = \"{distributor}\"\n\
                  operator_listen = \"{distributor_operator}\"\noperator_secret = \"dev-secret\"\nshards = {shards}\n\n\
-                 [dataplane]\nio_memory_mib = 2\n\n[cache]\nsize_mib = 1024\nmemory_tier_mib = 64\n\n\
+                 [dataplane]\nio_memory_mib = 2\nallow_private_peers = true\n\n[cache]\nsize_mib = 1024\nmemory_tier_mib = 64\n\n\
                  [sources]\nprobe_interval_secs = 5\n",
                 store = distributor_dir.join("cache").display(),
                 shards = self.shards,

@@ -44,6 +44,10 @@ socket = ""
 program = ""
 io_memory_mib = 10
 upload_memory_mib = 2
+# Fetch from loopback and private storage-node addresses (a test network or a LAN only).
+allow_private_peers = false
+# The data plane's limits, as in the storage node's [dataplane] (unset: defaults), and:
+# max_concurrent_fills = 64         # cache fills running at once; more misses get 503
 
 [joystream]
 # Only with chain = "wss://...". The chain keeps operator metadata only in events, so the node

@@ -71,6 +71,10 @@ impl DataPlaneCommand {
             o.upload_memory_mib.to_string(),
         ]);
         args.extend(extra);
+        args.extend(o.dataplane.limit_args());
+        if o.dataplane.allow_private_peers {
+            args.push("--allow-private-peers".into());
+        }
         if o.shards > 0 {
             args.extend(["--shards".into(), o.shards.to_string()]);
         }

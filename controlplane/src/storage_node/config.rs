@@ -51,6 +51,17 @@ io_memory_mib = 10
 # Upload memory per shard, in MiB (each upload reserves 1.75 MiB of buffers before its body is
 # read; more uploads than fit are answered 503 with Retry-After). At least 2.
 upload_memory_mib = 64
+# Fetch from loopback and private peer addresses (a test network or a LAN; never on a public
+# node, where a chain-published endpoint could reach the operator's own network).
+allow_private_peers = false
+# The data plane's limits (`hecaton dataplane serve --help` has each one's default); unset
+# ones keep the defaults. For example:
+# disk_reserve_mib = 1024           # free space never written into; uploads get 507 first
+# min_upload_bytes_per_sec = 1024   # slower upload bodies are cut (408)
+# tus_expiry_secs = 86400           # resumable uploads live this long after their creation
+# fetch_min_bytes_per_sec = 65536   # slower peers are cut and the next one tried
+# idle_timeout_secs = 60, header_timeout_ms = 10000, send_timeout_secs = 60,
+# max_connections_per_shard = 4096, fetch_max_secs = 3600, sweep_interval_secs = 600
 
 [joystream]
 # Only with chain = "wss://...". The transactor's key: a key file (a polkadot-js / Joystream CLI
@@ -165,6 +176,93 @@ pub struct DataPlaneConfig {
     /// Upload memory per shard, MiB.
     #[serde(default = "default_upload_memory")]
     pub upload_memory_mib: usize,
+    /// Fetch from loopback, private, link-local, CGNAT and multicast peer addresses (both
+    /// planes): for a test network or a LAN, never on a public node.
+    #[serde(default)]
+    pub allow_private_peers: bool,
+    // The data plane's limits (units in the names; `hecaton dataplane serve --help` documents
+    // each and its default): unset ones keep the data plane's defaults, set ones are passed
+    // as its `--flag`s.
+    /// Keep-alive wait for the next request, s.
+    #[serde(default)]
+    pub idle_timeout_secs: Option<u64>,
+    /// Time to send a request head, ms (408 after).
+    #[serde(default)]
+    pub header_timeout_ms: Option<u64>,
+    /// Time a response may wait for the client to read, s.
+    #[serde(default)]
+    pub send_timeout_secs: Option<u64>,
+    /// Connections per shard (503 beyond).
+    #[serde(default)]
+    pub max_connections_per_shard: Option<u64>,
+    /// Drain wait at SIGTERM, s.
+    #[serde(default)]
+    pub drain_timeout_secs: Option<u64>,
+    /// Slowest upload body, B/s.
+    #[serde(default)]
+    pub min_upload_bytes_per_sec: Option<u64>,
+    /// Grace before the upload rate counts, s.
+    #[serde(default)]
+    pub min_upload_grace_secs: Option<u64>,
+    /// Lifetime of a resumable upload, s.
+    #[serde(default)]
+    pub tus_expiry_secs: Option<u64>,
+    /// Free space never written into, MiB.
+    #[serde(default)]
+    pub disk_reserve_mib: Option<u64>,
+    /// Rounds over every source before a fetch fails.
+    #[serde(default)]
+    pub fetch_rounds: Option<u64>,
+    /// Wait before the second round, ms.
+    #[serde(default)]
+    pub fetch_retry_ms: Option<u64>,
+    /// Time a peer may go without sending a byte, s.
+    #[serde(default)]
+    pub fetch_idle_timeout_secs: Option<u64>,
+    /// Slowest peer body, B/s.
+    #[serde(default)]
+    pub fetch_min_bytes_per_sec: Option<u64>,
+    /// Grace before a peer's rate counts, s.
+    #[serde(default)]
+    pub fetch_grace_secs: Option<u64>,
+    /// Longest request to a peer, s.
+    #[serde(default)]
+    pub fetch_max_secs: Option<u64>,
+    /// Between sweeps of leftovers and expired uploads, s.
+    #[serde(default)]
+    pub sweep_interval_secs: Option<u64>,
+    /// Distributor: cache fills running at once (503 beyond).
+    #[serde(default)]
+    pub max_concurrent_fills: Option<u64>,
+}
+
+impl DataPlaneConfig {
+    /// The data plane flags for the limits that are set.
+    pub fn limit_args(&self) -> Vec<String> {
+        let all = [
+            ("idle-timeout-secs", self.idle_timeout_secs),
+            ("header-timeout-ms", self.header_timeout_ms),
+            ("send-timeout-secs", self.send_timeout_secs),
+            ("max-connections-per-shard", self.max_connections_per_shard),
+            ("drain-timeout-secs", self.drain_timeout_secs),
+            ("min-upload-bytes-per-sec", self.min_upload_bytes_per_sec),
+            ("min-upload-grace-secs", self.min_upload_grace_secs),
+            ("tus-expiry-secs", self.tus_expiry_secs),
+            ("disk-reserve-mib", self.disk_reserve_mib),
+            ("fetch-rounds", self.fetch_rounds),
+            ("fetch-retry-ms", self.fetch_retry_ms),
+            ("fetch-idle-timeout-secs", self.fetch_idle_timeout_secs),
+            ("fetch-min-bytes-per-sec", self.fetch_min_bytes_per_sec),
+            ("fetch-grace-secs", self.fetch_grace_secs),
+            ("fetch-max-secs", self.fetch_max_secs),
+            ("sweep-interval-secs", self.sweep_interval_secs),
+            ("max-concurrent-fills", self.max_concurrent_fills),
+        ];
+        all.into_iter()
+            .filter_map(|(flag, v)| v.map(|v| [format!("--{flag}"), v.to_string()]))
+            .flatten()
+            .collect()
+    }
 }
 
 /// `[accept]`

@@ -96,7 +96,7 @@ impl StorageNode {
             format!(
                 "worker_id = {}\nbuckets = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{}\"\noperator_listen = \"127.0.0.1:0\"\nshards = 1\n\
-                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\n[accept]\ninterval_ms = {}\n{}\n",
+                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\nallow_private_peers = true\n[accept]\ninterval_ms = {}\n{}\n",
                 spec.index + 1,
                 spec.buckets,
                 chain.url,
@@ -198,7 +198,7 @@ impl DistributorNode {
                 "id = \"distributor-{index}\"\nworker_id = {}\nchain = \"{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:0\"\n\
                  operator_secret = \"test-secret\"\nshards = 1\n{extra}\n\
-                 [dataplane]\nio_memory_mib = 1\n[sources]\nprobe_interval_secs = 1\n",
+                 [dataplane]\nio_memory_mib = 1\nallow_private_peers = true\n[sources]\nprobe_interval_secs = 1\n",
                 index + 1,
                 chain.url,
                 store.display(),

@@ -18,13 +18,43 @@ use hecaton_shared::DataObjectId;
 /// The longest response head accepted.
 const HEAD_MAX: usize = 16 * 1024;
 
-/// Timeouts of one request.
+/// How a peer is held: every request's timeouts, the slowest a body may arrive, and which
+/// addresses may be reached at all.
 #[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
+pub struct PeerLimits {
     /// Connecting to one address.
     pub connect: Duration,
     /// Waiting for any bytes (head or body).
     pub idle: Duration,
+    /// The slowest a body may arrive, in bytes per second averaged from the request's start
+    /// after [`PeerLimits::grace`]; a slower peer is cut. A peer sending a byte just inside the
+    /// idle timeout held a fetch slot, and every viewer waiting on a fill, for hours (issue 14,
+    /// defect 10).
+    pub min_rate: u64,
+    /// Time a request is given before its rate counts.
+    pub grace: Duration,
+    /// The longest one request may take in all, whatever its rate.
+    pub max_duration: Duration,
+    /// Whether loopback, private, link-local, CGNAT and multicast addresses may be fetched from
+    /// (`hecaton dev` and tests on loopback; never on a public node: a chain-published
+    /// endpoint would otherwise reach the operator's own network).
+    pub allow_private: bool,
+}
+
+impl Default for PeerLimits {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            idle: Duration::from_secs(30),
+            // 64 KiB/s: a tenth of a slow home uplink; a 64 MiB video then takes at most
+            // 17 minutes from one peer before the next is tried (what was held is kept).
+            min_rate: 64 * 1024,
+            grace: Duration::from_secs(10),
+            // A 20 GiB object at 10 MiB/s, with room: a bound, not a schedule.
+            max_duration: Duration::from_secs(3600),
+            allow_private: false,
+        }
+    }
 }
 
 /// Where an object is fetched from.
@@ -99,24 +129,73 @@ pub struct Head {
     pub chunked: bool,
 }
 
-/// A response body being read.
+/// A response body being read, held to the peer limits: each read waits at most the idle
+/// timeout, and no longer than until the body falls below the minimum rate or past the
+/// request's longest duration.
 #[derive(Debug)]
 pub struct Body {
     stream: TcpStream,
     leftover: Vec<u8>,
     at: usize,
+    limits: PeerLimits,
+    started: std::time::Instant,
+    received: u64,
 }
 
 impl Body {
-    /// Reads the next bytes into `buf`; 0 at the end of the connection.
+    /// Reads the next bytes into `buf`; 0 at the end of the connection. A peer too slow for the
+    /// limits fails the read with `TimedOut`, saying which limit.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.at < self.leftover.len() {
             let n = (self.leftover.len() - self.at).min(buf.len());
             buf[..n].copy_from_slice(&self.leftover[self.at..self.at + n]);
             self.at += n;
+            self.received += n as u64;
             return Ok(n);
         }
-        self.stream.read(buf).await
+        let now = std::time::Instant::now();
+        let due = self.due();
+        let Some(left) = due.checked_duration_since(now).filter(|d| !d.is_zero()) else {
+            return Err(self.too_slow());
+        };
+        let wait = left.min(self.limits.idle);
+        self.stream
+            .set_read_timeout(Some(wait))
+            .map_err(io::Error::from)?;
+        match self.stream.read(buf).await {
+            Ok(n) => {
+                self.received += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && wait < self.limits.idle => {
+                Err(self.too_slow())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// When the next byte must have arrived by.
+    fn due(&self) -> std::time::Instant {
+        let end = self.started + self.limits.max_duration;
+        if self.limits.min_rate == 0 {
+            return end;
+        }
+        let secs = (self.received + 1) as f64 / self.limits.min_rate as f64;
+        end.min(self.started + self.limits.grace + Duration::from_secs_f64(secs))
+    }
+
+    fn too_slow(&self) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the peer is too slow: {} bytes in {:?} (minimum {} B/s after {:?}, at most {:?})",
+                self.received,
+                self.started.elapsed(),
+                self.limits.min_rate,
+                self.limits.grace,
+                self.limits.max_duration
+            ),
+        )
     }
 }
 
@@ -126,12 +205,16 @@ pub async fn get(
     addrs: &[SocketAddr],
     req: &Request,
     range: Option<&str>,
-    timeouts: Timeouts,
+    limits: PeerLimits,
 ) -> Result<(Head, Body), ClientError> {
     let mut last = String::from("no address");
     let mut stream = None;
     for addr in addrs {
-        match TcpStream::connect_timeout(*addr, timeouts.connect).await {
+        if !super::address::allowed(addr, limits.allow_private) {
+            last = format!("{addr}: a private or special address (allow_private_peers is off)");
+            continue;
+        }
+        match TcpStream::connect_timeout(*addr, limits.connect).await {
             Ok(s) => {
                 stream = Some(s);
                 break;
@@ -140,11 +223,12 @@ pub async fn get(
         }
     }
     let mut stream = stream.ok_or(ClientError::Connect(last))?;
+    let started = std::time::Instant::now();
     stream
-        .set_read_timeout(Some(timeouts.idle))
+        .set_read_timeout(Some(limits.idle))
         .map_err(io::Error::from)?;
     stream
-        .set_write_timeout(Some(timeouts.idle))
+        .set_write_timeout(Some(limits.idle))
         .map_err(io::Error::from)?;
     let _ = stream.set_nodelay(true);
     let mut head = format!(
@@ -183,6 +267,9 @@ pub async fn get(
                     stream,
                     leftover: buf,
                     at: len,
+                    limits,
+                    started,
+                    received: 0,
                 },
             ));
         }

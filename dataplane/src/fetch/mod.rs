@@ -18,6 +18,7 @@
 //!        └──────── Fetched / FetchAttemptFailed ───────┴──── AttemptResult ─┘
 //! ```
 
+pub mod address;
 pub mod client;
 pub mod rate;
 pub mod scheduler;
@@ -27,9 +28,7 @@ pub mod worker;
 use hecaton_shared::socket::{AttemptFailure, FetchJob, Source};
 use hecaton_shared::DataObjectId;
 
-use std::time::Duration;
-
-pub use client::Timeouts;
+pub use client::PeerLimits;
 pub use scheduler::FetchLimits;
 
 /// How replication runs on this data plane.
@@ -41,8 +40,8 @@ pub struct ReplicationConfig {
     pub bytes_per_sec: u64,
     /// Shares of each shard's replication task queue (serving has 1000).
     pub shares: usize,
-    /// Request timeouts.
-    pub timeouts: Timeouts,
+    /// Request peer_limits.
+    pub peer_limits: PeerLimits,
 }
 
 impl Default for ReplicationConfig {
@@ -51,10 +50,7 @@ impl Default for ReplicationConfig {
             limits: FetchLimits::default(),
             bytes_per_sec: 0,
             shares: crate::sched::REPLICATION_SHARES,
-            timeouts: Timeouts {
-                connect: Duration::from_secs(5),
-                idle: Duration::from_secs(30),
-            },
+            peer_limits: PeerLimits::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use hecaton_shared::socket::{AttemptFailure, Source};
 use hecaton_shared::DataObjectId;
 
-use super::client::{self, ClientError, Head, Timeouts};
+use super::client::{self, ClientError, Head, PeerLimits};
 use super::rate::RateLimit;
 
 /// Bytes read from a peer at a time.
@@ -46,8 +46,8 @@ pub struct Attempt<'a> {
     pub size: u64,
     /// Where from.
     pub source: &'a Source,
-    /// Request timeouts.
-    pub timeouts: Timeouts,
+    /// Request peer_limits.
+    pub peer_limits: PeerLimits,
     /// The bandwidth cap to respect, if any.
     pub rate: Option<&'a RateLimit>,
     /// Set to stop the attempt.
@@ -70,7 +70,7 @@ pub async fn receive<S: Sink>(
     };
     let range = (offset > 0).then(|| format!("bytes={offset}-"));
     let (head, mut body) =
-        match client::get(&a.source.addrs, &req, range.as_deref(), a.timeouts).await {
+        match client::get(&a.source.addrs, &req, range.as_deref(), a.peer_limits).await {
             Ok(r) => r,
             Err(e @ (ClientError::Response(_) | ClientError::Endpoint(..))) => {
                 return Transfer::Failed(BadResponse, e.to_string())

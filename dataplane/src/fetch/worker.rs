@@ -15,7 +15,7 @@ use hecaton_shared::socket::{FetchJob, Source};
 use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{debug, warn};
 
-use super::client::Timeouts;
+use super::client::PeerLimits;
 use super::rate::RateLimit;
 use super::transfer::{self, Attempt, Transfer};
 use super::{AttemptResult, Order, Outcome};
@@ -39,8 +39,8 @@ pub struct WorkerEnv {
     pub results: mpsc::UnboundedSender<AttemptResult>,
     /// This shard's share of the bandwidth cap, bytes per second (0: none).
     pub bytes_per_sec: u64,
-    /// Request timeouts.
-    pub timeouts: Timeouts,
+    /// Request peer_limits.
+    pub peer_limits: PeerLimits,
 }
 
 struct Partial {
@@ -248,7 +248,7 @@ impl Worker {
             id: job.id,
             size: job.size,
             source,
-            timeouts: self.env.timeouts,
+            peer_limits: self.env.peer_limits,
             rate: Some(&self.rate),
             cancelled,
         };

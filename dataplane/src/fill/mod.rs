@@ -129,6 +129,21 @@ impl Fill {
         self.event.notify(usize::MAX);
     }
 
+    /// Waits until the fill has ended, verified and published or failed; the state it ended in.
+    pub async fn ended(&self) -> FillState {
+        loop {
+            let done = |f: &Fill| matches!(f.state(), FillState::Verified | FillState::Failed);
+            if done(self) {
+                return self.state();
+            }
+            let listener = self.event.listen();
+            if done(self) {
+                return self.state();
+            }
+            listener.await;
+        }
+    }
+
     /// Waits until more than `seen` bytes are readable, the media type is known, or the state
     /// changes from `Running`.
     pub async fn changed(&self, seen: u64, needs_type: bool) {

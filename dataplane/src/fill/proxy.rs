@@ -1,8 +1,13 @@
 //! Proxying to a storage node, for what is not cached: objects larger than the largest cached
-//! item, and ranges that start past what a fill has received. The client's `Range` goes to the
-//! first source that answers; its status, length and range come back with the distributor's
-//! own headers (`x-data-source: external`), and the body is relayed as it arrives, never more
-//! than its declared length.
+//! item, ranges that start past what a fill has received, and misses while the fills are at
+//! their limit of bytes or the disk at its reserve. The distributor decides the answer itself
+//! from the chain's size of the object (status, `Content-Length`, `Content-Range`, 416) and asks
+//! the storage node for exactly those bytes; a source whose answer does not match them exactly
+//! is skipped for the next. A peer therefore cannot choose the viewer's status, length or
+//! media type: the type is passed on only when it is a media type a player uses, otherwise
+//! `application/octet-stream`, always with `nosniff` (a peer answered `text/html`, served from
+//! the distributor's origin: issue 14, defect 16). The body is relayed as it arrives, never
+//! more than the length announced, and the viewer is held to the minimum send rate.
 
 use std::io;
 
@@ -11,10 +16,12 @@ use glommio::net::TcpStream;
 use hecaton_shared::socket::Source;
 use hecaton_shared::DataObjectId;
 
-use crate::fetch::client::{self, Timeouts};
-use crate::http::request::Request;
+use crate::fetch::client::{self, Head, PeerLimits};
+use crate::http::range;
+use crate::http::request::{Method, Request};
 use crate::http::response::ResponseHead;
 use crate::metrics::Served;
+use crate::serve::sendfile::{send_head, Pace};
 use crate::serve::shard::Shard;
 
 /// Headers of every proxied response.
@@ -26,65 +33,99 @@ const EXTERNAL_HEADERS: &[(&str, &[u8])] = &[
     ("Access-Control-Expose-Headers", b"x-cache, x-data-source"),
     ("Content-Disposition", b"inline"),
     ("Accept-Ranges", b"bytes"),
+    ("X-Content-Type-Options", b"nosniff"),
 ];
 
-/// Relays `req` for object `id` from the first of `sources` that answers; `None` when none did
-/// (nothing was sent).
+/// The media type to pass on from a peer: audio, video and raster images as the peer named
+/// them (Colossus sniffs them from the bytes), subtitles and plain text; anything else
+/// (markup, scripts, SVG, parameters with quotes or controls) becomes octet-stream.
+pub fn safe_media_type(peer: Option<&str>) -> &str {
+    const FALLBACK: &str = "application/octet-stream";
+    let Some(t) = peer else { return FALLBACK };
+    let essence = t
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let tidy = t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/+-.;= ".contains(&b));
+    let media = essence.starts_with("video/")
+        || essence.starts_with("audio/")
+        || (essence.starts_with("image/") && !essence.contains("svg"))
+        || matches!(
+            essence.as_str(),
+            "application/octet-stream" | "text/vtt" | "text/plain" | "application/x-subrip"
+        );
+    if tidy && media && t.len() <= 100 {
+        t
+    } else {
+        FALLBACK
+    }
+}
+
+/// Relays `req` for object `id` of `size` bytes from the first of `sources` whose answer
+/// matches; `None` when none did (nothing was sent).
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     stream: &mut TcpStream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
     id: DataObjectId,
+    size: u64,
     sources: &[Source],
     keep: bool,
 ) -> Option<io::Result<bool>> {
-    let timeouts: Timeouts = shard.fill_env.timeouts;
-    let range = req
-        .range
-        .as_ref()
-        .and_then(|r| std::str::from_utf8(r).ok())
-        .map(str::to_string);
+    let limits: PeerLimits = shard.fill_env.peer_limits;
+    let spec = req.range.as_ref().and_then(|r| range::parse(r));
+    let (status, start, end) = match range::resolve(spec, size) {
+        range::Resolved::Full => (200, 0, size.saturating_sub(1)),
+        range::Resolved::Partial { start, end } => (206, start, end),
+        range::Resolved::Unsatisfiable => {
+            head.begin(416)
+                .header("Content-Length", b"0")
+                .content_range_unsatisfied(size);
+            let sent = send_head(stream, head.finish(keep, req.http10), false).await;
+            return Some(sent.map(|_| keep));
+        }
+    };
+    let len = if size == 0 { 0 } else { end - start + 1 };
+    let ask = (status == 206).then(|| format!("bytes={start}-{end}"));
     for source in sources {
         let Ok(target) = client::Request::for_object(&source.endpoint, id) else {
             continue;
         };
-        let Ok((up, mut body)) =
-            client::get(&source.addrs, &target, range.as_deref(), timeouts).await
+        let Ok((up, mut body)) = client::get(&source.addrs, &target, ask.as_deref(), limits).await
         else {
             continue;
         };
-        if !matches!(up.status, 200 | 206 | 416) || up.chunked {
+        if !matches_exactly(&up, status, (start, end), size) {
             continue;
         }
-        let len = match (up.status, up.content_length) {
-            (416, _) => 0,
-            (_, Some(n)) => n,
-            (_, None) => continue,
-        };
-        head.begin(up.status)
+        head.begin(status)
             .header(
                 "Content-Type",
-                up.content_type
-                    .as_deref()
-                    .unwrap_or("application/octet-stream")
-                    .as_bytes(),
+                safe_media_type(up.content_type.as_deref()).as_bytes(),
             )
             .header_u64("Content-Length", len);
-        if let Some((first, last, complete)) = up.content_range {
-            head.content_range(first, last, complete);
+        if status == 206 {
+            head.content_range(start, end, size);
         }
         for (name, value) in EXTERNAL_HEADERS {
             head.header(name, value);
         }
         let result = async {
             stream.write_all(head.finish(keep, req.http10)).await?;
-            if req.method == crate::http::request::Method::Head {
+            if req.method == Method::Head {
                 return Ok(keep);
             }
+            let mut pace = Pace::new(shard.limits.send_timeout, 0);
             let mut left = len;
             let mut buf = vec![0u8; 64 * 1024];
             while left > 0 {
+                pace.check(len - left)?;
                 let want = (left as usize).min(buf.len());
                 let n = body.read(&mut buf[..want]).await?;
                 if n == 0 {
@@ -108,4 +149,89 @@ pub async fn serve(
         return Some(result);
     }
     None
+}
+
+/// Whether a peer's answer is exactly the bytes asked: the whole object (200 with its size)
+/// or the range (206 with the same range of the same size), never chunked.
+fn matches_exactly(up: &Head, status: u16, (start, end): (u64, u64), size: u64) -> bool {
+    if up.chunked || up.status != status {
+        return false;
+    }
+    match status {
+        200 => up.content_length == Some(size),
+        _ => {
+            up.content_range == Some((start, end, size))
+                && up.content_length == Some(end - start + 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_player_media_types_pass() {
+        for kept in [
+            "video/mp4",
+            "audio/ogg; codecs=opus",
+            "image/webp",
+            "text/vtt",
+        ] {
+            assert_eq!(safe_media_type(Some(kept)), kept);
+        }
+        for dropped in [
+            "text/html",
+            "application/javascript",
+            "image/svg+xml",
+            "video/mp4\r\nSet-Cookie: a=b",
+            "video/mp4; x=\"<script>\"",
+        ] {
+            assert_eq!(safe_media_type(Some(dropped)), "application/octet-stream");
+        }
+        assert_eq!(safe_media_type(None), "application/octet-stream");
+    }
+
+    #[test]
+    fn answers_must_be_the_bytes_asked() {
+        let head = |status, len, range| Head {
+            status,
+            content_type: None,
+            content_length: len,
+            content_range: range,
+            chunked: false,
+        };
+        assert!(matches_exactly(&head(200, Some(10), None), 200, (0, 9), 10));
+        assert!(!matches_exactly(
+            &head(200, Some(11), None),
+            200,
+            (0, 9),
+            10
+        ));
+        assert!(!matches_exactly(&head(200, None, None), 200, (0, 9), 10));
+        assert!(!matches_exactly(
+            &head(200, Some(10), None),
+            206,
+            (2, 5),
+            10
+        ));
+        assert!(matches_exactly(
+            &head(206, Some(4), Some((2, 5, 10))),
+            206,
+            (2, 5),
+            10
+        ));
+        assert!(!matches_exactly(
+            &head(206, Some(4), Some((2, 5, 11))),
+            206,
+            (2, 5),
+            10
+        ));
+        assert!(!matches_exactly(
+            &head(500, Some(10), None),
+            200,
+            (0, 9),
+            10
+        ));
+    }
 }

@@ -111,24 +111,46 @@ pub async fn serve(
             .max_cached_item
             .is_some_and(|max| object.size > max)
         {
-            return proxied(stream, req, shard, head, id, &sources, keep).await;
+            return proxied(stream, req, shard, head, (id, object.size), &sources, keep).await;
         }
         let Ok(content_id) = object.content_id.parse::<ContentId>() else {
             let body = message("the chain's content id of this object is not a BLAKE3 multihash");
             return send_json(stream, head, 502, &body, keep, req.http10, head_only).await;
         };
-        let (fill, how) = join_or_start(
+        let (fill, how) = match join_or_start(
             shard,
             id,
             object.bag,
             object.size,
             content_id,
             sources.clone(),
-        );
+        ) {
+            Start::Fill(fill, how) => (fill, how),
+            Start::Busy => {
+                let body = message("too many objects are being fetched; retry in a moment");
+                let extra = [("Retry-After", &b"1"[..])];
+                return send_json_with(stream, head, 503, &extra, &body, keep, req.http10, false)
+                    .await;
+            }
+            Start::NoRoom => {
+                return proxied(stream, req, shard, head, (id, object.size), &sources, keep).await
+            }
+        };
         match stream::serve(stream, req, shard, head, &fill, how, keep).await {
             FromFill::Answered(answered) => return answered,
-            FromFill::Stored => continue,
-            FromFill::Proxy => return proxied(stream, req, shard, head, id, &sources, keep).await,
+            FromFill::Stored => {
+                // Verified: the catalog shows it before the fill says so, unless the
+                // publish failed, which the state tells. (Looking at the catalog while the
+                // publish ran gave viewers a 503: issue 14, defect 19.)
+                if fill.ended().await == crate::fill::FillState::Failed {
+                    return proxied(stream, req, shard, head, (id, object.size), &sources, keep)
+                        .await;
+                }
+                continue;
+            }
+            FromFill::Proxy => {
+                return proxied(stream, req, shard, head, (id, object.size), &sources, keep).await
+            }
             FromFill::Failed => {
                 let body = message("no storage node could serve the object");
                 return send_json(stream, head, 502, &body, keep, req.http10, false).await;
@@ -186,7 +208,20 @@ fn sources(shard: &Shard, placement: &Placement, bag: &BagId) -> Vec<Source> {
         .collect()
 }
 
-/// The running fill of `id`, or a new one this shard runs.
+/// What a miss comes to.
+enum Start {
+    /// A fill to serve from: joined (`Pending`) or started here (`Miss`).
+    Fill(Arc<Fill>, Served),
+    /// As many fills run as the node allows: the viewer retries in a moment.
+    Busy,
+    /// The fills' share of the cache, or the disk above its reserve, has no room for the
+    /// object: it is proxied, not cached.
+    NoRoom,
+}
+
+/// The running fill of `id`, or a new one this shard runs if the fills' limits allow. The count
+/// and bytes are read without a lock across shards, so each may overshoot by the fills that
+/// start at the same moment on other shards (one per shard at most).
 fn join_or_start(
     shard: &Shard,
     id: DataObjectId,
@@ -194,19 +229,33 @@ fn join_or_start(
     size: u64,
     content_id: ContentId,
     sources: Vec<Source>,
-) -> (Arc<Fill>, Served) {
-    if let Some(fill) = shard.views.fills.get(id) {
-        return (fill, Served::Pending);
+) -> Start {
+    let fills = &shard.views.fills;
+    if let Some(fill) = fills.get(id) {
+        return Start::Fill(fill, Served::Pending);
     }
+    // Fills continue when their viewer hangs up: without a cap, N misses started N origin
+    // fetches and evicted the cache for them (issue 14, defect 6).
+    if fills.len() >= shard.limits.max_fills {
+        return Start::Busy;
+    }
+    let share = shard.limits.cache_capacity / 100 * FILLS_SHARE_PERCENT;
+    if fills.reserved_bytes().saturating_add(size) > share {
+        return Start::NoRoom;
+    }
+    let Some(lease) = shard.views.space.lease(size) else {
+        return Start::NoRoom;
+    };
     let path = shard.tmp_dir.join(format!("fill-{id}"));
     let fill = Arc::new(Fill::new(id, bag, size, path));
-    let (fill, owner) = shard.views.fills.join_or_start(fill);
+    let (fill, owner) = fills.join_or_start(fill);
     if !owner {
-        return (fill, Served::Pending);
+        return Start::Fill(fill, Served::Pending);
     }
     let env = Rc::clone(&shard.fill_env);
     let f = fill.clone();
     let work = async move {
+        let _lease = lease;
         let (failed, views, index) = (f.clone(), env.views.clone(), env.shard);
         let ran = crate::panics::isolate(
             &views.metrics,
@@ -231,11 +280,15 @@ fn join_or_start(
         Err(e) => {
             tracing::warn!(%id, "cannot start a cache fill: {e}");
             fill.finish(crate::fill::FillState::Failed);
-            shard.views.fills.remove(id);
+            fills.remove(id);
         }
     }
-    (fill, Served::Miss)
+    Start::Fill(fill, Served::Miss)
 }
+
+/// The part of the cache's budget fills in progress may take together: the rest keeps the
+/// objects already cached, so a burst of misses cannot evict the whole working set.
+const FILLS_SHARE_PERCENT: u64 = 50;
 
 /// HEAD of an object not cached: its length from the chain, without fetching it.
 async fn head_of_missing(
@@ -269,11 +322,11 @@ async fn proxied(
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
-    id: DataObjectId,
+    (id, size): (DataObjectId, u64),
     sources: &[Source],
     keep: bool,
 ) -> io::Result<bool> {
-    match proxy::serve(stream, req, shard, head, id, sources, keep).await {
+    match proxy::serve(stream, req, shard, head, id, size, sources, keep).await {
         Some(answered) => answered,
         None => {
             let body = message("no storage node could serve the object");

@@ -38,6 +38,9 @@ pub struct Limits {
     pub cache_capacity: u64,
     /// Distributor: objects larger than this are proxied, never cached.
     pub max_cached_item: Option<u64>,
+    /// Distributor: cache fills running at once, node-wide; misses beyond get 503 with
+    /// `Retry-After`.
+    pub max_fills: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +63,9 @@ impl Default for Limits {
             tus_expiry: Duration::from_secs(24 * 3600),
             cache_capacity: 0,
             max_cached_item: None,
+            // Each fill is one origin fetch that outlives its viewer; 64 keeps a 1 Gbit/s
+            // uplink busy with 2 MiB/s fetches while bounding what strangers can start.
+            max_fills: 64,
         }
     }
 }

@@ -160,7 +160,10 @@ fn status_json(shard: &Shard) -> Vec<u8> {
                 "latencyMs": p.latency_ms,
                 "fetched": p.fetched,
                 "failures": p.failures,
-                "lastError": p.last_error,
+                // Health only: the error text named what answered on a peer's address, an
+                // oracle for scanning the operator's network (issue 14, defect 11). The
+                // operator's own /status keeps it.
+                "healthy": p.last_error.is_none(),
             })
         })
         .collect();

@@ -122,14 +122,18 @@ pub async fn send_file(
     Ok(())
 }
 
-struct Pace {
+/// The minimum send rate over each window of a response (shared by `sendfile` and the
+/// distributor's proxy, which writes from memory).
+#[derive(Debug)]
+pub struct Pace {
     window: Duration,
     started: Instant,
     at: u64,
 }
 
 impl Pace {
-    fn new(window: Duration, at: u64) -> Self {
+    /// Pacing from byte `at` on, over windows of `window`.
+    pub fn new(window: Duration, at: u64) -> Self {
         Self {
             window,
             started: Instant::now(),
@@ -137,7 +141,8 @@ impl Pace {
         }
     }
 
-    fn check(&mut self, now_at: u64) -> io::Result<()> {
+    /// Fails once a window has passed with fewer bytes sent than the minimum rate asks.
+    pub fn check(&mut self, now_at: u64) -> io::Result<()> {
         let elapsed = self.started.elapsed();
         if elapsed < self.window {
             return Ok(());

@@ -166,7 +166,7 @@ pub async fn run(
         publisher: env.publisher.clone(),
         results: env.fetch_results.clone(),
         bytes_per_sec: env.replication.bytes_per_sec / env.shards.max(1) as u64,
-        timeouts: env.replication.timeouts,
+        peer_limits: env.replication.peer_limits,
     };
     match glommio::spawn_local_into(
         fetch::worker::run(worker, queues.replication, orders),
@@ -183,7 +183,7 @@ pub async fn run(
         views: env.views.clone(),
         publisher: env.publisher.clone(),
         events: env.cache_events.clone(),
-        timeouts: env.replication.timeouts,
+        peer_limits: env.replication.peer_limits,
     });
     let shard = Rc::new(Shard {
         catalog_cache: RefCell::new(Rc::new(env.views.catalog())),

@@ -34,11 +34,22 @@ fn distributor(
     peers: &[&Server],
     extra: &[&str],
 ) -> (Server, FakeControl) {
+    let sources: Vec<Source> = peers.iter().map(|p| source(p)).collect();
+    distributor_from(store, objects, also, sources, extra)
+}
+
+/// [`distributor`] with its sources given as they are (stand-in peers).
+pub(crate) fn distributor_from(
+    store: &Path,
+    objects: &[(u64, &[u8])],
+    also: &[u64],
+    sources: Vec<Source>,
+    extra: &[&str],
+) -> (Server, FakeControl) {
     let mut args = vec!["--role", "distributor", "--shards", "2"];
     args.extend_from_slice(extra);
     let server = Server::start_role(store, &args);
     let mut control = FakeControl::connect_as(&store.join("control.sock"), Role::Distributor);
-    let sources: Vec<Source> = peers.iter().map(|p| source(p)).collect();
     let placed = objects
         .iter()
         .map(|(id, data)| {

@@ -4,6 +4,7 @@
 //! status instead of a hang.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use hecaton_shared::socket::{FetchJob, Removal, RemovalReason, Report, Source, T
 use hecaton_shared::{ContentId, DataObjectId};
 
 use crate::control::{object, FakeControl};
-use crate::support::{bytes, read_response, store_with, try_read_response, Server};
+use crate::slow_peer::SlowPeer;
+use crate::support::{bytes, read_response, store_with, try_read_response, Server, STRICT_PEERS};
 use crate::tus::{head_offset, patch, request, tus};
 
 const BAG: &str = "dynamic:channel:1";
@@ -448,4 +450,284 @@ fn a_full_disk_refuses_uploads_before_reading_them_and_keeps_the_store_whole() {
     let server = Server::start(&store, &extra);
     assert!(server.get("/api/v1/files/1", &[]).body == first);
     assert_eq!(server.get("/api/v1/files/2", &[]).status, 404);
+}
+
+/// Reports until a fetch of the job ends; the attempt failures seen on the way and whether it
+/// was fetched.
+fn fetch_outcome(control: &mut FakeControl) -> (Vec<String>, bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut failures = Vec::new();
+    while Instant::now() < deadline {
+        if let hecaton_shared::socket::FromDataPlane::Report(r) = control.recv() {
+            match r {
+                Report::FetchAttemptFailed { reason, .. } => failures.push(reason),
+                Report::Fetched { .. } => return (failures, true),
+                Report::FetchFailed { .. } => return (failures, false),
+                _ => {}
+            }
+        }
+    }
+    panic!("the fetch never ended; failures so far {failures:?}");
+}
+
+fn job_from(id: u64, data: &[u8], peers: &[SocketAddr]) -> FetchJob {
+    FetchJob {
+        id: DataObjectId(id),
+        bag: BAG.parse().unwrap(),
+        size: data.len() as u64,
+        content_id: ContentId::of(data).to_string(),
+        sources: peers
+            .iter()
+            .map(|a| Source {
+                endpoint: format!("http://{a}/"),
+                addrs: vec![*a],
+            })
+            .collect(),
+        priority: id,
+    }
+}
+
+#[test]
+fn a_trickling_peer_is_cut_by_the_minimum_rate_and_the_next_one_serves() {
+    // Defect 10: a byte every 29 s (within the idle timeout) held the fetch for hours.
+    let data = bytes(256 * 1024, 10);
+    let trickle = SlowPeer::start(1, data.clone(), 16, Duration::from_millis(200));
+    let (_src_dir, src_store) = store_with(&[(1, data.clone())]);
+    let good = Server::start(&src_store, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let limits = [
+        "--fetch-min-bytes-per-sec",
+        "4096",
+        "--fetch-grace-secs",
+        "1",
+        "--fetch-idle-timeout-secs",
+        "30",
+    ];
+    let mut placed = object(1, &data);
+    placed.accepted = true;
+    let store = dir.path().join("store");
+    let _server = Server::start(&store, &limits);
+    let mut control = FakeControl::connect(&store.join("control.sock"));
+    control.place_bag(1, BAG, vec![placed]);
+    let started = Instant::now();
+    control.send(&ToDataPlane::Fetch {
+        jobs: vec![job_from(1, &data, &[trickle.addr, good.addr])],
+    });
+    let (failures, fetched) = fetch_outcome(&mut control);
+    assert!(fetched, "{failures:?}");
+    assert!(
+        failures.iter().any(|f| f.contains("too slow")),
+        "{failures:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn loopback_peers_are_refused_unless_private_peers_are_allowed() {
+    // Defect 11: endpoints published on chain were fetched whatever they resolved to.
+    let data = bytes(10_000, 11);
+    let (_src_dir, src_store) = store_with(&[(1, data.clone())]);
+    let source = Server::start(&src_store, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let _server = Server::start(&store, &[STRICT_PEERS, "--fetch-rounds", "1"]);
+    let mut control = FakeControl::connect(&store.join("control.sock"));
+    let mut placed = object(1, &data);
+    placed.accepted = true;
+    control.place_bag(1, BAG, vec![placed]);
+    control.send(&ToDataPlane::Fetch {
+        jobs: vec![job_from(1, &data, &[source.addr])],
+    });
+    let (failures, fetched) = fetch_outcome(&mut control);
+    assert!(!fetched);
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("private or special address")),
+        "{failures:?}"
+    );
+}
+
+/// A stand-in storage node that answers every request with `response` (head and body as given)
+/// and counts the connections it accepted.
+struct LyingPeer {
+    addr: SocketAddr,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LyingPeer {
+    fn start(response: Vec<u8>, hold: Duration) -> LyingPeer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = connections.clone();
+        let response = Arc::new(response);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                count.fetch_add(1, Ordering::Relaxed);
+                let response = response.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = std::io::Read::read(&mut conn, &mut buf);
+                    let _ = conn.write_all(&response);
+                    std::thread::sleep(hold);
+                });
+            }
+        });
+        LyingPeer { addr, connections }
+    }
+
+    fn source(&self) -> Source {
+        Source {
+            endpoint: format!("http://{}/", self.addr),
+            addrs: vec![self.addr],
+        }
+    }
+}
+
+#[test]
+fn a_peer_cannot_choose_what_the_distributor_proxies() {
+    // Defect 16: the proxy relayed the peer's status, type and length as the peer sent them.
+    let data = bytes(3 << 20, 12);
+    let mut html = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",
+        data.len()
+    )
+    .into_bytes();
+    html.extend_from_slice(&data);
+    let typed = LyingPeer::start(html, Duration::ZERO);
+    let mut longer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {}\r\n\r\n",
+        data.len() + 100
+    )
+    .into_bytes();
+    longer.extend_from_slice(&data);
+    longer.extend_from_slice(&[0u8; 100]);
+    let long = LyingPeer::start(longer, Duration::ZERO);
+    let wrong_status = LyingPeer::start(
+        b"HTTP/1.1 302 Found\r\nLocation: http://x/\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        Duration::ZERO,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Objects over 1 MiB are proxied, never cached.
+    let extra = ["--max-cached-item-mib", "1"];
+    let (d, _control) = crate::distributor::distributor_from(
+        &dir.path().join("d"),
+        &[(1, &data)],
+        &[],
+        vec![wrong_status.source(), long.source(), typed.source()],
+        &extra,
+    );
+    let r = d.get("/api/v1/assets/1", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Content-Type"), Some("application/octet-stream"));
+    assert_eq!(r.header("X-Content-Type-Options"), Some("nosniff"));
+    assert_eq!(r.header("X-Data-Source"), Some("external"));
+    assert!(r.body == data);
+    // A range the distributor resolves itself: no source answers it exactly, nothing is relayed.
+    let r = d.get("/api/v1/assets/1", &[("Range", "bytes=10-19")]);
+    assert_eq!(r.status, 502);
+    let r = d.get("/api/v1/assets/1", &[("Range", "bytes=99999999-")]);
+    assert_eq!(r.status, 416);
+}
+
+#[test]
+fn misses_beyond_the_fill_limit_wait_instead_of_starting_origin_fetches() {
+    // Defect 6: every distinct miss started a fill that outlived its viewer.
+    let objects: Vec<Vec<u8>> = (0..6).map(|i| bytes(256 * 1024, 20 + i)).collect();
+    let slow: Vec<SlowPeer> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| SlowPeer::start(i as u64 + 1, o.clone(), 1024, Duration::from_millis(50)))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let placed: Vec<(u64, &[u8])> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (i as u64 + 1, &o[..]))
+        .collect();
+    let sources = slow
+        .iter()
+        .map(|p| Source {
+            endpoint: format!("http://{}/", p.addr),
+            addrs: vec![p.addr],
+        })
+        .collect();
+    let (d, _control) = crate::distributor::distributor_from(
+        &dir.path().join("d"),
+        &placed,
+        &[],
+        sources,
+        &["--max-concurrent-fills", "2"],
+    );
+    let mut statuses = Vec::new();
+    for id in 1..=6 {
+        // Ask and hang up after the head.
+        let mut c = d.connect();
+        crate::support::send(&mut c, "GET", &format!("/api/v1/assets/{id}"), &[]);
+        let mut head = [0u8; 12];
+        std::io::Read::read_exact(&mut c, &mut head).unwrap();
+        statuses.push(String::from_utf8_lossy(&head[9..12]).to_string());
+    }
+    let started = statuses.iter().filter(|s| *s == "200").count();
+    let refused = statuses.iter().filter(|s| *s == "503").count();
+    assert_eq!((started, refused), (2, 4), "{statuses:?}");
+}
+
+#[test]
+fn viewers_joining_fills_always_get_the_object() {
+    // Defect 19: a request that saw its fill end looked at the catalog before the publish
+    // showed there, twice, and answered 503.
+    let objects: Vec<Vec<u8>> = (0..12).map(|i| bytes(300_000, 40 + i)).collect();
+    let files: Vec<(u64, Vec<u8>)> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (i as u64 + 1, o.clone()))
+        .collect();
+    let (_src_dir, src_store) = store_with(&files);
+    let source = Server::start(&src_store, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let placed: Vec<(u64, &[u8])> = files.iter().map(|(i, o)| (*i, &o[..])).collect();
+    let (d, _control) = crate::distributor::distributor_from(
+        &dir.path().join("d"),
+        &placed,
+        &[],
+        vec![Source {
+            endpoint: format!("http://{}/", source.addr),
+            addrs: vec![source.addr],
+        }],
+        &[],
+    );
+    let addr = d.addr;
+    let objects = Arc::new(objects);
+    let clients: Vec<_> = (0..16)
+        .map(|c| {
+            let objects = objects.clone();
+            std::thread::spawn(move || {
+                let mut bad = Vec::new();
+                for round in 0..12 {
+                    let id = (c + round) % 12 + 1;
+                    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+                    conn.set_read_timeout(Some(Duration::from_secs(20)))
+                        .unwrap();
+                    crate::support::send(&mut conn, "GET", &format!("/api/v1/assets/{id}"), &[]);
+                    let r = read_response(&mut conn, false);
+                    if r.status != 200 || r.body != objects[id - 1] {
+                        bad.push((id, r.status));
+                    }
+                }
+                bad
+            })
+        })
+        .collect();
+    let bad: Vec<_> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(bad.is_empty(), "{bad:?}");
 }

@@ -7,6 +7,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+/// A marker for `Server::start`'s `extra`: keep the data plane's default peer address policy
+/// (loopback refused).
+pub const STRICT_PEERS: &str = "--strict-peers (test marker)";
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_hecaton-dataplane")
 }
@@ -36,7 +40,16 @@ impl Server {
         Self::spawn(store, listen, &args)
     }
 
+    /// Every test peer is on loopback, so private peers are allowed unless `extra` holds
+    /// [`STRICT_PEERS`] (which is not passed on).
     fn spawn(store: &Path, listen: &str, extra: &[&str]) -> Result<Server, String> {
+        let strict = extra.contains(&STRICT_PEERS);
+        let extra: Vec<&str> = extra
+            .iter()
+            .copied()
+            .filter(|a| *a != STRICT_PEERS)
+            .collect();
+        let extra = &extra[..];
         let mut child = Command::new(bin())
             .args(["serve", "--store"])
             .arg(store)
@@ -47,6 +60,11 @@ impl Server {
                 &["--shards", "2"][..]
             })
             .args(extra)
+            .args(if strict {
+                &[][..]
+            } else {
+                &["--allow-private-peers"][..]
+            })
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -96,7 +96,7 @@ async fn a_storage_node_follows_a_joystream_node_uploads_are_accepted_disconnect
     let text = format!(
         "worker_id = 1\nchain = \"wss://fake-node\"\nstore_dir = \"{}\"\n\
          public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:{operator_port}\"\n\
-         [joystream]\nsuri = \"{TRANSACTOR}\"\n[dataplane]\nmode = \"attach\"\n[accept]\ninterval_ms = 200\n",
+         [joystream]\nsuri = \"{TRANSACTOR}\"\n[dataplane]\nmode = \"attach\"\nallow_private_peers = true\n[accept]\ninterval_ms = 200\n",
         store.display()
     );
     let mut config =
