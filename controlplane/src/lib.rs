@@ -6,6 +6,7 @@ pub mod account;
 pub mod chain;
 pub mod distributor;
 pub mod embedded;
+pub mod http_server;
 pub mod node;
 pub mod runtime;
 pub mod storage_node;

@@ -21,7 +21,7 @@ use crate::store::{import, ImportOptions, Store};
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve a store over HTTP (Colossus-compatible storage API).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Adopt existing files named by decimal object id (a Colossus uploads directory works as is).
     Import(ImportArgs),
 }
@@ -172,7 +172,7 @@ pub struct ImportArgs {
 /// Runs a command; errors are printed.
 pub fn run(command: Command) -> ExitCode {
     let result = match command {
-        Command::Serve(args) => run_serve(args),
+        Command::Serve(args) => run_serve(*args),
         Command::Import(args) => run_import(args),
     };
     match result {

@@ -24,6 +24,7 @@ macro_rules! text_serde {
     };
 }
 
+pub mod address;
 mod bag;
 mod content_id;
 mod error;

@@ -15,7 +15,16 @@ use crate::embedded::{Block, Inclusion};
 use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 use crate::runtime::{Call, Extrinsic, Origin};
 
-/// A client of `hecaton chain` at a base URL such as `http://127.0.0.1:9955`.
+/// Connecting to the chain.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// One read or submission, the wait for its block included (blocks come every few seconds).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The block stream may go this long without a byte (the chain sends a block every block
+/// time, so silence this long is a dead connection; the follower then reconnects).
+const STREAM_IDLE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// A client of `hecaton chain` at a base URL such as `http://127.0.0.1:9955`. Every request
+/// has a deadline (issue 14, defect 14: a chain that stopped answering held the node for ever).
 #[derive(Debug, Clone)]
 pub struct EmbeddedClient {
     base: String,
@@ -27,7 +36,12 @@ impl EmbeddedClient {
     pub fn new(base: &str) -> Self {
         Self {
             base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(STREAM_IDLE)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client without TLS options always builds"),
         }
     }
 
@@ -38,10 +52,11 @@ impl EmbeddedClient {
         }
     }
 
-    /// Sends a GET for `path` (under `/api/v1/`).
+    /// Sends a GET for `path` (under `/api/v1/`), whole within [`REQUEST_TIMEOUT`].
     async fn send_get(&self, path: &str) -> Result<reqwest::Response, ChainError> {
         self.http
             .get(format!("{}/api/v1/{path}", self.base))
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(|e| self.transport(e))
@@ -85,6 +100,7 @@ impl Chain for EmbeddedClient {
             .http
             .post(&url)
             .json(&Extrinsic { origin, call })
+            .timeout(REQUEST_TIMEOUT)
             .send()
             .await
             .map_err(|e| self.transport(e))?;
@@ -153,9 +169,17 @@ impl Chain for EmbeddedClient {
     }
 
     async fn follow(&self, from: u64) -> Result<BlockStream, ChainError> {
+        // A stream without a deadline of its own: the client's read timeout ends it if the chain
+        // goes silent.
         let response = self
-            .send_get(&format!("blocks?from={from}&follow=true"))
-            .await?;
+            .http
+            .get(format!(
+                "{}/api/v1/blocks?from={from}&follow=true",
+                self.base
+            ))
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
         if !response.status().is_success() {
             return Err(refused(response.status(), response).await);
         }

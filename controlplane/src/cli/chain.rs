@@ -1,6 +1,5 @@
 //! `hecaton chain`: run the embedded data directory with its HTTP API.
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -79,21 +78,16 @@ impl ChainCmd {
         let local = listener.local_addr()?;
         println!("listening on {local} (block {})", node.head().number);
         tracing::info!(%local, "chain API up");
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let server = axum::serve(listener, api::router(node)).with_graceful_shutdown(async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        });
-        let mut server = std::pin::pin!(server.into_future());
-        tokio::select! {
-            result = &mut server => return Ok(result?),
-            () = shutdown_signal() => {}
-        }
-        let _ = stop_tx.send(true);
-        // Followers of the block stream never end their requests: give the rest a moment.
-        match tokio::time::timeout(Duration::from_secs(2), server).await {
-            Ok(result) => result?,
-            Err(_) => tracing::info!("closing open block streams"),
-        }
+        // Followers of the block stream never end their requests: after the stop they get a
+        // moment, then are closed.
+        hecaton_controlplane::http_server::serve(
+            listener,
+            api::router(node),
+            hecaton_controlplane::http_server::ServerLimits::CHAIN,
+            shutdown_signal(),
+            Duration::from_secs(2),
+        )
+        .await;
         Ok(())
     }
 }

@@ -16,6 +16,10 @@ use hecaton_controlplane::embedded::bootstrap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The dev distributor's operator secret: long enough for the operator API's minimum, and
+/// named for what it is (a dev network on loopback only).
+pub const DEV_SECRET: &str = "dev-secret-of-32-bytes-for-local";
+
 /// Run a development network.
 #[derive(Args, Debug)]
 pub struct DevCmd {
@@ -160,7 +164,7 @@ impl DevCmd {
             format!(
                 "# written by `hecaton dev`\nid = \"dev-distributor-0\"\nworker_id = 1\nbuckets = \"all\"\n\
                  chain = \"{chain_url}\"\nstore_dir = \"{store}\"\npublic_listen = \"{distributor}\"\n\
-                 operator_listen = \"{distributor_operator}\"\noperator_secret = \"dev-secret\"\nshards = {shards}\n\n\
+                 operator_listen = \"{distributor_operator}\"\noperator_secret = \"{DEV_SECRET}\"\nshards = {shards}\n\n\
                  [dataplane]\nio_memory_mib = 2\nallow_private_peers = true\n\n[cache]\nsize_mib = 1024\nmemory_tier_mib = 64\n\n\
                  [sources]\nprobe_interval_secs = 5\n",
                 store = distributor_dir.join("cache").display(),
@@ -193,7 +197,7 @@ impl DevCmd {
             );
         }
         println!(
-            "  distributor     http://{distributor}/  operator API http://{distributor_operator}/status  (worker 1, bucket 0:0; operator secret dev-secret)"
+            "  distributor     http://{distributor}/  operator API http://{distributor_operator}/status  (worker 1, bucket 0:0; operator secret {DEV_SECRET})"
         );
         println!("\nTry it (as the dev member //Charlie):");
         println!("  {exe} member create-channel --chain {chain_url}");

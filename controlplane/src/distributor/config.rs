@@ -289,6 +289,15 @@ impl NodeConfig for DistributorConfig {
                 "needed when buckets is \"all\" (or list the buckets)",
             ));
         }
+        if !self.operator_secret.is_empty()
+            && self.operator_secret.len() < super::jwt::MIN_SECRET_BYTES
+        {
+            return Err(invalid(
+                "operator_secret",
+                "must be at least 32 bytes (a random string: one token lets anyone guess a \
+                 short secret offline)",
+            ));
+        }
         if self.cache.size_mib == 0 {
             return Err(invalid("cache.size_mib", "must be at least 1"));
         }
@@ -384,7 +393,10 @@ mod tests {
             &[
                 ("HECATON_BUCKETS", r#"["0:1", "2:3"]"#),
                 ("HECATON_CACHE_SIZE_MIB", "100"),
-                ("HECATON_OPERATOR_SECRET", "s3cret"),
+                (
+                    "HECATON_OPERATOR_SECRET",
+                    "s3cret-long-enough-for-hmac-256!",
+                ),
             ],
         )
         .unwrap();
@@ -392,6 +404,17 @@ mod tests {
         assert!(matches!(&c.buckets, DistributionBuckets::Only(ids) if ids.len() == 2));
         assert!(!c.summary().contains("s3cret"), "no secret in the summary");
         assert!(!format!("{c:?}").contains("s3cret"), "no secret in Debug");
+        let short = parse(EXAMPLE, &[("HECATON_OPERATOR_SECRET", "dev-secret")]);
+        assert!(
+            matches!(
+                &short,
+                Err(ConfigError::Invalid {
+                    field: "operator_secret",
+                    ..
+                })
+            ),
+            "{short:?}"
+        );
     }
 
     #[test]

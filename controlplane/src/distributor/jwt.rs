@@ -1,8 +1,10 @@
 //! The operator API's authentication, as Argus does it (`argus.md` §1.3): `Authorization:
 //! Bearer <JWT>` signed with the shared HMAC secret (HS256; HS384 and HS512 accepted too), at
 //! most five minutes old by its `iat`, whose `reqUrl` must be the request's path and query and
-//! whose `reqBody` must equal the request's JSON body (`{}` without one). The secret is never
-//! logged.
+//! whose `reqBody` must equal the request's JSON body (`{}` without one). Unlike Argus, a token
+//! is good for one call: a token seen in a log or on the wire could be replayed for the rest of
+//! its five or six minutes (issue 14, defect 17), so the tokens used are kept until they would
+//! have expired. The secret is never logged, and must be at least [`MIN_SECRET_BYTES`] long.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,6 +14,37 @@ use serde_json::Value;
 
 /// A token older than this is refused.
 pub const MAX_AGE_SECS: u64 = 300;
+
+/// The shortest operator secret accepted: one token lets anyone try secrets offline, so the
+/// secret must be out of reach of guessing (256 bits of a random string; RFC 7518 §3.2 asks
+/// HS256 keys to be at least as long as the hash).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Tokens used at most kept at once; more valid tokens than this within their lifetime (each
+/// needs the secret) are refused until older ones expire.
+const MAX_SEEN: usize = 100_000;
+
+/// The tokens already used, each until it would have expired.
+#[derive(Debug, Default)]
+pub struct Seen(std::sync::Mutex<std::collections::HashMap<String, u64>>);
+
+impl Seen {
+    /// Records `token` as used until `until` (unix seconds); an error if it was used before.
+    fn admit(&self, token: &str, until: u64, now: u64) -> Result<(), AuthError> {
+        let mut seen = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        seen.retain(|_, expires| *expires >= now);
+        if seen.contains_key(token) {
+            return Err(AuthError::Replayed);
+        }
+        if seen.len() >= MAX_SEEN {
+            return Err(AuthError::Invalid(
+                "too many operator calls; retry later".into(),
+            ));
+        }
+        seen.insert(token.to_string(), until);
+        Ok(())
+    }
+}
 
 /// The claims of an operator call.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,6 +60,10 @@ pub struct Claims {
     /// Expires, seconds since the epoch (optional, checked when present).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<u64>,
+    /// A token id, unique per signature, so two calls signed in the same second are two tokens
+    /// (Argus's CLI sends none: its identical tokens within a second count as one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// Why a call is refused.
@@ -50,6 +87,9 @@ pub enum AuthError {
     /// Signed for another body.
     #[error("token was signed for another request body")]
     WrongBody,
+    /// Used for a call already.
+    #[error("token already used; sign each call anew")]
+    Replayed,
 }
 
 fn now() -> u64 {
@@ -58,12 +98,14 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Checks the `Authorization` header value of a request to `url` with `body`.
+/// Checks the `Authorization` header value of a request to `url` with `body`, and that its
+/// token was not used before (`seen` then keeps it).
 pub fn verify(
     authorization: Option<&str>,
     secret: &str,
     url: &str,
     body: &Value,
+    seen: &Seen,
 ) -> Result<(), AuthError> {
     if secret.is_empty() {
         return Err(AuthError::Disabled);
@@ -97,17 +139,24 @@ pub fn verify(
     if c.req_body != *body {
         return Err(AuthError::WrongBody);
     }
-    Ok(())
+    let until = c.exp.unwrap_or(u64::MAX).min(c.iat + MAX_AGE_SECS);
+    seen.admit(token.trim(), until, now)
 }
 
 /// Signs a call to `url` with `body`, valid for a minute (as Argus's CLI signs).
 pub fn sign(secret: &str, url: &str, body: &Value) -> Result<String, AuthError> {
     let iat = now();
+    static SIGNED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = SIGNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let claims = Claims {
         req_url: url.to_string(),
         req_body: body.clone(),
         iat,
         exp: Some(iat + 60),
+        jti: Some(format!("{nanos:x}-{:x}-{n}", std::process::id())),
     };
     encode(
         &Header::new(Algorithm::HS256),
@@ -133,12 +182,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_token_is_good_for_one_call() {
+        let body = json!({});
+        let token = sign("s", "/api/v1/shutdown", &body).unwrap();
+        let auth = format!("Bearer {token}");
+        let seen = Seen::default();
+        assert_eq!(
+            verify(Some(&auth), "s", "/api/v1/shutdown", &body, &seen),
+            Ok(())
+        );
+        assert_eq!(
+            verify(Some(&auth), "s", "/api/v1/shutdown", &body, &seen),
+            Err(AuthError::Replayed)
+        );
+    }
+
+    #[test]
     fn good_bad_expired_and_mismatched_tokens() {
         let body = json!({"workerId": 3});
         let token = sign("s", "/api/v1/set-worker", &body).unwrap();
         let auth = format!("Bearer {token}");
         assert_eq!(
-            verify(Some(&auth), "s", "/api/v1/set-worker", &body),
+            verify(
+                Some(&auth),
+                "s",
+                "/api/v1/set-worker",
+                &body,
+                &Seen::default()
+            ),
             Ok(())
         );
         assert_eq!(
@@ -146,16 +217,29 @@ mod tests {
                 Some(&format!("bearer {token}")),
                 "s",
                 "/api/v1/set-worker",
-                &body
+                &body,
+                &Seen::default()
             ),
             Ok(())
         );
         assert!(matches!(
-            verify(Some(&auth), "other", "/api/v1/set-worker", &body),
+            verify(
+                Some(&auth),
+                "other",
+                "/api/v1/set-worker",
+                &body,
+                &Seen::default()
+            ),
             Err(AuthError::Invalid(_))
         ));
         assert_eq!(
-            verify(Some(&auth), "s", "/api/v1/shutdown", &body),
+            verify(
+                Some(&auth),
+                "s",
+                "/api/v1/shutdown",
+                &body,
+                &Seen::default()
+            ),
             Err(AuthError::WrongUrl("/api/v1/set-worker".into()))
         );
         assert_eq!(
@@ -163,13 +247,23 @@ mod tests {
                 Some(&auth),
                 "s",
                 "/api/v1/set-worker",
-                &json!({"workerId": 4})
+                &json!({"workerId": 4}),
+                &Seen::default()
             ),
             Err(AuthError::WrongBody)
         );
-        assert_eq!(verify(None, "s", "/x", &body), Err(AuthError::Missing));
         assert_eq!(
-            verify(Some(&auth), "", "/api/v1/set-worker", &body),
+            verify(None, "s", "/x", &body, &Seen::default()),
+            Err(AuthError::Missing)
+        );
+        assert_eq!(
+            verify(
+                Some(&auth),
+                "",
+                "/api/v1/set-worker",
+                &body,
+                &Seen::default()
+            ),
             Err(AuthError::Disabled)
         );
         let old = sign_claims(
@@ -179,6 +273,7 @@ mod tests {
                 req_body: json!({}),
                 iat: now() - MAX_AGE_SECS - 1,
                 exp: None,
+                jti: None,
             },
         );
         assert_eq!(
@@ -186,7 +281,8 @@ mod tests {
                 Some(&format!("Bearer {old}")),
                 "s",
                 "/api/v1/shutdown",
-                &json!({})
+                &json!({}),
+                &Seen::default()
             ),
             Err(AuthError::Expired)
         );

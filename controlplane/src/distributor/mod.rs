@@ -91,6 +91,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         status: status.clone(),
         secret: config.operator_secret.as_str().into(),
         commands: op_tx,
+        seen: Default::default(),
     });
     let mut tasks = tokio::task::JoinSet::new();
     operator_api::serve(config.operator_listen, api, &mut tasks).await?;
@@ -117,6 +118,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         endpoints_rx,
         Duration::from_secs(config.sources.probe_interval_secs),
         Duration::from_secs(config.sources.probe_timeout_secs),
+        config.dataplane.allow_private_peers,
         probe_tx,
     ));
     let mut state = State {

@@ -41,6 +41,8 @@ pub struct Operator {
     pub secret: Arc<str>,
     /// Where accepted calls go.
     pub commands: mpsc::UnboundedSender<OperatorCommand>,
+    /// Tokens already used.
+    pub seen: Arc<jwt::Seen>,
 }
 
 /// The routes.
@@ -93,7 +95,7 @@ fn authorize(
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    jwt::verify(auth, &op.secret, &url, &body).map_err(|e| {
+    jwt::verify(auth, &op.secret, &url, &body, &op.seen).map_err(|e| {
         warn!(%url, "operator call refused: {e}");
         Refusal(StatusCode::UNAUTHORIZED, e.to_string())
     })?;

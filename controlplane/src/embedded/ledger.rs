@@ -82,6 +82,8 @@ pub struct Opened {
 pub struct Ledger {
     file: File,
     path: PathBuf,
+    /// Where the last acknowledged block ends.
+    len: u64,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> LedgerError + '_ {
@@ -163,9 +165,9 @@ impl Ledger {
             file.set_len(good_end as u64).map_err(io_err(&path))?;
             file.sync_all().map_err(io_err(&path))?;
         }
-        file.seek(SeekFrom::End(0)).map_err(io_err(&path))?;
+        let len = file.seek(SeekFrom::End(0)).map_err(io_err(&path))?;
         Ok(Opened {
-            ledger: Ledger { file, path },
+            ledger: Ledger { file, path, len },
             genesis,
             genesis_bytes,
             bodies,
@@ -173,19 +175,36 @@ impl Ledger {
         })
     }
 
-    /// Appends one block's encoded body and makes it durable.
+    /// Appends one block's encoded body and makes it durable. A failed append (a full disk)
+    /// is cut back to the last acknowledged block before the error is returned: a partial frame
+    /// left in place put every later block behind it, and a restart set them all aside as
+    /// damage (issue 14, defect 13).
     pub fn append(&mut self, encoded: &[u8]) -> Result<(), LedgerError> {
         let mut frame = Vec::with_capacity(8 + encoded.len());
         frame.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
         frame.extend_from_slice(&crc32fast::hash(encoded).to_le_bytes());
         frame.extend_from_slice(encoded);
-        self.file.write_all(&frame).map_err(io_err(&self.path))?;
-        self.file.sync_data().map_err(io_err(&self.path))
+        let written = self
+            .file
+            .write_all(&frame)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            let undone = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.seek(SeekFrom::Start(self.len)).map(drop));
+            if let Err(undo) = undone {
+                tracing::error!(path = %self.path.display(), "cannot cut a failed block append back: {undo}");
+            }
+            return Err(io_err(&self.path)(e));
+        }
+        self.len += frame.len() as u64;
+        Ok(())
     }
 }
 
-/// Intact frames from the start, and the offset where they end.
-fn read_frames(bytes: &[u8]) -> (Vec<(BlockBody, Vec<u8>)>, usize) {
+/// Intact frames from the start (after the header), and the offset where they end.
+pub fn read_frames(bytes: &[u8]) -> (Vec<(BlockBody, Vec<u8>)>, usize) {
     let mut bodies = Vec::new();
     let mut at = MAGIC.len();
     let mut expected = 1u64;
@@ -242,6 +261,74 @@ fn sync_dir(dir: &Path) -> Result<(), LedgerError> {
 mod tests {
     use super::*;
     use crate::embedded::block::BlockHash;
+
+    #[test]
+    fn a_failed_append_leaves_no_partial_block_behind() {
+        // A real full disk: a small tmpfs (root only, as CI runs).
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("not root: cannot mount a small filesystem; skipped");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(mounted);
+        let result = std::panic::catch_unwind(|| {
+            let data = dir.path().join("chain");
+            let mut opened = Ledger::open(&data, Profile::Playground, 1).unwrap();
+            let filler = dir.path().join("filler");
+            let _ = fs::write(&filler, vec![0u8; 256 << 10]);
+            let big = |n: u64| {
+                let mut b = body(n);
+                b.resize(b.len() + 3000, b' ');
+                b
+            };
+            let mut acknowledged = 0u64;
+            let mut failed = false;
+            for _ in 1..=200 {
+                match opened.ledger.append(&big(acknowledged + 1)) {
+                    Ok(()) => acknowledged += 1,
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            assert!(failed, "the disk never filled");
+            // Room again: the next blocks follow the last acknowledged one.
+            fs::remove_file(&filler).unwrap();
+            for _ in 0..3 {
+                opened.ledger.append(&big(acknowledged + 1)).unwrap();
+                acknowledged += 1;
+            }
+            drop(opened);
+            let reopened = Ledger::open(&data, Profile::Playground, 1).unwrap();
+            assert_eq!(reopened.bodies.len() as u64, acknowledged);
+            let aside = fs::read_dir(&data)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .contains("damaged")
+                })
+                .count();
+            assert_eq!(aside, 0, "nothing set aside");
+        });
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(dir.path())
+            .status();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
 
     fn body(number: u64) -> Vec<u8> {
         serde_json::to_vec(&BlockBody {

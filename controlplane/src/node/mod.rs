@@ -9,5 +9,6 @@ pub mod link;
 pub mod metrics;
 pub mod obligations;
 pub mod operator_api;
+pub mod peer_http;
 pub mod peers;
 pub mod supervisor;

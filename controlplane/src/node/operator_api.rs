@@ -3,9 +3,11 @@
 
 use std::net::SocketAddr;
 
-use tokio::task::JoinSet;
-use tracing::warn;
+use std::time::Duration;
 
+use tokio::task::JoinSet;
+
+use crate::http_server::ServerLimits;
 use crate::storage_node::NodeError;
 
 /// Binds `addr`, serves `api` on it in `tasks` and says where; returns the bound address (the
@@ -19,11 +21,13 @@ pub async fn serve(
         .await
         .map_err(|source| NodeError::OperatorApi { addr, source })?;
     let bound = listener.local_addr().unwrap_or(addr);
-    tasks.spawn(async move {
-        if let Err(e) = axum::serve(listener, api).await {
-            warn!("operator API stopped: {e}");
-        }
-    });
+    tasks.spawn(crate::http_server::serve(
+        listener,
+        api,
+        ServerLimits::OPERATOR,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
     println!("operator API on http://{bound}");
     Ok(bound)
 }

@@ -175,9 +175,15 @@ impl Peers {
     }
 }
 
-/// Probes one endpoint: resolves its host and times `GET api/v1/version`.
-pub async fn probe(http: &reqwest::Client, endpoint: &str, timeout: Duration) -> Probe {
-    let addrs = resolve(endpoint, timeout).await;
+/// Probes one endpoint: resolves its host (keeping the addresses the policy allows) and times
+/// `GET api/v1/version`.
+pub async fn probe(
+    http: &reqwest::Client,
+    endpoint: &str,
+    timeout: Duration,
+    allow_private: bool,
+) -> Probe {
+    let addrs = resolve(endpoint, timeout, allow_private).await;
     let result = match &addrs {
         Err(e) => Err(e.clone()),
         Ok(_) => {
@@ -204,7 +210,11 @@ pub async fn probe(http: &reqwest::Client, endpoint: &str, timeout: Duration) ->
 }
 
 /// The addresses of an endpoint's host.
-async fn resolve(endpoint: &str, timeout: Duration) -> Result<Vec<SocketAddr>, String> {
+async fn resolve(
+    endpoint: &str,
+    timeout: Duration,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, String> {
     let url = url::Url::parse(endpoint).map_err(|e| format!("not a URL: {e}"))?;
     let host = url.host_str().ok_or("no host")?.to_string();
     let port = url.port_or_known_default().ok_or("no port")?;
@@ -212,7 +222,7 @@ async fn resolve(endpoint: &str, timeout: Duration) -> Result<Vec<SocketAddr>, S
         .await
         .map_err(|_| "name resolution timed out".to_string())?
         .map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    Ok(found.collect())
+    crate::node::peer_http::filter(&host, found.collect(), allow_private).map_err(|e| e.to_string())
 }
 
 /// Probes every endpoint of `endpoints` every `interval` (and new ones at once), sending what it
@@ -221,9 +231,10 @@ pub async fn run_prober(
     mut endpoints: watch::Receiver<BTreeSet<String>>,
     interval: Duration,
     timeout: Duration,
+    allow_private: bool,
     out: mpsc::UnboundedSender<Probe>,
 ) {
-    let http = reqwest::Client::new();
+    let http = crate::node::peer_http::client(allow_private);
     let mut known: BTreeSet<String> = BTreeSet::new();
     let mut next_round = tokio::time::Instant::now();
     loop {
@@ -236,7 +247,7 @@ pub async fn run_prober(
             current.difference(&known).cloned().collect()
         };
         known = current;
-        let probes = due.iter().map(|e| probe(&http, e, timeout));
+        let probes = due.iter().map(|e| probe(&http, e, timeout, allow_private));
         for p in futures_util::future::join_all(probes).await {
             if out.send(p).is_err() {
                 return;

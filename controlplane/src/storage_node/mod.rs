@@ -208,11 +208,13 @@ fn sync_config(config: &StorageNodeConfig) -> SyncConfig {
         retry_max: Duration::from_secs(config.sync.retry_max_secs),
         probe_interval: Duration::from_secs(config.sync.probe_interval_secs),
         probe_timeout: Duration::from_secs(5),
+        allow_private: config.dataplane.allow_private_peers,
         cleanup: CleanupConfig {
             enabled: config.cleanup.enabled,
             min_replication: config.cleanup.min_replication,
             recheck: Duration::from_secs(config.cleanup.recheck_secs),
             head_timeout: Duration::from_secs(config.cleanup.head_timeout_secs),
+            allow_private: config.dataplane.allow_private_peers,
         },
     }
 }

@@ -148,24 +148,35 @@ async fn assets_are_served_from_the_cache_with_argus_statuses_and_a_signed_opera
     assert_eq!(buckets, json!({ "allByWorkerId": 1 }));
 
     // The operator API: bad, expired and mismatched tokens are refused; a good one works.
-    let good = jwt::sign("test-secret", "/api/v1/stop-api", &json!({})).unwrap();
+    let good = jwt::sign(
+        "test-secret-of-thirty-two-bytes!",
+        "/api/v1/stop-api",
+        &json!({}),
+    )
+    .unwrap();
     let forged = jwt::sign("not-the-secret", "/api/v1/stop-api", &json!({})).unwrap();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let expired = jwt::sign_claims(
-        "test-secret",
+        "test-secret-of-thirty-two-bytes!",
         &Claims {
             req_url: "/api/v1/stop-api".into(),
             req_body: json!({}),
             iat: now - 600,
             exp: None,
+            jti: None,
         },
     );
-    let other_url = jwt::sign("test-secret", "/api/v1/start-api", &json!({})).unwrap();
+    let other_url = jwt::sign(
+        "test-secret-of-thirty-two-bytes!",
+        "/api/v1/start-api",
+        &json!({}),
+    )
+    .unwrap();
     let other_body = jwt::sign(
-        "test-secret",
+        "test-secret-of-thirty-two-bytes!",
         "/api/v1/set-worker",
         &json!({ "workerId": 9 }),
     )
@@ -205,8 +216,21 @@ async fn assets_are_served_from_the_cache_with_argus_statuses_and_a_signed_opera
             .0,
         200
     );
+    // The same token again is a replay (issue 14, defect 17), refused whatever it asks.
+    let replayed = operator_call(&d, "/api/v1/stop-api", json!({}), &good).await;
+    assert_eq!(replayed.0, 401, "{replayed:?}");
+    assert!(
+        replayed.1.to_string().contains("already used"),
+        "{replayed:?}"
+    );
+    let again = jwt::sign(
+        "test-secret-of-thirty-two-bytes!",
+        "/api/v1/stop-api",
+        &json!({}),
+    )
+    .unwrap();
     assert_eq!(
-        operator_call(&d, "/api/v1/stop-api", json!({}), &good).await,
+        operator_call(&d, "/api/v1/stop-api", json!({}), &again).await,
         (409, json!({ "message": "Already stopped" }))
     );
     eventually(10, "the public API closed", || async {
@@ -220,7 +244,7 @@ async fn assets_are_served_from_the_cache_with_argus_statuses_and_a_signed_opera
             "--url",
             &d.operator,
             "--secret",
-            "test-secret",
+            "test-secret-of-thirty-two-bytes!",
             "start-public-api",
         ],
     );

@@ -210,7 +210,7 @@ pub async fn get(
     let mut last = String::from("no address");
     let mut stream = None;
     for addr in addrs {
-        if !super::address::allowed(addr, limits.allow_private) {
+        if !hecaton_shared::address::allowed(addr, limits.allow_private) {
             last = format!("{addr}: a private or special address (allow_private_peers is off)");
             continue;
         }

@@ -18,7 +18,6 @@
 //!        └──────── Fetched / FetchAttemptFailed ───────┴──── AttemptResult ─┘
 //! ```
 
-pub mod address;
 pub mod client;
 pub mod rate;
 pub mod scheduler;

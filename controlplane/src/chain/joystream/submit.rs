@@ -20,6 +20,9 @@ use crate::runtime::{Call, DispatchError, Event, Origin};
 
 /// How long a signed call stays valid, in blocks.
 const MORTALITY: u64 = 64;
+/// The longest wait for a submitted call to be finalized: its mortality (64 blocks of 6 s)
+/// plus finality's usual lag, after which the call can no longer be included anyway.
+const FINALITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(64 * 6 + 120);
 
 pub(super) async fn submit(
     client: &JoystreamClient,
@@ -74,11 +77,18 @@ pub(super) async fn submit(
         }
     };
 
-    let in_block = match progress.wait_for_finalized().await {
-        Ok(b) => b,
-        Err(e) => {
+    let in_block = match tokio::time::timeout(FINALITY_TIMEOUT, progress.wait_for_finalized()).await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
             client.inner.nonces.lock().await.remove(&account);
             return Err(rejected(client, e));
+        }
+        Err(_) => {
+            client.inner.nonces.lock().await.remove(&account);
+            return Err(client.transport(format!(
+                "the call was not finalized within {FINALITY_TIMEOUT:?}"
+            )));
         }
     };
     let at = in_block.at().await.map_err(|e| client.transport(e))?;

@@ -34,6 +34,8 @@ pub struct CleanupConfig {
     pub recheck: Duration,
     /// Timeout of one `HEAD`.
     pub head_timeout: Duration,
+    /// Whether holders on private and special addresses may be asked.
+    pub allow_private: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,7 +307,7 @@ pub async fn check<C: Chain>(
                 if confirmed.len() >= config.min_replication as usize {
                     break;
                 }
-                if has(http, holder, id, config.head_timeout).await {
+                if has(http, holder, id, config).await {
                     confirmed.push(holder.clone());
                 }
             }
@@ -328,10 +330,13 @@ pub async fn check<C: Chain>(
 }
 
 /// Whether `endpoint` answers `HEAD api/v1/files/{id}` with success.
-async fn has(http: &reqwest::Client, endpoint: &str, id: DataObjectId, timeout: Duration) -> bool {
+async fn has(http: &reqwest::Client, endpoint: &str, id: DataObjectId, c: &CleanupConfig) -> bool {
+    if crate::node::peer_http::check_literal(endpoint, c.allow_private).is_err() {
+        return false;
+    }
     let url = format!("{}/api/v1/files/{id}", endpoint.trim_end_matches('/'));
     matches!(
-        http.head(&url).timeout(timeout).send().await,
+        http.head(&url).timeout(c.head_timeout).send().await,
         Ok(r) if r.status().is_success()
     )
 }

@@ -44,6 +44,8 @@ pub struct SyncConfig {
     pub probe_interval: Duration,
     /// Timeout of a probe.
     pub probe_timeout: Duration,
+    /// Whether peers on private and special addresses may be reached.
+    pub allow_private: bool,
     /// Cleanup.
     pub cleanup: CleanupConfig,
 }
@@ -133,9 +135,10 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         endpoints_rx,
         config.probe_interval,
         config.probe_timeout,
+        config.allow_private,
         probe_tx,
     ));
-    let http = reqwest::Client::new();
+    let http = crate::node::peer_http::client(config.allow_private);
     let mut s = State {
         backlog: Backlog::new(config.order, config.retry_base, config.retry_max),
         config,

@@ -1,4 +1,5 @@
-//! Which peer addresses may be fetched from. Endpoints are published on chain by anyone who
+//! Which peer addresses may be reached (both planes: the data plane's fetches, the control
+//! plane's probes and confirmations). Endpoints are published on chain by anyone who
 //! runs a bucket, so a node fetching from them would otherwise reach whatever an endpoint's
 //! name resolves to: the operator's loopback services, the private network, the cloud's
 //! metadata address (issue 14, defect 11). Unless the operator allows private peers (a test
