@@ -35,3 +35,19 @@ for tool in ("hecaton-bench", "wrk"):
         print(f"| {label} | {tool} | {h_rps:.0f} | {n_rps:.0f} | **{h_rps / n_rps:.2f}×** | {med(ratios):.2f}× | "
               f"{med(r['mb_per_s'] for r in h):.0f} | {med(r['mb_per_s'] for r in n):.0f} | "
               f"{med(r['latency_ms']['p99'] for r in h):.1f} | {med(r['latency_ms']['p99'] for r in n):.1f} | {errs} |")
+
+# With BASELINE_DP: this build against the other one, in the same run.
+if any(server == "baseline" for (_, _, server) in runs):
+    print()
+    print("| load | tool | hecaton req/s | baseline req/s | ratio (medians) | median per-rep ratio | hecaton p99 ms | baseline p99 ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    for tool in ("hecaton-bench", "wrk"):
+        for load, label in LOADS:
+            h, b = runs.get((tool, load, "hecaton")), runs.get((tool, load, "baseline"))
+            if not h or not b:
+                continue
+            h_rps, b_rps = med(r["rps"] for r in h), med(r["rps"] for r in b)
+            ratios = [v["hecaton"] / v["baseline"] for (t, l, _), v in per_rep.items()
+                      if t == tool and l == load and v.get("baseline")]
+            print(f"| {label} | {tool} | {h_rps:.0f} | {b_rps:.0f} | **{h_rps / b_rps:.2f}×** | {med(ratios):.2f}× | "
+                  f"{med(r['latency_ms']['p99'] for r in h):.1f} | {med(r['latency_ms']['p99'] for r in b):.1f} |")

@@ -253,6 +253,17 @@ impl Worker {
             cancelled,
         };
         let (views, shard) = (&self.env.views, self.env.shard);
+        // Room for the rest of the object, promised before a byte is read: at the disk's
+        // reserve the job fails as ours (not the peer's), and the control plane retries it
+        // after its backoff, so replication pauses while the disk is full and resumes after.
+        let rest = job.size.saturating_sub(temp.len());
+        let Some(_room) = views.space.lease(rest) else {
+            return Transfer::Local(format!(
+                "the store's disk is at its reserve ({} bytes free, {} kept free); {rest} bytes wait",
+                views.space.free(),
+                views.space.reserve()
+            ));
+        };
         transfer::receive(temp, attempt, |_| {}, |n| views.metrics.fetched(shard, n)).await
     }
 

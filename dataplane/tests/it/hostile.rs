@@ -443,6 +443,26 @@ fn a_full_disk_refuses_uploads_before_reading_them_and_keeps_the_store_whole() {
         b"",
     );
     assert_eq!(r.status, 507);
+    // Replication waits too: the fetch fails as ours, before a byte is read.
+    let (_src_dir, src_store) = store_with(&[(2, second.clone())]);
+    let source = Server::start(&src_store, &[]);
+    control.send(&ToDataPlane::Fetch {
+        jobs: vec![job_from(2, &second, &[source.addr])],
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let failed = loop {
+        assert!(Instant::now() < deadline, "no fetch outcome");
+        match control.recv() {
+            hecaton_shared::socket::FromDataPlane::Report(Report::FetchFailed {
+                reason, ..
+            }) => break reason,
+            hecaton_shared::socket::FromDataPlane::Report(Report::Fetched { .. }) => {
+                panic!("fetched into a full disk")
+            }
+            _ => {}
+        }
+    };
+    assert!(failed.contains("reserve"), "{failed}");
     let store = disk.dir.path().join("store");
     assert_eq!(std::fs::read_dir(store.join("tmp")).unwrap().count(), 0);
     assert!(alive(&mut server));
@@ -735,4 +755,86 @@ fn viewers_joining_fills_always_get_the_object() {
         .flat_map(|c| c.join().unwrap())
         .collect();
     assert!(bad.is_empty(), "{bad:?}");
+}
+
+#[test]
+fn floods_of_pipelined_requests_ranges_and_contradictory_lengths_stay_bounded() {
+    let object = bytes(64 * 1024, 13);
+    let (_dir, store) = store_with(&[(1, object.clone()), (2, b"hello".to_vec())]);
+    // One shard: the flood and the legitimate client share it.
+    let mut server = Server::start(&store, &["--shards", "1", "--send-timeout-secs", "2"]);
+    let before = rss(&server);
+    // 20,000 pipelined requests on one connection that never reads an answer.
+    let mut flood = server.connect();
+    let one = "GET /api/v1/files/1 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1000);
+    let writer = {
+        let mut w = flood.try_clone().unwrap();
+        w.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..20 {
+                if w.write_all(one.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    // Range storms: many ranges, reversed, overflowing, on fresh connections.
+    for range in [
+        "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8,9-9",
+        "bytes=9-1",
+        "bytes=18446744073709551615-",
+        "bytes=-18446744073709551615",
+        "bytes=0-18446744073709551615",
+    ] {
+        let r = server.get("/api/v1/files/1", &[("Range", range)]);
+        assert!(matches!(r.status, 200 | 206 | 416), "{range}: {}", r.status);
+    }
+    // Contradictory and oversized lengths.
+    for extra in [
+        "Content-Length: 5\r\nContent-Length: 6\r\n",
+        "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        "Content-Length: -1\r\n",
+        "Content-Length: 99999999999999999999999\r\n",
+    ] {
+        let mut c = server.connect();
+        c.write_all(format!("POST /api/v1/files HTTP/1.1\r\nHost: x\r\n{extra}\r\n").as_bytes())
+            .unwrap();
+        let r = read_response(&mut c, false);
+        assert!(
+            matches!(r.status, 400 | 411 | 413 | 415),
+            "{extra:?}: {}",
+            r.status
+        );
+    }
+    // The legitimate client on the same shard is served at once.
+    let t = Instant::now();
+    assert_eq!(server.get("/api/v1/files/2", &[]).body, b"hello");
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "waited {:?}",
+        t.elapsed()
+    );
+    // The flood's connection is dropped for not reading (what the kernel buffered for it is
+    // still readable, then the end); memory never followed it.
+    std::thread::sleep(Duration::from_secs(4));
+    flood
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut sink = vec![0u8; 1 << 20];
+    let ended = loop {
+        match std::io::Read::read(&mut flood, &mut sink) {
+            Ok(0) => break true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(ended, "the non-reading client's connection stayed open");
+    writer.join().unwrap();
+    assert!(
+        rss(&server) < before + (16 << 20),
+        "RSS grew from {before} to {}",
+        rss(&server)
+    );
+    assert!(alive(&mut server));
 }
