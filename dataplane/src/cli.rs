@@ -169,11 +169,29 @@ pub struct ImportArgs {
     paths: Vec<PathBuf>,
 }
 
+/// `path` made absolute against the working directory: glommio opens directories relative
+/// to no directory at all, so a relative `--store` failed with "Bad file descriptor".
+fn absolute(path: PathBuf) -> anyhow::Result<PathBuf> {
+    std::path::absolute(&path).with_context(|| format!("resolving {}", path.display()))
+}
+
 /// Runs a command; errors are printed.
 pub fn run(command: Command) -> ExitCode {
     let result = match command {
-        Command::Serve(args) => run_serve(*args),
-        Command::Import(args) => run_import(args),
+        Command::Serve(mut args) => absolute(args.store.clone()).and_then(|store| {
+            args.store = store;
+            args.control_socket = args.control_socket.take().map(absolute).transpose()?;
+            run_serve(*args)
+        }),
+        Command::Import(mut args) => absolute(args.store.clone()).and_then(|store| {
+            args.store = store;
+            args.paths = args
+                .paths
+                .into_iter()
+                .map(absolute)
+                .collect::<Result<_, _>>()?;
+            run_import(args)
+        }),
     };
     match result {
         Ok(code) => code,

@@ -117,3 +117,25 @@ fn move_across_filesystems_is_refused_with_a_hint() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("without --move"));
     assert!(src.path().join("5").exists(), "the source is untouched");
 }
+
+#[test]
+fn relative_store_and_source_paths_work() {
+    // glommio opened a relative `--store` against no directory: "Bad file descriptor".
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/3"), b"three").unwrap();
+    let out = std::process::Command::new(crate::support::bin())
+        .current_dir(dir.path())
+        .args(["import", "--store", "store", "src"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("store/objects/3")).unwrap(),
+        b"three"
+    );
+}
