@@ -128,3 +128,76 @@ async fn deadline(req: Request, next: Next, limit: Duration) -> Response {
             .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Reads until the server closes the connection; what it sent, or `None` if it did not
+    /// close within `within`.
+    async fn until_closed(s: &mut tokio::net::TcpStream, within: Duration) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        tokio::time::timeout(within, s.read_to_end(&mut out))
+            .await
+            .ok()?
+            .ok()?;
+        Some(out)
+    }
+
+    #[tokio::test]
+    async fn connections_are_capped_heads_and_requests_have_deadlines() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = Router::new().route("/ok", get(|| async { "ok" })).route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let limits = ServerLimits {
+            max_connections: 2,
+            header_timeout: Duration::from_millis(300),
+            request_timeout: Duration::from_millis(400),
+        };
+        tokio::spawn(serve(
+            listener,
+            router,
+            limits,
+            std::future::pending(),
+            Duration::ZERO,
+        ));
+        // Two silent connections take the cap; a third is closed at once.
+        let mut a = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut b = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert_eq!(
+            until_closed(&mut c, Duration::from_millis(200)).await,
+            Some(Vec::new()),
+            "over the cap"
+        );
+        // The silent ones are closed by the head timeout, which frees the cap.
+        assert!(until_closed(&mut a, Duration::from_secs(2)).await.is_some());
+        assert!(until_closed(&mut b, Duration::from_secs(2)).await.is_some());
+        // A handler past the request deadline: 503, not a hang.
+        let mut d = tokio::net::TcpStream::connect(addr).await.unwrap();
+        d.write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut d, Duration::from_secs(2)).await.unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 503"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let mut e = tokio::net::TcpStream::connect(addr).await.unwrap();
+        e.write_all(b"GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = until_closed(&mut e, Duration::from_secs(2)).await.unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200"));
+    }
+}

@@ -117,3 +117,54 @@ async fn the_block_stream_resumes_from_any_block_and_follows_new_ones() {
         "m9"
     );
 }
+
+#[tokio::test]
+async fn a_web_page_cannot_submit_calls_and_the_body_limit_is_the_apis() {
+    // Issue 14, defect 12: a `text/plain` POST (what a page in the operator's browser may send
+    // anywhere without a preflight) was taken as a call with a declared Root origin, and
+    // axum's 2 MiB limit answered before ours.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = ChainProcess::dev(dir.path());
+    let http = reqwest::Client::new();
+    let call = json!({"origin": "Root", "call": {"pallet": "Storage", "call": {"update_uploading_blocked_status": {"new_status": true}}}});
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let r = http
+            .post(chain.api("extrinsics"))
+            .header("Content-Type", content_type)
+            .body(call.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{content_type}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "UnsupportedMediaType");
+    }
+    let (_, limits) = get(&chain.api("storage/limits")).await;
+    assert_eq!(limits["uploading_blocked"], json!(false), "{limits}");
+    // Over 4 MiB: the API's own 413 in its own shape (axum's default was 2 MiB, in text).
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(5 << 20));
+    let r = http
+        .post(chain.api("extrinsics"))
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "PayloadTooLarge");
+    // Between 2 and 4 MiB is the API's to judge: a malformed call, 400, not a size refusal.
+    let mid = format!("{{\"pad\":\"{}\"}}", "x".repeat(3 << 20));
+    let r = http
+        .post(chain.api("extrinsics"))
+        .header("Content-Type", "application/json")
+        .body(mid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -1,7 +1,5 @@
-//! The real chain's metadata (spec 2004), read from `../shared/reference/chain-metadata.json`
-//! beside the project (never copied into it), and an offline subxt client over it.
-
-use std::path::PathBuf;
+//! The real chain's metadata (spec 2004), kept in the repository as SCALE bytes
+//! (`tests/data/chain-metadata-2004.scale`), and an offline subxt client over it.
 
 use hecaton_controlplane::chain::joystream::config::JoystreamConfig;
 use subxt::client::{ClientAtBlock, OfflineClient, OfflineClientAtBlockImpl};
@@ -13,28 +11,10 @@ pub const SPEC_VERSION: u32 = 2004;
 /// Its transaction version.
 pub const TX_VERSION: u32 = 2;
 
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/chain-metadata.json")
-}
-
-/// The metadata bytes (`meta` + V14), or `None` when `HECATON_SKIP_CHAIN_METADATA=1`. Without
-/// the file, fails naming it.
+/// The metadata bytes (`meta` + V14), as `state_getMetadata` returned them from a Joystream
+/// node at spec 2004 (origin and how it was made: `tests/data/README.md`).
 pub fn bytes() -> Option<Vec<u8>> {
-    if std::env::var("HECATON_SKIP_CHAIN_METADATA").as_deref() == Ok("1") {
-        eprintln!("HECATON_SKIP_CHAIN_METADATA=1: skipping a test that needs the chain metadata");
-        return None;
-    }
-    let path = path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "this test needs the real chain metadata at {} ({e}); put ../shared beside the \
-             project, or set HECATON_SKIP_CHAIN_METADATA=1 to skip it",
-            path.display()
-        )
-    });
-    let json: serde_json::Value = serde_json::from_str(&text).expect("chain-metadata.json is JSON");
-    let hex_text = json["result"].as_str().expect("a `result` hex string");
-    let bytes = hex::decode(hex_text.trim_start_matches("0x")).expect("hex metadata");
+    let bytes = include_bytes!("../../data/chain-metadata-2004.scale").to_vec();
     assert_eq!(&bytes[..4], b"meta", "metadata magic");
     Some(bytes)
 }

@@ -1,5 +1,5 @@
 //! The legacy JSON-RPC methods subxt 0.51 uses against a node without `chainHead_v1`
-//! (`../shared/reference/subxt.md` §4), answered from the fake node's blocks.
+//! (as subxt's legacy RPC methods call them), answered from the fake node's blocks.
 
 use serde_json::{json, Value as Json};
 use subxt::ext::codec::Encode;
