@@ -314,6 +314,7 @@ mod tests {
         m.served(1, Served::Pending, 7);
         m.fill(1, None);
         m.fill(1, Some(true));
+        m.panicked(1, crate::panics::Unit::Fetch);
         let s = m.snapshot();
         let get = &s.routes[0];
         assert_eq!(get.route, "files_get");
@@ -338,5 +339,13 @@ mod tests {
             ..CacheCounters::default()
         };
         assert_eq!(s.cache, expected);
+        assert_eq!(
+            s.panics,
+            vec![
+                ("connection".to_string(), 0),
+                ("fill".to_string(), 0),
+                ("fetch".to_string(), 1)
+            ]
+        );
     }
 }

@@ -14,8 +14,6 @@ use std::panic::AssertUnwindSafe;
 use futures_lite::FutureExt;
 use tracing::error;
 
-use crate::metrics::Metrics;
-
 /// The kinds of work a panic can end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -30,11 +28,12 @@ pub enum Unit {
 /// The units' labels, by `Unit as usize`.
 pub const UNITS: [&str; 3] = ["connection", "fill", "fetch"];
 
-/// Runs `work`; `None` if it panicked (logged with `doing()` and counted on `shard`'s slot).
+/// Runs `work`; `None` if it panicked (logged with `doing()`, and `count`ed: the callers pass
+/// their shard's `Metrics::panicked`).
 pub async fn isolate<F: Future>(
-    metrics: &Metrics,
     shard: usize,
     unit: Unit,
+    count: impl FnOnce(Unit),
     doing: impl FnOnce() -> String,
     work: F,
 ) -> Option<F::Output> {
@@ -46,7 +45,7 @@ pub async fn isolate<F: Future>(
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic without a message".into());
-            metrics.panicked(shard, unit);
+            count(unit);
             error!(
                 shard,
                 unit = UNITS[unit as usize],
@@ -65,31 +64,23 @@ mod tests {
 
     #[test]
     fn a_panic_ends_the_unit_and_is_counted() {
-        let metrics = Metrics::new(1);
+        let counted = std::cell::Cell::new(None);
         let out = futures_lite::future::block_on(isolate(
-            &metrics,
             0,
             Unit::Fill,
+            |u| counted.set(Some(u)),
             || "filling 7".into(),
             async { panic!("boom") },
         ));
         assert_eq!(out, None::<()>);
+        assert_eq!(counted.get(), Some(Unit::Fill));
         let ok = futures_lite::future::block_on(isolate(
-            &metrics,
             0,
             Unit::Connection,
+            |_| panic!("not counted"),
             String::new,
             async { 5 },
         ));
         assert_eq!(ok, Some(5));
-        let panics = metrics.snapshot().panics;
-        assert_eq!(
-            panics,
-            vec![
-                ("connection".to_string(), 0),
-                ("fill".to_string(), 1),
-                ("fetch".to_string(), 0)
-            ]
-        );
     }
 }

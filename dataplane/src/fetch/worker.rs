@@ -77,9 +77,9 @@ pub async fn run(
                     async move {
                         let (id, endpoint) = (job.id, source.endpoint.clone());
                         let result = crate::panics::isolate(
-                            &w.env.views.metrics,
                             w.env.shard,
                             crate::panics::Unit::Fetch,
+                            |u| w.env.views.metrics.panicked(w.env.shard, u),
                             || format!("fetching object {id} from {endpoint}"),
                             w.attempt(job, source),
                         )

@@ -258,9 +258,9 @@ fn join_or_start(
         let _lease = lease;
         let (failed, views, index) = (f.clone(), env.views.clone(), env.shard);
         let ran = crate::panics::isolate(
-            &views.metrics,
             index,
             crate::panics::Unit::Fill,
+            |u| views.metrics.panicked(index, u),
             || format!("filling object {id}"),
             task::run(env, f, content_id, sources),
         )

@@ -237,9 +237,9 @@ pub async fn run(
                     let doing = RefCell::new(String::new());
                     let peer = stream.peer_addr().ok();
                     crate::panics::isolate(
-                        &s.views.metrics,
                         s.index,
                         crate::panics::Unit::Connection,
+                        |u| s.views.metrics.panicked(s.index, u),
                         || format!("client {peer:?}, request {:?}", doing.borrow()),
                         connection::serve(stream, &s, &doing),
                     )
