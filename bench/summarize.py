@@ -21,33 +21,31 @@ def med(values):
     return statistics.median(values) if values else float("nan")
 
 
-print("| load | tool | hecaton req/s | nginx req/s | ratio (medians) | median per-rep ratio | hecaton MB/s | nginx MB/s | hecaton p99 ms | nginx p99 ms | errors h/n |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-for tool in ("hecaton-bench", "wrk"):
-    for load, label in LOADS:
-        h, n = runs.get((tool, load, "hecaton")), runs.get((tool, load, "nginx"))
-        if not h or not n:
-            continue
-        h_rps, n_rps = med(r["rps"] for r in h), med(r["rps"] for r in n)
-        ratios = [v["hecaton"] / v["nginx"] for (t, l, _), v in per_rep.items()
-                  if t == tool and l == load and v.get("nginx")]
-        errs = f'{sum(r["errors"] + r["non_2xx"] for r in h)}/{sum(r["errors"] + r["non_2xx"] for r in n)}'
-        print(f"| {label} | {tool} | {h_rps:.0f} | {n_rps:.0f} | **{h_rps / n_rps:.2f}×** | {med(ratios):.2f}× | "
-              f"{med(r['mb_per_s'] for r in h):.0f} | {med(r['mb_per_s'] for r in n):.0f} | "
-              f"{med(r['latency_ms']['p99'] for r in h):.1f} | {med(r['latency_ms']['p99'] for r in n):.1f} | {errs} |")
+def table(other, extra_columns):
+    """hecaton against `other` (nginx, or the baseline build), one row per tool and load."""
+    mb = extra_columns and f" hecaton MB/s | {other} MB/s |" or ""
+    print(f"| load | tool | hecaton req/s | {other} req/s | ratio (medians) | median per-rep ratio |{mb}"
+          f" hecaton p99 ms | {other} p99 ms |" + (" errors h/o |" if extra_columns else ""))
+    print("|---" * (8 + (3 if extra_columns else 0)) + "|")
+    for tool in ("hecaton-bench", "wrk"):
+        for load, label in LOADS:
+            h, o = runs.get((tool, load, "hecaton")), runs.get((tool, load, other))
+            if not h or not o:
+                continue
+            h_rps, o_rps = med(r["rps"] for r in h), med(r["rps"] for r in o)
+            ratios = [v["hecaton"] / v[other] for (t, l, _), v in per_rep.items()
+                      if t == tool and l == load and v.get(other) and "hecaton" in v]
+            row = f"| {label} | {tool} | {h_rps:.0f} | {o_rps:.0f} | **{h_rps / o_rps:.2f}×** | {med(ratios):.2f}× |"
+            if extra_columns:
+                row += f" {med(r['mb_per_s'] for r in h):.0f} | {med(r['mb_per_s'] for r in o):.0f} |"
+            row += f" {med(r['latency_ms']['p99'] for r in h):.1f} | {med(r['latency_ms']['p99'] for r in o):.1f} |"
+            if extra_columns:
+                row += f' {sum(r["errors"] + r["non_2xx"] for r in h)}/{sum(r["errors"] + r["non_2xx"] for r in o)} |'
+            print(row)
 
+
+table("nginx", True)
 # With BASELINE_DP: this build against the other one, in the same run.
 if any(server == "baseline" for (_, _, server) in runs):
     print()
-    print("| load | tool | hecaton req/s | baseline req/s | ratio (medians) | median per-rep ratio | hecaton p99 ms | baseline p99 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for tool in ("hecaton-bench", "wrk"):
-        for load, label in LOADS:
-            h, b = runs.get((tool, load, "hecaton")), runs.get((tool, load, "baseline"))
-            if not h or not b:
-                continue
-            h_rps, b_rps = med(r["rps"] for r in h), med(r["rps"] for r in b)
-            ratios = [v["hecaton"] / v["baseline"] for (t, l, _), v in per_rep.items()
-                      if t == tool and l == load and v.get("baseline")]
-            print(f"| {label} | {tool} | {h_rps:.0f} | {b_rps:.0f} | **{h_rps / b_rps:.2f}×** | {med(ratios):.2f}× | "
-                  f"{med(r['latency_ms']['p99'] for r in h):.1f} | {med(r['latency_ms']['p99'] for r in b):.1f} |")
+    table("baseline", False)

@@ -25,6 +25,8 @@ use crate::runtime::Extrinsic;
 
 /// Largest request body: a call with a full object list fits easily.
 const MAX_BODY: usize = 4 << 20;
+/// How much of an oversized body is read and dropped before the 413 (lingering, as nginx).
+const MAX_DRAIN: usize = 16 << 20;
 /// Blocks sent per read of the block list while streaming.
 const STREAM_BATCH: usize = 256;
 
@@ -141,12 +143,10 @@ async fn submit(
             body: json!({"error": "UnsupportedMediaType", "message": "calls are submitted as application/json"}),
         });
     }
-    let body: Bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            body: json!({"error": "PayloadTooLarge", "message": format!("bodies are limited to {MAX_BODY} bytes")}),
-        })?;
+    let body = read_limited(body).await.ok_or_else(|| ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        body: json!({"error": "PayloadTooLarge", "message": format!("bodies are limited to {MAX_BODY} bytes")}),
+    })?;
     let extrinsic = parse_extrinsic(&body)?;
     let inclusion = node
         .submit(extrinsic)
@@ -168,6 +168,25 @@ async fn submit(
         }),
     )
         .into_response())
+}
+
+/// A request body of at most [`MAX_BODY`] bytes; `None` past it. The rest of an oversized body
+/// is read and dropped (up to [`MAX_DRAIN`] more), so the client, still sending, reads the 413
+/// instead of a reset; the listener's request deadline bounds the time.
+async fn read_limited(body: Body) -> Option<Bytes> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen <= MAX_BODY {
+            kept.extend_from_slice(&chunk);
+        } else if seen > MAX_BODY + MAX_DRAIN {
+            break;
+        }
+    }
+    (seen <= MAX_BODY).then(|| Bytes::from(kept))
 }
 
 /// Parses a submitted extrinsic, naming the bad field on error. The call's `pallet` tag is put

@@ -17,11 +17,11 @@ use hecaton_shared::socket::Source;
 use hecaton_shared::DataObjectId;
 
 use crate::fetch::client::{self, Head, PeerLimits};
-use crate::http::range;
+use crate::fill::stream::answer_range;
 use crate::http::request::{Method, Request};
 use crate::http::response::ResponseHead;
 use crate::metrics::Served;
-use crate::serve::sendfile::{send_head, Pace};
+use crate::serve::sendfile::Pace;
 use crate::serve::shard::Shard;
 
 /// Headers of every proxied response.
@@ -79,17 +79,9 @@ pub async fn serve(
     keep: bool,
 ) -> Option<io::Result<bool>> {
     let limits: PeerLimits = shard.fill_env.peer_limits;
-    let spec = req.range.as_ref().and_then(|r| range::parse(r));
-    let (status, start, end) = match range::resolve(spec, size) {
-        range::Resolved::Full => (200, 0, size.saturating_sub(1)),
-        range::Resolved::Partial { start, end } => (206, start, end),
-        range::Resolved::Unsatisfiable => {
-            head.begin(416)
-                .header("Content-Length", b"0")
-                .content_range_unsatisfied(size);
-            let sent = send_head(stream, head.finish(keep, req.http10), false).await;
-            return Some(sent.map(|_| keep));
-        }
+    let (status, start, end) = match answer_range(stream, req, head, size, keep).await {
+        Ok(resolved) => resolved,
+        Err(answered) => return Some(answered),
     };
     let len = if size == 0 { 0 } else { end - start + 1 };
     let ask = (status == 206).then(|| format!("bytes={start}-{end}"));

@@ -45,6 +45,29 @@ pub const PENDING_HEADERS: &[(&str, &[u8])] = &[
     ("Accept-Ranges", b"bytes"),
 ];
 
+/// The status and inclusive byte range that answer `req` for an object of `size` bytes (200 and
+/// the whole, or 206 and the range asked), or `Err` with the 416 already sent.
+pub async fn answer_range(
+    stream: &mut TcpStream,
+    req: &Request,
+    head: &mut ResponseHead,
+    size: u64,
+    keep: bool,
+) -> Result<(u16, u64, u64), io::Result<bool>> {
+    let spec = req.range.as_ref().and_then(|r| range::parse(r));
+    match range::resolve(spec, size) {
+        range::Resolved::Full => Ok((200, 0, size.saturating_sub(1))),
+        range::Resolved::Partial { start, end } => Ok((206, start, end)),
+        range::Resolved::Unsatisfiable => {
+            head.begin(416)
+                .header("Content-Length", b"0")
+                .content_range_unsatisfied(size);
+            let sent = send_head(stream, head.finish(keep, req.http10), false).await;
+            Err(sent.map(|_| keep))
+        }
+    }
+}
+
 /// Answers `req` from `fill`; `how` says whether this request started it.
 pub async fn serve(
     stream: &mut TcpStream,
@@ -65,17 +88,9 @@ pub async fn serve(
         FillState::Running | FillState::Checked => {}
     }
     let size = fill.size;
-    let spec = req.range.as_ref().and_then(|r| range::parse(r));
-    let (status, start, end) = match range::resolve(spec, size) {
-        range::Resolved::Full => (200, 0, size.saturating_sub(1)),
-        range::Resolved::Partial { start, end } => (206, start, end),
-        range::Resolved::Unsatisfiable => {
-            head.begin(416)
-                .header("Content-Length", b"0")
-                .content_range_unsatisfied(size);
-            let sent = send_head(stream, head.finish(keep, req.http10), false).await;
-            return FromFill::Answered(sent.map(|_| keep));
-        }
+    let (status, start, end) = match answer_range(stream, req, head, size, keep).await {
+        Ok(resolved) => resolved,
+        Err(answered) => return FromFill::Answered(answered),
     };
     if status == 206 && start > fill.written() + AHEAD {
         return FromFill::Proxy;
