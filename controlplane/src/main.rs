@@ -15,7 +15,7 @@ use cli::ChainArgs;
 #[derive(Parser, Debug)]
 #[command(
     name = "hecaton",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HECATON_BUILD"), ")"),
     about = "Hecaton: storage and distribution nodes for the Joystream network",
     long_about = "Hecaton replaces Joystream's Colossus (storage) and Argus (distributor) nodes.\n\
                   This binary is the control plane and command line; the data plane is `hecaton-dataplane`."

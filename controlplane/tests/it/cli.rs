@@ -147,3 +147,38 @@ fn operator_calls_take_a_joystream_url_and_a_key() {
     assert!(!ok);
     assert!(text.contains("Joystream node"), "{text}");
 }
+
+/// `hecaton --version` names the build: the package version, the git revision the binary was
+/// built from, and its profile (an operator's bug report then names the exact build).
+#[test]
+fn the_version_names_the_git_revision_and_the_profile() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hecaton"))
+        .arg("--version")
+        .output()
+        .expect("run hecaton");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!("hecaton {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(rev) => assert!(text.contains(&format!("git {rev}")), "{text} (HEAD {rev})"),
+        None => assert!(text.contains("git unknown"), "{text}"),
+    }
+    assert!(
+        text.contains(if cfg!(debug_assertions) {
+            "debug build"
+        } else {
+            "release build"
+        }),
+        "{text}"
+    );
+}
