@@ -16,3 +16,7 @@ pub mod sched;
 pub mod serve;
 pub mod store;
 pub mod views;
+
+/// The identifiers and socket messages the data plane's API speaks in (`hecaton-shared`), for
+/// users of this library that need no dependency of their own on it (the fuzz targets).
+pub use hecaton_shared as shared;

@@ -5,7 +5,7 @@
 #![no_main]
 
 use hecaton_dataplane::store::UploadName;
-use hecaton_shared::{BagId, ContentId, DataObjectId};
+use hecaton_dataplane::shared::{BagId, ContentId, DataObjectId};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

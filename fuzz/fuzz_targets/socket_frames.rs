@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use hecaton_shared::socket::{FrameDecoder, FromDataPlane, ToDataPlane};
+use hecaton_dataplane::shared::socket::{FrameDecoder, FromDataPlane, ToDataPlane};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
