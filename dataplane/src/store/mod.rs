@@ -44,6 +44,7 @@ pub use catalog::{id_of_file_name, object_path, Catalog};
 pub use digest::{Digest, Digester};
 pub use error::StoreError;
 pub use import::{import, ImportOptions, ImportSummary};
+pub(crate) use index::write_all_at;
 pub use index::Replay;
 pub use lock::StoreLock;
 pub use record::{chunk_count, DecodeError, ObjectMeta, Record, CHUNK_SIZE};

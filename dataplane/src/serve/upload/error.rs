@@ -187,3 +187,14 @@ impl UploadError {
         )
     }
 }
+
+impl From<super::body::BodyError> for UploadError {
+    /// A body that came too slowly is the client's fault and answered (408); one whose client
+    /// went away or whose socket failed cannot be answered.
+    fn from(e: super::body::BodyError) -> Self {
+        match e {
+            e @ super::body::BodyError::Stalled { .. } => UploadError::TooSlow(e.to_string()),
+            other => UploadError::Aborted(other.to_string()),
+        }
+    }
+}

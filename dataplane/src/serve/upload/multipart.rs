@@ -100,17 +100,9 @@ pub async fn receive(
 fn parse_error(e: multer::Error) -> UploadError {
     match e {
         multer::Error::StreamReadFailed(inner) => match inner.downcast::<BodyError>() {
-            Ok(body) => body_error(*body),
+            Ok(body) => UploadError::from(*body),
             Err(other) => UploadError::Aborted(other.to_string()),
         },
         other => UploadError::Malformed(other.to_string()),
-    }
-}
-
-/// What a body read error means for the upload.
-pub(super) fn body_error(e: BodyError) -> UploadError {
-    match e {
-        e @ BodyError::Stalled { .. } => UploadError::TooSlow(e.to_string()),
-        other => UploadError::Aborted(other.to_string()),
     }
 }

@@ -42,7 +42,7 @@ use crate::http::response::ResponseHead;
 use crate::serve::connection::Pending;
 use crate::serve::shard::Shard;
 use crate::store::temp::remove;
-use crate::store::{unix_now, Digester, Expected, StoreError, UploadName};
+use crate::store::{unix_now, write_all_at, Digester, Expected, StoreError, UploadName};
 
 /// Headers browsers may read from tus responses.
 const EXPOSE: &[u8] =
@@ -374,14 +374,16 @@ async fn append(
                 if offset + piece.len() as u64 > object.size {
                     break Some(UploadError::TooLarge);
                 }
-                if let Err(e) = write_all_at(&file, &piece, offset).await {
+                // Every byte of the piece, whatever `write_at` managed at once (its count was
+                // dropped before: issue 14, defect 8).
+                if let Err(e) = write_all_at(&file, &piece, offset, &path).await {
                     break Some(internal(e));
                 }
                 digester.update(&piece);
                 offset += piece.len() as u64;
             }
             Ok(None) => break None,
-            Err(e) => break Some(super::multipart::body_error(e)),
+            Err(e) => break Some(e.into()),
         }
     };
     *consumed = body.remaining() == 0;
@@ -433,21 +435,6 @@ async fn append(
         }
         Err(e) => Err(UploadError::Internal(e.to_string())),
     }
-}
-
-/// Writes all of `bytes` at `pos`: `write_at` may write fewer bytes than asked (a full disk),
-/// and the count it returns was dropped before (issue 14, defect 8).
-async fn write_all_at(file: &BufferedFile, bytes: &[u8], mut pos: u64) -> io::Result<()> {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let n = file.write_at(rest.to_vec(), pos).await?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        rest = &rest[n..];
-        pos += n as u64;
-    }
-    Ok(())
 }
 
 /// The digest of the first `len` bytes of `file`, read back (after a restart, or when the
