@@ -39,7 +39,7 @@ pub struct ReplicationConfig {
     pub bytes_per_sec: u64,
     /// Shares of each shard's replication task queue (serving has 1000).
     pub shares: usize,
-    /// Request peer_limits.
+    /// How peers are held: timeouts, minimum rate, address policy.
     pub peer_limits: PeerLimits,
 }
 

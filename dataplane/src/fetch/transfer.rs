@@ -46,7 +46,7 @@ pub struct Attempt<'a> {
     pub size: u64,
     /// Where from.
     pub source: &'a Source,
-    /// Request peer_limits.
+    /// How peers are held: timeouts, minimum rate, address policy.
     pub peer_limits: PeerLimits,
     /// The bandwidth cap to respect, if any.
     pub rate: Option<&'a RateLimit>,

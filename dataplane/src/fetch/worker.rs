@@ -39,7 +39,7 @@ pub struct WorkerEnv {
     pub results: mpsc::UnboundedSender<AttemptResult>,
     /// This shard's share of the bandwidth cap, bytes per second (0: none).
     pub bytes_per_sec: u64,
-    /// Request peer_limits.
+    /// How peers are held: timeouts, minimum rate, address policy.
     pub peer_limits: PeerLimits,
 }
 

@@ -40,7 +40,7 @@ pub struct FillEnv {
     pub publisher: Publisher,
     /// The cache manager on the control executor.
     pub events: mpsc::UnboundedSender<CacheEvent>,
-    /// Request peer_limits.
+    /// How peers are held: timeouts, minimum rate, address policy.
     pub peer_limits: PeerLimits,
 }
 
