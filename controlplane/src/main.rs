@@ -8,6 +8,8 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hecaton_shared::exit_code;
+use hecaton_shared::logging::LogArgs;
 use hecaton_tuning::Status;
 
 use cli::ChainArgs;
@@ -21,6 +23,8 @@ use cli::ChainArgs;
                   This binary is the control plane and command line; the data plane is `hecaton-dataplane`."
 )]
 struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,27 +110,19 @@ fn tune_check(
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let command = Cli::parse().command;
+    let cli = Cli::parse();
+    if let Err(e) = cli.log.init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit_code::CONFIG);
+    }
+    let command = cli.command;
     // The data plane runs on glommio, never inside the tokio runtime.
     if let Command::Dataplane(command) = command {
         return hecaton_dataplane::cli::run(command);
     }
     // `dev` only starts and watches processes; it runs on the main thread (see dev.rs).
     if let Command::Dev(cmd) = command {
-        return match cmd.run() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit(cmd.run());
     }
     if let Command::Tune(Tune::Check {
         shards,
@@ -160,11 +156,16 @@ fn main() -> ExitCode {
             }
         }
     });
+    exit(result)
+}
+
+/// Prints a failure and picks the exit code that names its cause (`docs/exit-codes.md`).
+fn exit(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::exit::code_of(&e))
         }
     }
 }

@@ -14,8 +14,8 @@ use hecaton_shared::socket::Role as SocketRole;
 
 use crate::cache::{CacheConfig, Split};
 use crate::fetch::{FetchLimits, PeerLimits, ReplicationConfig};
-use crate::serve::{self, Limits, ServeConfig};
-use crate::store::{import, ImportOptions, Store};
+use crate::serve::{self, Limits, ServeConfig, ServeError};
+use crate::store::{import, ImportOptions, Store, StoreError};
 
 /// The data plane's commands.
 #[derive(Subcommand, Debug)]
@@ -197,9 +197,34 @@ pub fn run(command: Command) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code_of(&e))
         }
     }
+}
+
+/// The exit code that names `e`'s cause (`hecaton_shared::exit_code`), so that a supervisor
+/// does not restart a data plane that would fail the same way again.
+fn exit_code_of(e: &anyhow::Error) -> u8 {
+    use hecaton_shared::exit_code;
+    for cause in e.chain() {
+        if let Some(ServeError::AddressInUse(_) | ServeError::Listen { .. }) =
+            cause.downcast_ref::<ServeError>()
+        {
+            return exit_code::ADDRESS_IN_USE;
+        }
+        if let Some(ServeError::Host(_)) = cause.downcast_ref::<ServeError>() {
+            return exit_code::HOST_UNFIT;
+        }
+        if let Some(StoreError::Locked { .. }) = cause.downcast_ref::<StoreError>() {
+            return exit_code::STORE_LOCKED;
+        }
+        if let Some(ServeError::Store(StoreError::Locked { .. })) =
+            cause.downcast_ref::<ServeError>()
+        {
+            return exit_code::STORE_LOCKED;
+        }
+    }
+    exit_code::FAILURE
 }
 
 fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {

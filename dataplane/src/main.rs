@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use hecaton_dataplane::cli::{self, Command};
+use hecaton_shared::logging::LogArgs;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -12,17 +13,17 @@ use hecaton_dataplane::cli::{self, Command};
     about = "Hecaton's data plane: object store and thread-per-core HTTP serving"
 )]
 struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    cli::run(Cli::parse().command)
+    let cli = Cli::parse();
+    if let Err(e) = cli.log.init() {
+        eprintln!("error: {e}");
+        return ExitCode::from(hecaton_shared::exit_code::CONFIG);
+    }
+    cli::run(cli.command)
 }

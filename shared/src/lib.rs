@@ -28,8 +28,11 @@ pub mod address;
 mod bag;
 mod content_id;
 mod error;
+pub mod exit_code;
 mod ids;
 mod idset;
+#[cfg(feature = "logging")]
+pub mod logging;
 pub mod socket;
 
 pub use bag::{BagId, BagIdError, DynamicBagId, StaticBagId, WorkingGroup};

@@ -4,6 +4,7 @@ pub mod chain;
 pub mod config_file;
 pub mod dev;
 pub mod distributor;
+pub mod exit;
 pub mod leader;
 pub mod member;
 pub mod operator;

@@ -37,6 +37,9 @@ operator_listen = "127.0.0.1:3335"
 operator_secret = ""
 # Data plane shards (one pinned executor per core); 0 means every online CPU.
 shards = 0
+# /readyz answers 503 when the node is more than this many blocks behind the chain's finalized
+# head, or its data plane behind the node (a block is 6 s on Joystream).
+ready_max_lag_blocks = 10
 
 [dataplane]
 mode = "supervise"
@@ -186,6 +189,10 @@ pub struct DistributorConfig {
     /// Shards (0: all CPUs).
     #[serde(default)]
     pub shards: usize,
+    /// `/readyz` fails when the node lags the chain's finalized head, or the data plane lags
+    /// the node, by more than this many blocks.
+    #[serde(default = "default_ready_lag")]
+    pub ready_max_lag_blocks: u64,
     /// `[dataplane]`
     #[serde(default = "default_dataplane")]
     pub dataplane: DataPlaneConfig,
@@ -254,6 +261,9 @@ fn default_cache() -> CacheSection {
 fn default_sources() -> SourcesSection {
     toml::from_str("").expect("defaults")
 }
+fn default_ready_lag() -> u64 {
+    crate::node::health::DEFAULT_MAX_LAG_BLOCKS
+}
 fn default_sync() -> SyncSection {
     toml::from_str("").expect("defaults")
 }
@@ -269,6 +279,7 @@ const KEYS: Keys = Keys {
         "operator_listen",
         "operator_secret",
         "shards",
+        "ready_max_lag_blocks",
     ],
     tables: &["dataplane", "joystream", "cache", "sources", "sync"],
 };

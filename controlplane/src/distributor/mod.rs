@@ -27,6 +27,7 @@ use self::operator::{Operator, OperatorCommand};
 use self::status::DistributorStatus;
 use crate::chain::Chain;
 use crate::node::follow;
+use crate::node::health::{self, Health};
 use crate::node::link::{self, LinkEvent};
 use crate::node::obligations::{Obligations, Scope};
 use crate::node::operator_api;
@@ -74,6 +75,41 @@ fn scope_of(config: &DistributorConfig) -> Scope {
     }
 }
 
+/// Checks at start that a distributor that serves "every bucket of its worker" has a worker
+/// that operates (or is invited to) at least one distribution bucket. With explicit buckets the
+/// node serves those, whoever operates them (as Argus does).
+async fn check_worker(chain: &impl Chain, config: &DistributorConfig) -> Result<(), NodeError> {
+    let (DistributionBuckets::All, Some(worker_id)) = (&config.buckets, config.worker_id) else {
+        return Ok(());
+    };
+    let families = chain.families().await?;
+    let buckets = families.iter().flat_map(|f| f.buckets.iter());
+    let mut invited = Vec::new();
+    for b in buckets {
+        if b.bucket.operators.contains(&worker_id) {
+            return Ok(());
+        }
+        if b.bucket.pending_invitations.contains(&worker_id) {
+            invited.push(b.id.to_string());
+        }
+    }
+    let hint = if invited.is_empty() {
+        " (check `worker_id`, or list `buckets`: no distribution bucket names this worker as an \
+         operator)"
+            .to_owned()
+    } else {
+        format!(
+            " (it is invited to {}: accept with `hecaton operator distribution accept-invitation`)",
+            invited.join(", ")
+        )
+    };
+    Err(NodeError::NoBuckets {
+        role: "distribution",
+        worker_id,
+        hint,
+    })
+}
+
 /// Runs the distributor until `shutdown` resolves or an operator asks it to stop.
 pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     chain: C,
@@ -81,6 +117,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
+    check_worker(&chain, &config).await?;
     let status = DistributorStatus::new();
     status.update(|s| {
         s.id = config.id.clone();
@@ -94,14 +131,19 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         seen: Default::default(),
     });
     let mut tasks = tokio::task::JoinSet::new();
+    let health = Health::new(config.ready_max_lag_blocks);
+    let api = api.merge(health::router(health.clone()));
     operator_api::serve(config.operator_listen, api, &mut tasks).await?;
+    tasks.spawn(health::watch_head(chain.clone(), health.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (fatal_tx, mut fatal_rx) = tokio::sync::oneshot::channel();
     let supervisor = if config.supervised() {
         Some(tokio::spawn(supervisor::supervise(
             dataplane_command(&config)?,
             config.socket_path(),
             stop_rx,
+            fatal_tx,
         )))
     } else {
         None
@@ -134,14 +176,20 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut stop_at: Option<Instant> = None;
     tokio::pin!(shutdown);
+    let mut result = Ok(());
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            Ok(code) = &mut fatal_rx => {
+                result = Err(NodeError::data_plane(code));
+                break;
+            }
             changed = ob_rx.changed() => {
                 if changed.is_err() {
                     break;
                 }
                 let ob = ob_rx.borrow_and_update().clone();
+                health.placement(ob.block);
                 if let Some(c) = commands.take() {
                     // The link starts with the first obligations, so the first snapshot is real.
                     tasks.spawn(link::run(config.socket_path(), Role::Distributor, ob_rx.clone(), c, link_tx.clone()));
@@ -159,7 +207,10 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
                 state.ob = ob;
                 state.clean(&to_link);
             }
-            Some(event) = link_rx.recv() => state.link_event(event, &status, &to_link),
+            Some(event) = link_rx.recv() => {
+                health.link_event(&event);
+                state.link_event(event, &status, &to_link);
+            }
             Some(p) = probes.recv() => state.peers.probed(p),
             Some(command) = op_rx.recv() => match command {
                 OperatorCommand::PublicApi(on) => {
@@ -193,7 +244,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         let _ = s.await;
     }
     tasks.abort_all();
-    Ok(())
+    result
 }
 
 struct State {

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod follow;
+pub mod health;
 pub mod link;
 pub mod metrics;
 pub mod obligations;

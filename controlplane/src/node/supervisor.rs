@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use hecaton_shared::exit_code;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tracing::{error, info, warn};
 
 use crate::storage_node::config::DataPlaneConfig;
@@ -85,10 +86,14 @@ impl DataPlaneCommand {
 /// Runs the data plane until `stop` turns true; returns once it has exited. A data plane that
 /// already answers on `socket` (one this node started before its control plane was restarted,
 /// or one started by hand) is attached to instead, and started anew only once it is gone.
+/// A data plane that exits with a code that restarting cannot change (a locked store, a taken
+/// port, a configuration error: `exit_code::is_permanent`) is not restarted: its code is sent on
+/// `fatal` and the node stops with it.
 pub async fn supervise(
     command: DataPlaneCommand,
     socket: PathBuf,
     mut stop: watch::Receiver<bool>,
+    fatal: oneshot::Sender<i32>,
 ) {
     let mut backoff = Duration::from_millis(500);
     loop {
@@ -124,6 +129,20 @@ pub async fn supervise(
             terminate(&mut child).await;
             return;
         };
+        if let Some(code) = status
+            .as_ref()
+            .ok()
+            .and_then(|s| s.code())
+            .filter(|c| exit_code::is_permanent(*c))
+        {
+            error!(
+                code,
+                "the data plane cannot start ({}); not restarting it",
+                exit_code::describe(code)
+            );
+            let _ = fatal.send(code);
+            return;
+        }
         let status = status
             .map(|s| s.to_string())
             .unwrap_or_else(|e| e.to_string());

@@ -37,6 +37,9 @@ public_listen = "0.0.0.0:3333"
 operator_listen = "127.0.0.1:3339"
 # Data plane shards (one pinned executor per core); 0 means every online CPU.
 shards = 0
+# /readyz answers 503 when the node is more than this many blocks behind the chain's finalized
+# head, or its data plane behind the node (a block is 6 s on Joystream).
+ready_max_lag_blocks = 10
 
 [dataplane]
 # "supervise": start the data plane and restart it if it dies. "attach": connect to one that
@@ -359,6 +362,10 @@ pub struct StorageNodeConfig {
     /// Shards (0: all CPUs).
     #[serde(default)]
     pub shards: usize,
+    /// `/readyz` fails when the node lags the chain's finalized head, or the data plane lags
+    /// the node, by more than this many blocks.
+    #[serde(default = "default_ready_lag")]
+    pub ready_max_lag_blocks: u64,
     /// `[dataplane]`
     #[serde(default = "default_dataplane")]
     pub dataplane: DataPlaneConfig,
@@ -444,6 +451,9 @@ fn default_dataplane() -> DataPlaneConfig {
 }
 fn default_accept() -> AcceptSection {
     toml::from_str("").expect("defaults")
+}
+fn default_ready_lag() -> u64 {
+    crate::node::health::DEFAULT_MAX_LAG_BLOCKS
 }
 fn default_sync() -> SyncSection {
     toml::from_str("").expect("defaults")
@@ -569,6 +579,7 @@ const KEYS: Keys = Keys {
         "public_listen",
         "operator_listen",
         "shards",
+        "ready_max_lag_blocks",
     ],
     tables: &["dataplane", "joystream", "accept", "sync", "cleanup"],
 };

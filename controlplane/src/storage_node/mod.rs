@@ -27,6 +27,7 @@ use self::sync::cleanup::CleanupConfig;
 use self::sync::{SyncConfig, SyncStatus};
 use crate::chain::Chain;
 use crate::node::follow;
+use crate::node::health::{self, Health};
 use crate::node::link::{self, LinkEvent};
 use crate::node::obligations::{BucketSelection, Obligations, Scope};
 use crate::node::operator_api;
@@ -49,6 +50,72 @@ pub enum NodeError {
     /// No account to sign acceptances with.
     #[error("no transactor: set `transactor`, or give the Joystream key in [joystream]")]
     NoTransactor,
+    /// The data plane exited with a code that restarting cannot change.
+    #[error("the data plane cannot start: {what} (exit code {code}; see its log above)")]
+    DataPlane {
+        /// Its exit code (`hecaton_shared::exit_code`).
+        code: u8,
+        /// What the code means.
+        what: &'static str,
+    },
+    /// The chain could not be read at start.
+    #[error("cannot read the chain at start: {0}")]
+    Chain(#[from] crate::chain::ChainError),
+    /// The worker operates none of the selected buckets (or does not exist): a node for it
+    /// would hold nothing. Colossus exits too.
+    #[error("{role} worker {worker_id} operates none of the selected buckets{hint}")]
+    NoBuckets {
+        /// `storage` or `distribution`.
+        role: &'static str,
+        /// The configured worker.
+        worker_id: u64,
+        /// What to do about it.
+        hint: String,
+    },
+}
+
+/// Checks at start that the worker operates at least one selected bucket.
+pub async fn check_worker(chain: &impl Chain, scope: &Scope) -> Result<Vec<u64>, NodeError> {
+    use crate::runtime::storage::types::StorageBucketOperatorStatus as Status;
+    let Scope::Storage { worker_id, buckets } = scope else {
+        return Ok(Vec::new());
+    };
+    let selected = |id: u64| match buckets {
+        BucketSelection::All => true,
+        BucketSelection::Only(ids) => ids.contains(&id),
+    };
+    let all = chain.storage_buckets().await?;
+    let operated: Vec<u64> = all
+        .iter()
+        .filter(|b| selected(b.id))
+        .filter(
+            |b| matches!(b.bucket.operator_status, Status::StorageWorker(w, _) if w == *worker_id),
+        )
+        .map(|b| b.id)
+        .collect();
+    if !operated.is_empty() {
+        return Ok(operated);
+    }
+    let invited: Vec<u64> = all
+        .iter()
+        .filter(|b| matches!(b.bucket.operator_status, Status::InvitedStorageWorker(w) if w == *worker_id))
+        .map(|b| b.id)
+        .collect();
+    let hint = if invited.is_empty() {
+        " (check `worker_id`: no bucket of the chain names this worker as its operator; the \
+         lead invites a worker with `hecaton leader storage invite-operator`)"
+            .to_owned()
+    } else {
+        format!(
+            " (it is invited to bucket(s) {invited:?}: accept with `hecaton operator storage \
+             accept-invitation`)"
+        )
+    };
+    Err(NodeError::NoBuckets {
+        role: "storage",
+        worker_id: *worker_id,
+        hint,
+    })
 }
 
 /// The data plane command line for `config`: this program's `dataplane serve`, or the
@@ -90,20 +157,25 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
             Buckets::Only(ids) => BucketSelection::Only(ids.iter().copied().collect()),
         },
     };
+    let operated = check_worker(&chain, &scope).await?;
+    info!(worker = config.worker_id, buckets = ?operated, "worker operates its buckets");
     let accept_stats = Arc::new(Mutex::new(AcceptStats::default()));
     let sync_status = Arc::new(Mutex::new(SyncStatus::default()));
     let status = NodeStatus::new(accept_stats.clone(), sync_status.clone());
     status.update(|s| s.worker_id = config.worker_id);
 
     let mut tasks = tokio::task::JoinSet::new();
+    let health = Health::new(config.ready_max_lag_blocks);
     operator_api::serve(
         config.operator_listen,
-        status::router(status.clone()),
+        status::router(status.clone()).merge(health::router(health.clone())),
         &mut tasks,
     )
     .await?;
+    tasks.spawn(health::watch_head(chain.clone(), health.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (fatal_tx, mut fatal_rx) = tokio::sync::oneshot::channel();
     let supervisor = match config.dataplane.mode {
         DataPlaneMode::Supervise => {
             let command = dataplane_command(&config)?;
@@ -111,6 +183,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
                 command,
                 config.socket_path(),
                 stop_rx,
+                fatal_tx,
             )))
         }
         DataPlaneMode::Attach => None,
@@ -145,6 +218,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         sync_status,
     ));
     let st = status.clone();
+    let link_health = health.clone();
     tasks.spawn(async move {
         // Every event to the status; those replication needs to the sync task too.
         while let Some(event) = link_rx.recv().await {
@@ -157,6 +231,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
                     | LinkEvent::Sync(_)
             );
             st.update(|s| apply_link_event(s, &event));
+            link_health.link_event(&event);
             if let LinkEvent::Metrics(m) = &event {
                 *st.reported.dataplane.lock().expect("metrics") = Some((**m).clone());
             }
@@ -166,7 +241,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         }
     });
 
-    tasks.spawn(watch_obligations(ob_rx.clone(), status.clone()));
+    tasks.spawn(watch_obligations(ob_rx.clone(), status.clone(), health));
     let (_scope_tx, scope_rx) = watch::channel(scope);
     let reconcile = Duration::from_secs(config.sync.reconcile_interval_secs);
     let follow = follow::follow(chain, scope_rx, ob_tx, reconcile);
@@ -175,10 +250,15 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let mut command_rx = Some(command_rx);
     let mut ob_watch = ob_rx.clone();
     tokio::pin!(shutdown);
+    let mut result = Ok(());
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             _ = &mut follow => break,
+            Ok(code) = &mut fatal_rx => {
+                result = Err(NodeError::data_plane(code));
+                break;
+            }
             changed = ob_watch.changed(), if !link_started => {
                 if changed.is_ok() {
                     // Start the link once the first obligations are read, so that the data
@@ -196,7 +276,17 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         let _ = s.await;
     }
     tasks.abort_all();
-    Ok(())
+    result
+}
+
+impl NodeError {
+    /// The data plane exited with `code`, which restarting cannot change.
+    pub fn data_plane(code: i32) -> Self {
+        NodeError::DataPlane {
+            code: u8::try_from(code).unwrap_or(hecaton_shared::exit_code::FAILURE),
+            what: hecaton_shared::exit_code::describe(code),
+        }
+    }
 }
 
 /// The replication and cleanup settings of `config`.
@@ -240,9 +330,14 @@ fn apply_link_event(s: &mut status::StatusInner, event: &LinkEvent) {
 }
 
 /// Mirrors each obligations version into the status.
-async fn watch_obligations(mut ob: watch::Receiver<Arc<Obligations>>, status: Arc<NodeStatus>) {
+async fn watch_obligations(
+    mut ob: watch::Receiver<Arc<Obligations>>,
+    status: Arc<NodeStatus>,
+    health: Arc<Health>,
+) {
     while ob.changed().await.is_ok() {
         let ob = ob.borrow_and_update().clone();
+        health.placement(ob.block);
         let (objects, pending, bytes) = ob.counts();
         status.update(|s| {
             s.chain_head = ob.block;

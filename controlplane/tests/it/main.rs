@@ -8,6 +8,7 @@ mod distributor;
 #[cfg(feature = "joystream")]
 mod joystream;
 mod node;
+mod operations;
 mod replication;
 mod storage;
 mod support;

@@ -87,8 +87,10 @@ impl<'a> NodeSpec<'a> {
     }
 }
 
-impl StorageNode {
-    pub fn start(chain: &ChainProcess, spec: NodeSpec<'_>) -> StorageNode {
+impl NodeSpec<'_> {
+    /// Writes the node's configuration; returns (its path, the store directory).
+    pub fn write_config(&self, chain: &ChainProcess) -> (PathBuf, PathBuf) {
+        let spec = self;
         let store = spec.dir.join(format!("store-{}", spec.index));
         let config = spec.dir.join(format!("node-{}.toml", spec.index));
         std::fs::write(
@@ -109,6 +111,13 @@ impl StorageNode {
             ),
         )
         .unwrap();
+        (config, store)
+    }
+}
+
+impl StorageNode {
+    pub fn start(chain: &ChainProcess, spec: NodeSpec<'_>) -> StorageNode {
+        let (config, store) = spec.write_config(chain);
         let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
             .arg("storage-node")
             .arg("--config")

@@ -1,0 +1,26 @@
+//! The exit code of a failed command: the first cause in the error's chain that names one
+//! (`hecaton_shared::exit_code`, listed in `docs/exit-codes.md`), else 1.
+
+use hecaton_controlplane::chain::ChainError;
+use hecaton_controlplane::node::config::ConfigError;
+use hecaton_controlplane::storage_node::NodeError;
+use hecaton_shared::exit_code;
+
+/// The code for `e`.
+pub fn code_of(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if cause.is::<ConfigError>() {
+            return exit_code::CONFIG;
+        }
+        if let Some(ChainError::Transport { .. }) = cause.downcast_ref::<ChainError>() {
+            return exit_code::CHAIN_UNREACHABLE;
+        }
+        match cause.downcast_ref::<NodeError>() {
+            Some(NodeError::NoBuckets { .. }) => return exit_code::NO_BUCKETS,
+            Some(NodeError::DataPlane { code, .. }) => return *code,
+            Some(NodeError::OperatorApi { .. }) => return exit_code::ADDRESS_IN_USE,
+            _ => {}
+        }
+    }
+    exit_code::FAILURE
+}
