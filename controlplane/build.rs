@@ -22,6 +22,8 @@ fn main() {
         rev
     };
     println!("cargo:rustc-env=HECATON_BUILD=git {rev}, {profile} build");
+    println!("cargo:rustc-env=HECATON_REVISION={rev}");
+    println!("cargo:rustc-env=HECATON_PROFILE={profile}");
     // Rebuilt when HEAD moves or the index changes (a commit, a checkout).
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         println!("cargo:rerun-if-changed={dir}/HEAD");

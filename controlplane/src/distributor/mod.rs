@@ -118,7 +118,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
     check_worker(&chain, &config).await?;
-    let status = DistributorStatus::new();
+    let status = DistributorStatus::new(&config.store_dir);
     status.update(|s| {
         s.id = config.id.clone();
         s.worker_id = config.worker_id;

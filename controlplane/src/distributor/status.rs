@@ -12,6 +12,7 @@ use prometheus_client::registry::Registry;
 use serde_json::{json, Value};
 
 use crate::node::metrics::{Reported, ReportedCollector};
+use crate::node::process_metrics::ProcessCollector;
 
 /// The mutable part.
 #[derive(Debug, Default, Clone)]
@@ -57,15 +58,15 @@ pub struct DistributorStatus {
     public: AtomicBool,
     shutting_down: AtomicBool,
     registry: Registry,
-    gauges: [Gauge; 5],
+    gauges: [Gauge; 7],
 }
 
 impl DistributorStatus {
     /// Nothing known yet.
-    pub fn new() -> Arc<Self> {
+    pub fn new(store_dir: &std::path::Path) -> Arc<Self> {
         let reported = Arc::new(Reported::default());
         let mut registry = Registry::default();
-        let gauges: [Gauge; 5] = Default::default();
+        let gauges: [Gauge; 7] = Default::default();
         for (g, (name, help)) in gauges.iter().zip([
             ("hecaton_placement_block", "Block of the placement computed"),
             (
@@ -84,10 +85,19 @@ impl DistributorStatus {
                 "hecaton_public_api_enabled",
                 "1 while the public API serves",
             ),
+            ("hecaton_cache_objects", "Objects in the cache"),
+            (
+                "hecaton_cache_used_bytes",
+                "Bytes of the objects in the cache",
+            ),
         ]) {
             registry.register(name, help, g.clone());
         }
         registry.register_collector(Box::new(ReportedCollector(reported.clone())));
+        registry.register_collector(Box::new(ProcessCollector {
+            role: "distributor",
+            store_dir: store_dir.to_owned(),
+        }));
         Arc::new(Self {
             started: Instant::now(),
             inner: Mutex::new(Inner::default()),
@@ -172,6 +182,8 @@ impl DistributorStatus {
         set(&self.gauges[2], u64::from(s.connected));
         set(&self.gauges[3], s.servable as u64);
         set(&self.gauges[4], u64::from(self.public_enabled()));
+        set(&self.gauges[5], s.cached_objects);
+        set(&self.gauges[6], s.cached_bytes);
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out

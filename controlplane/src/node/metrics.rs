@@ -83,17 +83,17 @@ impl Collector for ReportedCollector {
         }
         for (name, help, value) in [
             (
-                "hecaton_dataplane_bytes_in",
+                "hecaton_dataplane_received_bytes",
                 "Request bytes received by the data plane",
                 m.bytes_in,
             ),
             (
-                "hecaton_dataplane_bytes_out",
+                "hecaton_dataplane_sent_bytes",
                 "Response bytes sent by the data plane",
                 m.bytes_out,
             ),
             (
-                "hecaton_dataplane_fetch_bytes",
+                "hecaton_dataplane_fetched_bytes",
                 "Bytes the data plane received from peers by replication",
                 m.fetch_bytes,
             ),

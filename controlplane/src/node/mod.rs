@@ -12,4 +12,5 @@ pub mod obligations;
 pub mod operator_api;
 pub mod peer_http;
 pub mod peers;
+pub mod process_metrics;
 pub mod supervisor;

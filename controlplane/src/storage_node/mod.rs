@@ -161,7 +161,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     info!(worker = config.worker_id, buckets = ?operated, "worker operates its buckets");
     let accept_stats = Arc::new(Mutex::new(AcceptStats::default()));
     let sync_status = Arc::new(Mutex::new(SyncStatus::default()));
-    let status = NodeStatus::new(accept_stats.clone(), sync_status.clone());
+    let status = NodeStatus::new(accept_stats.clone(), sync_status.clone(), &config.store_dir);
     status.update(|s| s.worker_id = config.worker_id);
 
     let mut tasks = tokio::task::JoinSet::new();

@@ -16,6 +16,7 @@ use prometheus_client::registry::Registry;
 use serde_json::json;
 
 use crate::node::metrics::{Reported, ReportedCollector};
+use crate::node::process_metrics::ProcessCollector;
 
 use super::acceptor::AcceptStats;
 use super::sync::SyncStatus;
@@ -136,13 +137,13 @@ impl Metrics {
             m.objects_pending.clone(),
         );
         r.register(
-            "hecaton_objects_held",
+            "hecaton_store_objects",
             "Objects in the store",
             m.objects_held.clone(),
         );
         r.register(
-            "hecaton_bytes_held",
-            "Bytes in the store",
+            "hecaton_store_used_bytes",
+            "Bytes of the objects in the store",
             m.bytes_held.clone(),
         );
         r.register(
@@ -222,12 +223,22 @@ fn catch_up(c: &Counter, v: u64) {
 
 impl NodeStatus {
     /// A status with nothing known yet.
-    pub fn new(accept: Arc<Mutex<AcceptStats>>, sync: Arc<Mutex<SyncStatus>>) -> Arc<Self> {
+    pub fn new(
+        accept: Arc<Mutex<AcceptStats>>,
+        sync: Arc<Mutex<SyncStatus>>,
+        store_dir: &std::path::Path,
+    ) -> Arc<Self> {
         let reported = Arc::new(Reported::default());
         let mut metrics = Metrics::new();
         metrics
             .registry
             .register_collector(Box::new(ReportedCollector(reported.clone())));
+        metrics
+            .registry
+            .register_collector(Box::new(ProcessCollector {
+                role: "storage",
+                store_dir: store_dir.to_owned(),
+            }));
         Arc::new(Self {
             started: Instant::now(),
             inner: Mutex::new(StatusInner::default()),

@@ -274,4 +274,5 @@ async fn assets_are_served_from_the_cache_with_argus_statuses_and_a_signed_opera
         metrics.contains("hecaton_cache_requests_total{served=\"hit\"}"),
         "{metrics}"
     );
+    crate::dashboards::assert_exported(crate::dashboards::DISTRIBUTOR, &metrics);
 }

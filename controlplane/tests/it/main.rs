@@ -3,6 +3,7 @@
 mod chain_api;
 mod cli;
 mod crash;
+mod dashboards;
 mod dev;
 mod distributor;
 #[cfg(feature = "joystream")]

@@ -167,7 +167,7 @@ async fn an_upload_over_http_is_accepted_on_chain_within_blocks_and_served() {
 
     // The data plane's counters reach the operator API's metrics (reported every 2 s).
     let metrics_url = format!("{}/metrics", node.operator);
-    eventually(10, "data plane metrics", || async {
+    let metrics = eventually(10, "data plane metrics", || async {
         let text = client()
             .get(&metrics_url)
             .send()
@@ -179,9 +179,14 @@ async fn an_upload_over_http_is_accepted_on_chain_within_blocks_and_served() {
         let uploads = text.contains("hecaton_dataplane_uploads_total{outcome=\"stored\"} 2")
             && text.contains("hecaton_dataplane_uploads_total{outcome=\"refused\"}");
         let latency = text.contains("hecaton_dataplane_request_duration_seconds_bucket{");
-        (uploads && latency && text.contains("route=\"files_get\"")).then_some(())
+        (uploads && latency && text.contains("route=\"files_get\"")).then_some(text)
     })
     .await;
+    crate::dashboards::assert_exported(crate::dashboards::STORAGE, &metrics);
+    assert!(
+        metrics.contains("hecaton_process_resident_memory_bytes{plane=\"data\"}"),
+        "the data plane's process is measured: {metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
