@@ -98,11 +98,9 @@ fn a_store_locked_by_another_process_stops_the_node_with_code_4_without_restarts
     let (config, store) = NodeSpec::new(dir.path(), port).write_config(&chain);
     std::fs::create_dir_all(&store).unwrap();
     let lock = std::fs::File::create(store.join("LOCK")).unwrap();
-    // SAFETY: flock on a descriptor we own.
-    assert_eq!(
-        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-        0
-    );
+    // SAFETY: flock on a descriptor we own, open for the call's duration.
+    let locked = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(locked, 0);
     let out = run_node(&config, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
