@@ -1,6 +1,7 @@
 //! `hecaton-bench`: load generators and helpers for comparing Hecaton with its peers.
 
 mod cache_sim;
+mod expectations;
 mod http;
 mod report;
 mod target;
@@ -22,6 +23,9 @@ enum Command {
     Http(http::HttpArgs),
     /// Cache policies (the distributor's S3-FIFO, LRU, Argus's LRU-SP) on a Zipf trace.
     CacheSim(cache_sim::CacheSimArgs),
+    /// Prints `<id> <size> <content id>` for each file of a directory named by a decimal id
+    /// (an expectations file for `hecaton dataplane import --expect`).
+    Expectations(expectations::ExpectationsArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Http(args) => http::run(args),
         Command::CacheSim(args) => cache_sim::run(args),
+        Command::Expectations(args) => expectations::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ pub mod chain;
 pub mod distributor;
 pub mod embedded;
 pub mod http_server;
+pub mod migrate;
 pub mod node;
 pub mod runtime;
 pub mod storage_node;

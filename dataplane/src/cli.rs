@@ -15,7 +15,7 @@ use hecaton_shared::socket::Role as SocketRole;
 use crate::cache::{CacheConfig, Split};
 use crate::fetch::{FetchLimits, PeerLimits, ReplicationConfig};
 use crate::serve::{self, Limits, ServeConfig, ServeError};
-use crate::store::{import, ImportOptions, Store, StoreError};
+use crate::store::{expect, import, ImportOptions, Store, StoreError};
 
 /// The data plane's commands.
 #[derive(Subcommand, Debug)]
@@ -164,6 +164,19 @@ pub struct ImportArgs {
     /// Rename files into the store instead of copying (same filesystem only).
     #[arg(long = "move")]
     move_files: bool,
+    /// Check every file against this list of what the chain declares (`<id> <size> <content
+    /// id>` per line): files it does not list or that differ are left out and reported.
+    #[arg(long)]
+    expect: Option<PathBuf>,
+    /// Write the files left out (and failed), one `<path>\t<why>` per line, to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Files digested at once.
+    #[arg(long, default_value_t = 16)]
+    jobs: usize,
+    /// Files published per group commit (one filesystem sync and one index append each).
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
     /// Files or directories of files named by decimal object id.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -185,6 +198,8 @@ pub fn run(command: Command) -> ExitCode {
         }),
         Command::Import(mut args) => absolute(args.store.clone()).and_then(|store| {
             args.store = store;
+            args.expect = args.expect.take().map(absolute).transpose()?;
+            args.report = args.report.take().map(absolute).transpose()?;
             args.paths = args
                 .paths
                 .into_iter()
@@ -326,33 +341,77 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         .make()
         .map_err(std::io::Error::from)
         .context("starting the import executor")?;
-    let opts = ImportOptions {
-        move_files: args.move_files,
-        progress: true,
-    };
+    let started = std::time::Instant::now();
     let summary = executor.run(async move {
+        let expected = match &args.expect {
+            Some(path) => Some(std::sync::Arc::new(expect::read(path).await?)),
+            None => None,
+        };
+        let opts = ImportOptions {
+            move_files: args.move_files,
+            progress: true,
+            jobs: args.jobs,
+            batch: args.batch,
+            expected,
+        };
         let (mut store, _) = Store::open(&args.store).await?;
         let summary = import(&mut store, &args.paths, opts).await;
         store.close().await?;
         Ok::<_, anyhow::Error>(summary)
     })?;
+    let secs = started.elapsed().as_secs_f64();
     println!(
-        "imported {} objects ({} bytes); {} already stored; {} skipped; {} failed",
+        "imported {} objects ({} bytes) in {secs:.2} s ({:.0} objects/s, {:.1} MB/s); {} already \
+         stored; {} skipped; {} left out; {} failed",
         summary.imported,
         summary.imported_bytes,
+        summary.imported as f64 / secs.max(1e-9),
+        summary.imported_bytes as f64 / 1e6 / secs.max(1e-9),
         summary.already_stored,
         summary.skipped.len(),
+        summary.left_out.len(),
         summary.failed.len()
     );
     for (path, why) in summary.skipped.iter().take(20) {
         println!("  skipped {}: {why}", path.display());
     }
+    for (path, why) in &summary.left_out {
+        println!("  LEFT OUT {}: {why}", path.display());
+    }
     for (path, why) in &summary.failed {
         println!("  FAILED {}: {why}", path.display());
     }
-    Ok(if summary.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    if let Some(report) = &args.report {
+        let mut text = String::new();
+        for (path, why) in summary.left_out.iter().chain(&summary.failed) {
+            text.push_str(&format!("{}\t{why}\n", path.display()));
+        }
+        write_report(report, text.into_bytes())?;
+    }
+    Ok(if !summary.failed.is_empty() {
         ExitCode::FAILURE
+    } else if !summary.left_out.is_empty() {
+        ExitCode::from(hecaton_shared::exit_code::MIGRATE_LEFT_OUT)
+    } else {
+        ExitCode::SUCCESS
     })
+}
+
+/// Writes the import report through glommio (the data plane does no `std::fs`).
+fn write_report(path: &std::path::Path, bytes: Vec<u8>) -> anyhow::Result<()> {
+    let path = path.to_owned();
+    LocalExecutorBuilder::new(Placement::Unbound)
+        .name("report")
+        .io_memory(1 << 16)
+        .make()
+        .map_err(std::io::Error::from)
+        .context("starting the report executor")?
+        .run(async move {
+            let file = glommio::io::BufferedFile::create(&path).await?;
+            file.write_at(bytes, 0).await?;
+            file.fdatasync().await?;
+            file.close().await?;
+            Ok::<_, glommio::GlommioError<()>>(())
+        })
+        .map_err(|e| anyhow::anyhow!("writing the --report file: {e}"))
 }

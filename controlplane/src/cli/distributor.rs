@@ -8,18 +8,31 @@ use hecaton_controlplane::distributor::{self, config::DistributorConfig, jwt};
 use serde_json::{json, Value};
 
 use super::config_file::ConfigFileArgs;
+use super::migrate::DistributorMigrateCmd;
 use super::storage_node::shutdown_signal;
 
 /// Run a distributor.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct DistributorNodeCmd {
+    #[command(subcommand)]
+    sub: Option<DistributorNodeSub>,
     #[command(flatten)]
     file: ConfigFileArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum DistributorNodeSub {
+    /// Switch an Argus node to Hecaton: write distributor.toml from its config.yml.
+    Migrate(DistributorMigrateCmd),
 }
 
 impl DistributorNodeCmd {
     /// Runs the command.
     pub async fn run(self) -> anyhow::Result<()> {
+        if let Some(DistributorNodeSub::Migrate(cmd)) = self.sub {
+            return cmd.run();
+        }
         let Some(config) = self
             .file
             .load::<DistributorConfig>(distributor::config::EXAMPLE)?

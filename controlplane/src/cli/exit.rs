@@ -2,6 +2,7 @@
 //! (`hecaton_shared::exit_code`, listed in `docs/exit-codes.md`), else 1.
 
 use hecaton_controlplane::chain::ChainError;
+use hecaton_controlplane::migrate::MigrateError;
 use hecaton_controlplane::node::config::ConfigError;
 use hecaton_controlplane::storage_node::NodeError;
 use hecaton_shared::exit_code;
@@ -9,7 +10,10 @@ use hecaton_shared::exit_code;
 /// The code for `e`.
 pub fn code_of(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
-        if cause.is::<ConfigError>() {
+        if cause.is::<super::migrate::LeftOut>() {
+            return exit_code::MIGRATE_LEFT_OUT;
+        }
+        if cause.is::<ConfigError>() || cause.is::<MigrateError>() {
             return exit_code::CONFIG;
         }
         if let Some(ChainError::Transport { .. }) = cause.downcast_ref::<ChainError>() {

@@ -7,6 +7,7 @@ pub mod distributor;
 pub mod exit;
 pub mod leader;
 pub mod member;
+pub mod migrate;
 pub mod operator;
 pub mod output;
 pub mod send;

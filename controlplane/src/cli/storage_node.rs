@@ -1,22 +1,36 @@
 //! `hecaton storage-node --config FILE`: run a storage node's control plane (and, unless the
 //! configuration attaches to one, its data plane).
 
-use clap::Args;
+use clap::{Args, Subcommand};
 use hecaton_controlplane::chain;
 use hecaton_controlplane::storage_node::{self, config::StorageNodeConfig};
 
 use super::config_file::ConfigFileArgs;
+use super::migrate::StorageMigrateCmd;
 
 /// Run a storage node.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct StorageNodeCmd {
+    #[command(subcommand)]
+    sub: Option<StorageNodeSub>,
     #[command(flatten)]
     file: ConfigFileArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum StorageNodeSub {
+    /// Switch a Colossus node to Hecaton: write node.toml from its command line, check every
+    /// file of its uploads directory against the chain and adopt the matching ones in place.
+    Migrate(StorageMigrateCmd),
 }
 
 impl StorageNodeCmd {
     /// Runs the command.
     pub async fn run(self) -> anyhow::Result<()> {
+        if let Some(StorageNodeSub::Migrate(cmd)) = self.sub {
+            return cmd.run().await;
+        }
         let Some(mut config) = self
             .file
             .load::<StorageNodeConfig>(storage_node::config::EXAMPLE)?

@@ -11,7 +11,7 @@ use crate::storage::{accepted, upload, video};
 use crate::support::{cli, client, ChainProcess};
 
 /// Registers `file` as a video of `channel`; returns its object id.
-fn register_in(chain: &ChainProcess, channel: u64, file: &std::path::Path) -> u64 {
+pub fn register_in(chain: &ChainProcess, channel: u64, file: &std::path::Path) -> u64 {
     let (ok, out, err) = cli(
         chain,
         &[

@@ -147,3 +147,201 @@ async fn readyz_waits_for_the_data_plane_and_the_placement_and_healthz_answers_a
     }
     panic!("never ready: {last}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_colossus_node_migrates_in_place_and_a_corrupt_file_is_left_out_and_never_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let chain = chain_for(&dir.path().join("chain"), &[port]);
+    let (ok, _, err) = crate::support::cli(&chain, &["member", "create-channel"]);
+    assert!(ok, "{err}");
+    let files: Vec<Vec<u8>> = (0..3)
+        .map(|i| crate::storage::video(40_000 + i * 1000, i as u8))
+        .collect();
+    let mut ids = Vec::new();
+    for (i, bytes) in files.iter().enumerate() {
+        let path = dir.path().join(format!("v{i}.mp4"));
+        std::fs::write(&path, bytes).unwrap();
+        ids.push(crate::distributor::register_in(&chain, 0, &path));
+    }
+    // A Colossus uploads directory: objects 0 and 1 as the chain declares them, object 2 with
+    // one byte flipped (same size), a file the chain does not know, and Colossus's subfolders.
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(uploads.join("temp")).unwrap();
+    std::fs::create_dir_all(uploads.join("pending")).unwrap();
+    std::fs::write(uploads.join(ids[0].to_string()), &files[0]).unwrap();
+    std::fs::write(uploads.join("pending").join(ids[1].to_string()), &files[1]).unwrap();
+    let mut corrupt = files[2].clone();
+    corrupt[1000] ^= 0x40;
+    std::fs::write(uploads.join(ids[2].to_string()), &corrupt).unwrap();
+    std::fs::write(uploads.join("424242"), b"not on chain").unwrap();
+
+    let out_toml = dir.path().join("node.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+        .args(["storage-node", "migrate", "--out"])
+        .arg(&out_toml)
+        .args([
+            "--chain",
+            &chain.url,
+            "--",
+            "storage-node",
+            "server",
+            "-w",
+            "1",
+            "-d",
+        ])
+        .arg(&uploads)
+        .args([
+            "-o",
+            &port.to_string(),
+            "--sync",
+            "-q",
+            "http://squid:4352/graphql",
+        ])
+        .env("ACCOUNT_URI", "//StorageTransactor0")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(exit_code::MIGRATE_LEFT_OUT)),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("imported 2 objects"), "{stdout}");
+    let report =
+        std::fs::read_to_string(uploads.join("hecaton-store/migrate/left-out.tsv")).unwrap();
+    assert_eq!(report.lines().count(), 2, "{report}");
+    assert!(
+        report.contains(&format!("/{}\tcontent id", ids[2])),
+        "{report}"
+    );
+    assert!(
+        report.contains("/424242\tthe chain lists no such object"),
+        "{report}"
+    );
+    assert!(
+        uploads.join(ids[2].to_string()).exists(),
+        "left where it was"
+    );
+    assert!(
+        !uploads.join(ids[0].to_string()).exists(),
+        "adopted in place"
+    );
+    let toml = std::fs::read_to_string(&out_toml).unwrap();
+    assert!(
+        toml.contains("worker_id = 1") && toml.contains(&format!(":{port}\"")),
+        "{toml}"
+    );
+
+    // The node runs on what migrate wrote (its operator port moved off the default), accepts
+    // the adopted uploads on chain and serves them; the corrupt file is never served.
+    let mut node = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+        .args(["storage-node", "--config"])
+        .arg(&out_toml)
+        .env("HECATON_OPERATOR_LISTEN", "127.0.0.1:0")
+        .env("HECATON_SHARDS", "1")
+        .env("HECATON_DATAPLANE_IO_MEMORY_MIB", "1")
+        .env("HECATON_DATAPLANE_ALLOW_PRIVATE_PEERS", "true")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/v1/files");
+    for id in &ids[..2] {
+        let want = &files[ids.iter().position(|i| i == id).unwrap()];
+        let mut got = None;
+        for _ in 0..150 {
+            if let Ok(r) = client().get(format!("{base}/{id}")).send().await {
+                if r.status() == 200 {
+                    got = Some(r.bytes().await.unwrap());
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            got.as_deref() == Some(want.as_slice()),
+            "object {id} not served"
+        );
+    }
+    for id in [ids[2], 424242] {
+        let r = client().get(format!("{base}/{id}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "object {id}");
+    }
+    // The adopted objects were pending on chain: the node accepts them from its inventory.
+    for id in &ids[..2] {
+        crate::node::eventually(20, "acceptance of an adopted object", || async {
+            crate::storage::accepted(&chain, *id).await.then_some(())
+        })
+        .await;
+    }
+    assert!(!crate::storage::accepted(&chain, ids[2]).await);
+    // SAFETY: kill(2) on our own child; a SIGTERM lets it stop its data plane too.
+    unsafe { libc::kill(node.id() as i32, libc::SIGTERM) };
+    let _ = node.wait();
+}
+
+#[test]
+fn an_argus_config_migrates_to_a_distributor_toml_the_node_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let yml = dir.path().join("config.yml");
+    std::fs::write(
+        &yml,
+        "id: argus-1\nendpoints:\n  storageSquid: http://squid:4352/graphql\n  joystreamNodeWs: ws://localhost:9944\n\
+         directories:\n  assets: ./data\n  cacheState: ./cache\nlimits:\n  storage: 20G\n  maxConcurrentStorageNodeDownloads: 50\n  \
+         maxConcurrentOutboundConnections: 300\n  outboundRequestsTimeoutMs: 3000\n  pendingDownloadTimeoutSec: 3600\n\
+         intervals:\n  saveCacheState: 60\n  checkStorageNodeResponseTimes: 20\n  cacheCleanup: 86400\n\
+         publicApi:\n  port: 3334\noperatorApi:\n  port: 3335\n  hmacSecret: this-hmac-secret-is-32-bytes-long\nworkerId: 2\n",
+    )
+    .unwrap();
+    let out = dir.path().join("distributor.toml");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hecaton"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "distributor-node",
+        "migrate",
+        "--argus-config",
+        yml.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("size_mib = 20480"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}",
+            dir.path().join("data/hecaton-cache").display()
+        )),
+        "{text}"
+    );
+    let o = run(&[
+        "distributor-node",
+        "--config",
+        out.to_str().unwrap(),
+        "--check-config",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A second run does not overwrite it.
+    let o = run(&[
+        "distributor-node",
+        "migrate",
+        "--argus-config",
+        yml.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -91,6 +91,7 @@ impl Publisher {
             digest,
             expected: Some(expected),
             bag,
+            durable: false,
         };
         self.tx
             .unbounded_send(Request::Publish(PublishRequest { item, reply }))

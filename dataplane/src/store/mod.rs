@@ -43,7 +43,7 @@ use tracing::{info, warn};
 pub use catalog::{id_of_file_name, object_path, Catalog};
 pub use digest::{Digest, Digester};
 pub use error::StoreError;
-pub use import::{import, ImportOptions, ImportSummary};
+pub use import::{expect, import, ImportOptions, ImportSummary};
 pub(crate) use index::write_all_at;
 pub use index::Replay;
 pub use lock::StoreLock;
@@ -76,6 +76,9 @@ pub struct Publish {
     pub expected: Option<Expected>,
     /// The bag it is stored for, recorded with it.
     pub bag: Option<BagId>,
+    /// The caller synced the file and checked its length against the digest already
+    /// (`import` does, many files at once): publishing only renames it and records it.
+    pub durable: bool,
 }
 
 /// What start-up found and did.
@@ -251,6 +254,7 @@ impl Store {
             digest,
             expected,
             bag: None,
+            durable: false,
         };
         self.publish_many(vec![item])
             .await
@@ -331,21 +335,9 @@ impl Store {
             }
         }
         let from = &item.from;
-        let file = BufferedFile::open(from).await.ctx("open", from)?;
-        // The digest says what the writer hashed, not what reached the disk: a short write at
-        // disk full (issue 14, defect 8) leaves a file shorter than its digest. What is
-        // published is checked against the digest here, whatever wrote it.
-        let on_disk = file.file_size().await.ctx("stat", from)?;
-        if on_disk != digest.size {
-            let _ = file.close().await;
-            return Err(StoreError::SizeMismatch {
-                id,
-                expected: digest.size,
-                actual: on_disk,
-            });
+        if !item.durable {
+            self.sync_and_check(from, id, digest.size).await?;
         }
-        file.fdatasync().await.ctx("sync", from)?;
-        file.close().await.ctx("close", from)?;
         let to = self.object_path(id);
         if to != *from {
             glommio::io::rename(from, &to).await.map_err(|e| {
@@ -364,6 +356,29 @@ impl Store {
             })?;
         }
         Ok(())
+    }
+
+    /// Syncs the file at `from` after checking its length. The digest says what the writer
+    /// hashed, not what reached the disk: a short write at disk full (issue 14, defect 8) leaves
+    /// a file shorter than its digest, and what is published is checked here, whatever wrote it.
+    async fn sync_and_check(
+        &self,
+        from: &Path,
+        id: DataObjectId,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        let file = BufferedFile::open(from).await.ctx("open", from)?;
+        let on_disk = file.file_size().await.ctx("stat", from)?;
+        if on_disk != size {
+            let _ = file.close().await;
+            return Err(StoreError::SizeMismatch {
+                id,
+                expected: size,
+                actual: on_disk,
+            });
+        }
+        file.fdatasync().await.ctx("sync", from)?;
+        file.close().await.ctx("close", from)
     }
 
     /// Makes renamed objects durable: the directories they left and entered, then their records.

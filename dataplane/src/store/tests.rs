@@ -223,6 +223,7 @@ fn a_group_commit_publishes_the_good_items_and_refuses_the_others() {
                 digest,
                 expected: Some(expected),
                 bag: None,
+                durable: false,
             });
         }
         // Items 0 and 1 name the same object; item 2 has the wrong size.
@@ -254,6 +255,7 @@ fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
                 digest,
                 expected: None,
                 bag: Some(bag),
+                durable: false,
             };
             store.publish_many(vec![item]).await.pop().unwrap().unwrap();
         }

@@ -139,3 +139,110 @@ fn relative_store_and_source_paths_work() {
         b"three"
     );
 }
+
+/// `<id> <size> <content id>` lines for `files`.
+fn expectations(files: &[(u64, &[u8])]) -> String {
+    files
+        .iter()
+        .map(|(id, b)| {
+            let cid = hecaton_dataplane::shared::ContentId::of(b);
+            format!("{id} {} {cid}\n", b.len())
+        })
+        .collect()
+}
+
+#[test]
+fn with_expectations_files_that_differ_from_the_chain_are_left_out_reported_and_not_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("uploads");
+    let good = bytes(70_000, 3);
+    let corrupt = bytes(5_000, 4);
+    let mut flipped = corrupt.clone();
+    flipped[4_000] ^= 1;
+    write_files(
+        &src,
+        &[
+            ("1", good.clone()),
+            ("2", flipped),             // same size, other bytes
+            ("3", b"short".to_vec()),   // another size
+            ("4", b"unknown".to_vec()), // not on chain
+        ],
+    );
+    std::fs::create_dir(src.join("temp")).unwrap();
+    let expect = dir.path().join("expect.txt");
+    let three = b"the chain's third object".to_vec();
+    std::fs::write(
+        &expect,
+        expectations(&[(1, &good), (2, &corrupt), (3, &three)]),
+    )
+    .unwrap();
+    let report = dir.path().join("left-out.tsv");
+    let store = dir.path().join("store");
+    let out = std::process::Command::new(bin())
+        .args(["import", "--move", "--store"])
+        .arg(&store)
+        .arg("--expect")
+        .arg(&expect)
+        .arg("--report")
+        .arg(&report)
+        .arg(&src)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(
+            hecaton_dataplane::shared::exit_code::MIGRATE_LEFT_OUT
+        )),
+        "{text}"
+    );
+    assert!(text.contains("imported 1 objects (70000 bytes)"), "{text}");
+    assert!(text.contains("3 left out"), "{text}");
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(report.lines().count(), 3, "{report}");
+    assert!(report.contains("/2\tcontent id"), "{report}");
+    assert!(
+        report.contains("/3\tsize 5 bytes, the chain declares 24"),
+        "{report}"
+    );
+    assert!(
+        report.contains("/4\tthe chain lists no such object"),
+        "{report}"
+    );
+    for left in ["2", "3", "4"] {
+        assert!(src.join(left).exists(), "{left} stays where it was");
+    }
+    assert!(!src.join("1").exists(), "1 was moved");
+    let server = Server::start(&store, &[]);
+    assert_eq!(server.get("/api/v1/files/1", &[]).body, good);
+    for id in [2, 3, 4] {
+        assert_eq!(server.get(&format!("/api/v1/files/{id}"), &[]).status, 404);
+    }
+}
+
+#[test]
+fn a_thousand_files_in_small_batches_are_all_published_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("uploads");
+    std::fs::create_dir_all(&src).unwrap();
+    for id in 0..1000u64 {
+        std::fs::write(src.join(id.to_string()), bytes(100 + id as usize, id)).unwrap();
+    }
+    let store = dir.path().join("store");
+    let out = std::process::Command::new(bin())
+        .args(["import", "--jobs", "7", "--batch", "64", "--store"])
+        .arg(&store)
+        .arg(&src)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("imported 1000 objects"), "{text}");
+    let server = Server::start(&store, &[]);
+    for id in [0u64, 63, 64, 511, 999] {
+        assert_eq!(
+            server.get(&format!("/api/v1/files/{id}"), &[]).body,
+            bytes(100 + id as usize, id)
+        );
+    }
+}
