@@ -84,26 +84,52 @@ enum Tune {
         /// Connections per shard.
         #[arg(long, default_value_t = 4096)]
         max_connections_per_shard: u64,
+        /// The store directory, to check its filesystem (type, mount options, free space).
+        #[arg(long)]
+        store: Option<std::path::PathBuf>,
+        /// Print the findings as JSON (an array of {name, status, found, fix}).
+        #[arg(long)]
+        json: bool,
     },
 }
 
+/// `hecaton tune check`: what the data plane needs (a failure stops it: exit code 7), then
+/// advisories (network queues and buffers, the store's filesystem, huge pages, the governor).
 fn tune_check(
     shards: Option<usize>,
     io_memory_mib: usize,
     max_connections_per_shard: u64,
+    store: Option<&std::path::Path>,
+    json: bool,
 ) -> ExitCode {
     let shards =
         shards.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let checks = hecaton_tuning::host_report(
+    let mut checks = hecaton_tuning::host_report(
         shards,
         io_memory_mib << 20,
         max_connections_per_shard * shards as u64,
     );
-    for check in &checks {
-        println!("{check}");
+    checks.extend(hecaton_tuning::advisories(store));
+    if json {
+        let rows: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "status": match c.status { Status::Ok => "ok", Status::Warn => "warn", Status::Fail => "fail" },
+                    "found": c.found,
+                    "fix": c.fix,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for check in &checks {
+            println!("{check}");
+        }
     }
     if checks.iter().any(|c| c.status == Status::Fail) {
-        ExitCode::FAILURE
+        ExitCode::from(exit_code::HOST_UNFIT)
     } else {
         ExitCode::SUCCESS
     }
@@ -128,9 +154,17 @@ fn main() -> ExitCode {
         shards,
         io_memory_mib,
         max_connections_per_shard,
+        store,
+        json,
     }) = command
     {
-        return tune_check(shards, io_memory_mib, max_connections_per_shard);
+        return tune_check(
+            shards,
+            io_memory_mib,
+            max_connections_per_shard,
+            store.as_deref(),
+            json,
+        );
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -345,3 +345,39 @@ fn an_argus_config_migrates_to_a_distributor_toml_the_node_accepts() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn tune_check_reports_the_host_and_the_store_as_json_with_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hecaton"))
+        .args([
+            "tune",
+            "check",
+            "--json",
+            "--shards",
+            "1",
+            "--io-memory-mib",
+            "1",
+            "--store",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("a JSON array");
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    for want in [
+        "io_uring", "memlock", "nofile", "sysctl", "thp", "governor", "store", "space",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for r in &rows {
+        if r["status"] != "ok" {
+            assert!(r["fix"].is_string(), "a finding without its fix: {r}");
+        }
+    }
+}
