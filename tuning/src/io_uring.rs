@@ -34,21 +34,25 @@ fn probe() -> std::io::Result<()> {
     Ok(())
 }
 
+const SECCOMP_FIX: &str = "in a container, run with the profile that allows io_uring: \
+     `--security-opt seccomp=deploy/docker/seccomp-io_uring.json` (Docker 25+, containerd and \
+     podman block it by default); under systemd, add io_uring_setup, io_uring_enter and \
+     io_uring_register to SystemCallFilter";
+
 fn blocked(e: std::io::Error) -> Check {
     match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => Check::fail(
             "io_uring",
             format!("io_uring_setup is refused ({e}): a seccomp filter blocks it"),
-            "in a container, run with the profile that allows io_uring: \
-             `--security-opt seccomp=deploy/docker/seccomp-io_uring.json` (Docker 25+, \
-             containerd and podman block it by default); under systemd, add io_uring_setup, \
-             io_uring_enter and io_uring_register to SystemCallFilter"
-                .into(),
+            SECCOMP_FIX.into(),
         ),
+        // Container engines' default profiles answer ENOSYS for syscalls they do not list.
         Some(libc::ENOSYS) => Check::fail(
             "io_uring",
-            "the kernel has no io_uring (built without CONFIG_IO_URING, or older than 5.1)".into(),
-            "run on Linux 5.8 or later with io_uring enabled".into(),
+            "io_uring_setup does not exist for this process: a seccomp filter hides it, or the \
+             kernel has none (older than 5.1, or built without CONFIG_IO_URING)"
+                .into(),
+            format!("{SECCOMP_FIX}; otherwise run on Linux 5.8 or later with io_uring enabled"),
         ),
         _ => Check::fail(
             "io_uring",
