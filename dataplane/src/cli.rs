@@ -114,6 +114,16 @@ pub struct ServeArgs {
     /// Seconds between sweeps of temp leftovers and stale resumable uploads.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     sweep_interval_secs: u64,
+    /// Write an access log to this file: one line per request (time, client, method, path,
+    /// status, bytes, seconds, object id, x-cache). Off when not given.
+    #[arg(long)]
+    access_log: Option<PathBuf>,
+    /// Rotate the access log when it reaches this size, in MiB.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    access_log_max_mib: u64,
+    /// Rotated access logs kept (FILE.1 ... FILE.N).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    access_log_keep: u32,
     /// Bytes of the store's filesystem never written into, in MiB: uploads that would not fit
     /// above it are answered 507, replication waits, a distributor proxies instead of caching.
     #[arg(long, default_value_t = crate::store::space::DEFAULT_RESERVE_MIB)]
@@ -194,6 +204,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Serve(mut args) => absolute(args.store.clone()).and_then(|store| {
             args.store = store;
             args.control_socket = args.control_socket.take().map(absolute).transpose()?;
+            args.access_log = args.access_log.take().map(absolute).transpose()?;
             run_serve(*args)
         }),
         Command::Import(mut args) => absolute(args.store.clone()).and_then(|store| {
@@ -309,6 +320,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         },
         sweep_interval: Duration::from_secs(args.sweep_interval_secs),
+        access_log: args
+            .access_log
+            .map(|path| crate::serve::access_log::AccessLogConfig {
+                path,
+                max_bytes: args.access_log_max_mib << 20,
+                keep: args.access_log_keep,
+                generation: Default::default(),
+                rotating: Default::default(),
+            }),
         cache,
     };
     serve::run(config, |started| {

@@ -7,6 +7,7 @@
 //! permutation (popularity independent of size), `requests` requests at `rate` per second (the
 //! clock LRU-SP's cost uses). Deterministic for a `seed`.
 
+mod access_trace;
 mod lru;
 mod lru_sp;
 
@@ -50,6 +51,10 @@ pub struct CacheSimArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     json: bool,
+    /// Replay a distributor's access log (`--access-log` of its data plane) instead of a
+    /// synthetic trace: size the cache on your own traffic.
+    #[arg(long)]
+    trace: Option<std::path::PathBuf>,
 }
 
 /// A cache policy under simulation.
@@ -162,9 +167,34 @@ pub fn run(a: CacheSimArgs) -> anyhow::Result<()> {
         a.objects > 0 && a.requests > 0,
         "objects and requests must be above 0"
     );
-    let (sizes, requests) = trace(&a);
-    // The cache is sized against the popular corpus (one-hit wonders come on top).
-    let corpus: u64 = sizes[..a.objects].iter().sum();
+    let (sizes, requests, corpus) = match &a.trace {
+        Some(path) => {
+            let t = access_trace::read(path)?;
+            let corpus = t.sizes.iter().sum::<u64>();
+            eprintln!(
+                "trace {}: {} requests for {} objects ({:.2} GiB), {:.0} s of traffic; {} lines skipped",
+                path.display(),
+                t.requests.len(),
+                t.sizes.len(),
+                corpus as f64 / (1u64 << 30) as f64,
+                t.requests.last().map_or(0, |r| r.1) as f64 / 1000.0,
+                t.skipped
+            );
+            (t.sizes, t.requests, corpus)
+        }
+        None => {
+            let (sizes, ids) = trace(&a);
+            let rate = a.rate.max(1);
+            let requests: Vec<(u32, u64)> = ids
+                .into_iter()
+                .enumerate()
+                .map(|(i, id)| (id, i as u64 * 1000 / rate))
+                .collect();
+            // The cache is sized against the popular corpus (one-hit wonders come on top).
+            let corpus: u64 = sizes[..a.objects].iter().sum();
+            (sizes, requests, corpus)
+        }
+    };
     let mut rows = Vec::new();
     for pct in &a.sizes {
         let capacity = (corpus as f64 * pct / 100.0) as u64;
@@ -176,11 +206,10 @@ pub fn run(a: CacheSimArgs) -> anyhow::Result<()> {
         ];
         for mut p in policies {
             let (mut hits, mut hit_bytes, mut bytes) = (0u64, 0u64, 0u64);
-            for (i, id) in requests.iter().enumerate() {
+            for (id, now_ms) in &requests {
                 let size = sizes[*id as usize];
-                let now_ms = i as u64 * 1000 / a.rate.max(1);
                 bytes += size;
-                if p.request(u64::from(*id), size, now_ms) {
+                if p.request(u64::from(*id), size, *now_ms) {
                     hits += 1;
                     hit_bytes += size;
                 }
@@ -199,6 +228,10 @@ pub fn run(a: CacheSimArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if a.trace.is_some() {
+        print_table(&rows);
+        return Ok(());
+    }
     println!(
         "trace: {} objects ({:.1} GiB, {} KiB to {} MiB, log-uniform), {} requests, Zipf α {}, \
          {:.0}% of requests one-hit wonders, seed {}",
@@ -211,15 +244,19 @@ pub fn run(a: CacheSimArgs) -> anyhow::Result<()> {
         a.one_hit * 100.0,
         a.seed
     );
+    print_table(&rows);
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
     println!("| cache (% of corpus) | policy | object hit ratio | byte hit ratio |");
     println!("|---|---|---|---|");
-    for r in &rows {
+    for r in rows {
         println!(
             "| {}% | {} | {:.3} | {:.3} |",
             r.cache_percent, r.policy, r.object_hit_ratio, r.byte_hit_ratio
         );
     }
-    Ok(())
 }
 
 #[cfg(test)]

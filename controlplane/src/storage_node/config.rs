@@ -63,6 +63,8 @@ allow_private_peers = false
 # min_upload_bytes_per_sec = 1024   # slower upload bodies are cut (408)
 # tus_expiry_secs = 86400           # resumable uploads live this long after their creation
 # fetch_min_bytes_per_sec = 65536   # slower peers are cut and the next one tried
+# access_log = "/var/log/hecaton/access.log"   # one line per request; off when empty
+# access_log_max_mib = 100, access_log_keep = 5  # rotation by size
 # idle_timeout_secs = 60, header_timeout_ms = 10000, send_timeout_secs = 60,
 # max_connections_per_shard = 4096, fetch_max_secs = 3600, sweep_interval_secs = 600
 
@@ -237,6 +239,15 @@ pub struct DataPlaneConfig {
     /// Distributor: cache fills running at once (503 beyond).
     #[serde(default)]
     pub max_concurrent_fills: Option<u64>,
+    /// The access log file (empty: none).
+    #[serde(default)]
+    pub access_log: String,
+    /// Rotated past this size, MiB.
+    #[serde(default)]
+    pub access_log_max_mib: Option<u64>,
+    /// Rotated files kept.
+    #[serde(default)]
+    pub access_log_keep: Option<u64>,
 }
 
 impl DataPlaneConfig {
@@ -260,11 +271,18 @@ impl DataPlaneConfig {
             ("fetch-max-secs", self.fetch_max_secs),
             ("sweep-interval-secs", self.sweep_interval_secs),
             ("max-concurrent-fills", self.max_concurrent_fills),
+            ("access-log-max-mib", self.access_log_max_mib),
+            ("access-log-keep", self.access_log_keep),
         ];
-        all.into_iter()
+        let mut args: Vec<String> = all
+            .into_iter()
             .filter_map(|(flag, v)| v.map(|v| [format!("--{flag}"), v.to_string()]))
             .flatten()
-            .collect()
+            .collect();
+        if !self.access_log.is_empty() {
+            args.extend(["--access-log".to_owned(), self.access_log.clone()]);
+        }
+        args
     }
 }
 

@@ -275,4 +275,33 @@ async fn assets_are_served_from_the_cache_with_argus_statuses_and_a_signed_opera
         "{metrics}"
     );
     crate::dashboards::assert_exported(crate::dashboards::DISTRIBUTOR, &metrics);
+
+    // The data plane's access log (`[dataplane] access_log`) has the miss and the hits, with
+    // the object id: what `hecaton-bench cache-sim --trace` replays.
+    let log = dir.path().join("access-0.log");
+    let lines = eventually(5, "access log lines", || async {
+        let text = std::fs::read_to_string(&log).ok()?;
+        let asset = format!("/api/v1/assets/{id} ");
+        let ours: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(&asset))
+            .map(str::to_owned)
+            .collect();
+        (ours.len() >= 3).then_some(ours)
+    })
+    .await;
+    // (The first lines may be 503s from before the distributor knew its sources.)
+    let caches: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.split(' ').nth(4) == Some("200"))
+        .filter_map(|l| l.rsplit(' ').next())
+        .collect();
+    assert_eq!(caches.first(), Some(&"miss"), "{lines:?}");
+    assert!(caches.contains(&"hit"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.split(' ').nth(7) == Some(&id.to_string()[..])),
+        "{lines:?}"
+    );
 }

@@ -207,10 +207,12 @@ impl DistributorNode {
                 "id = \"distributor-{index}\"\nworker_id = {}\nchain = \"{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:0\"\n\
                  operator_secret = \"test-secret-of-thirty-two-bytes!\"\nshards = 1\n{extra}\n\
-                 [dataplane]\nio_memory_mib = 1\nallow_private_peers = true\n[sources]\nprobe_interval_secs = 1\n",
+                 [dataplane]\nio_memory_mib = 1\nallow_private_peers = true\naccess_log = \"{}\"\n\
+                 [sources]\nprobe_interval_secs = 1\n",
                 index + 1,
                 chain.url,
                 store.display(),
+                dir.join(format!("access-{index}.log")).display(),
             ),
         )
         .unwrap();

@@ -172,6 +172,20 @@ pub fn error_body(kind: &str, message: &str) -> Vec<u8> {
     .expect("two strings always serialize")
 }
 
+impl ResponseHead {
+    /// The value of header `name` in the last response's head (for the access log's
+    /// `x-cache`), matched case-insensitively.
+    pub fn header_value(&self, name: &str) -> Option<&[u8]> {
+        let head = self.buf.get(..self.head_len)?;
+        head.split(|b| *b == b'\n').find_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let (n, v) = line.split_at(line.iter().position(|b| *b == b':')?);
+            n.eq_ignore_ascii_case(name.as_bytes())
+                .then(|| v[1..].trim_ascii_start())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

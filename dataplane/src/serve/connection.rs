@@ -13,6 +13,7 @@ use tracing::debug;
 use crate::http::request::{self, Method, Request};
 use crate::http::response::{error_body, ResponseHead};
 use crate::metrics::Route;
+use crate::serve::access_log::{object_of, Entry};
 use crate::serve::reaper::{Phase, Slot};
 use crate::serve::routes;
 use crate::serve::sendfile::set_nonblocking;
@@ -87,14 +88,27 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard, doing: &RefCell<String>
         if req.method == Method::Head {
             out = head.head_len();
         }
+        let took = started.elapsed();
         shard.views.metrics.request(
             shard.index,
             Route::of(&req),
             head.status(),
-            started.elapsed(),
+            took,
             (req.head_len as u64).saturating_add(body_in),
             out,
         );
+        if let Some(log) = &shard.access_log {
+            log.record(&Entry {
+                client: stream.peer_addr().ok(),
+                method: req.method.as_str(),
+                path: &req.path,
+                status: head.status(),
+                bytes: out,
+                took,
+                object: object_of(&req.path),
+                x_cache: head.header_value("x-cache"),
+            });
+        }
         // A body read or a long head grew the read buffer: give it back between requests
         // (4096 connections × a 64 KiB body buffer is 256 MiB a shard).
         if buf.len() > INITIAL_BUFFER && filled <= INITIAL_BUFFER {

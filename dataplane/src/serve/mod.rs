@@ -7,6 +7,7 @@
 //! recovers the store, binds the control socket and then owns both → shards. SIGTERM or SIGINT drains: listeners close, idle connections
 //! close, in-flight responses finish (bounded by the drain timeout), then the process exits 0.
 
+pub mod access_log;
 mod argus;
 mod asset;
 mod connection;
@@ -62,6 +63,8 @@ pub struct ServeConfig {
     pub cache: Option<CacheConfig>,
     /// Bytes of the store's filesystem never written into (uploads are answered 507 first).
     pub disk_reserve: u64,
+    /// The access log, if one is kept.
+    pub access_log: Option<access_log::AccessLogConfig>,
 }
 
 /// What start-up found, for the caller to print.
@@ -171,6 +174,7 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         shards,
         role: config.role,
         cache_events: cache_tx,
+        access_log: config.access_log.clone(),
     };
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -51,6 +51,8 @@ pub struct ShardEnv {
     pub role: Role,
     /// Distributor: the cache manager.
     pub cache_events: futures_channel::mpsc::UnboundedSender<CacheEvent>,
+    /// The access log, if one is kept.
+    pub access_log: Option<crate::serve::access_log::AccessLogConfig>,
 }
 
 /// What a shard's connections share.
@@ -101,6 +103,8 @@ pub struct Shard {
     pub fill_env: Rc<FillEnv>,
     /// Distributor: cache hits not yet told to the cache manager.
     pub accessed: RefCell<Vec<DataObjectId>>,
+    /// This shard's access log, if one is kept.
+    pub access_log: Option<Rc<crate::serve::access_log::AccessLog>>,
 }
 
 impl Shard {
@@ -207,7 +211,14 @@ pub async fn run(
         queues,
         fill_env,
         accessed: RefCell::new(Vec::new()),
+        access_log: env
+            .access_log
+            .map(|c| Rc::new(crate::serve::access_log::AccessLog::new(c, index))),
     });
+    if let Some(log) = &shard.access_log {
+        let shard = shard.clone();
+        glommio::spawn_local(log.clone().run(move || shard.draining.get())).detach();
+    }
     glommio::spawn_local(reap(shard.clone(), stop)).detach();
 
     let gate = Gate::new();

@@ -1,5 +1,6 @@
 //! Integration tests: the real `hecaton-dataplane` binary on loopback, port 0, over temp stores.
 
+mod access_log;
 mod control;
 mod crash;
 mod distributor;
