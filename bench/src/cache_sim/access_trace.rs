@@ -94,7 +94,9 @@ fn time_ms(t: &str) -> Option<u64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
-    u64::try_from(secs * 1000 + millis.parse::<i64>().ok()?).ok()
+    // A fraction of a second: ".5" is 500 ms, ".123456" 123 ms.
+    let frac = format!("{:0<3}", &millis[..millis.len().min(3)]);
+    u64::try_from(secs * 1000 + frac.parse::<i64>().ok()?).ok()
 }
 
 #[cfg(test)]
