@@ -122,6 +122,6 @@ mod tests {
         assert_eq!(t.requests, vec![(0, 0), (0, 500), (1, 1000)]);
         assert_eq!(t.skipped, 3);
         assert_eq!(time_ms("1970-01-01T00:00:01.5Z"), Some(1500));
-        assert_eq!(time_ms("2026-12-06T04:20:00.123Z"), Some(1_796_528_400_123));
+        assert_eq!(time_ms("2026-12-06T04:20:00.123Z"), Some(1_796_530_800_123));
     }
 }
