@@ -150,7 +150,7 @@ pub fn check_store(dir: &Path) -> Vec<Check> {
         )];
     };
     checks.push(classify_fs(&point, &fstype, &options));
-    if let Some((free, total)) = statvfs(dir) {
+    if let Some((free, total)) = filesystem_bytes(dir) {
         let pct = free as f64 * 100.0 / total.max(1) as f64;
         let found = format!(
             "{point}: {:.1} GiB free of {:.1} GiB ({pct:.0}%)",
@@ -201,7 +201,8 @@ fn classify_fs(point: &str, fstype: &str, options: &str) -> Check {
     Check::ok("store", found)
 }
 
-fn statvfs(dir: &Path) -> Option<(u64, u64)> {
+/// (free for unprivileged writers, total) bytes of the filesystem holding `dir`.
+pub fn filesystem_bytes(dir: &Path) -> Option<(u64, u64)> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
     // SAFETY: an all-zero statvfs is a valid value to be overwritten.

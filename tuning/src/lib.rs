@@ -12,7 +12,7 @@ mod io_uring;
 mod limits;
 
 pub use check::{Check, Status};
-pub use host::{advisories, check_store};
+pub use host::{advisories, check_store, filesystem_bytes};
 pub use io_memory::{plan_io_memory, IoMemoryPlan, RINGS_PER_EXECUTOR};
 pub use io_uring::check_io_uring;
 pub use limits::{has_cap_ipc_lock, memlock_limit, raise_nofile, Limit};

@@ -18,9 +18,9 @@ use hecaton_controlplane::chain::{self, Chain};
 use hecaton_controlplane::distributor::config::DistributorConfig;
 use hecaton_controlplane::migrate::{argus, colossus, expectations};
 use hecaton_controlplane::node::config::NodeConfig;
-use hecaton_controlplane::node::obligations::{BucketSelection, Obligations, Scope};
+use hecaton_controlplane::node::obligations::Obligations;
 use hecaton_controlplane::storage_node::check_worker;
-use hecaton_controlplane::storage_node::config::{Buckets, StorageNodeConfig};
+use hecaton_controlplane::storage_node::config::StorageNodeConfig;
 
 /// Switch a Colossus node to Hecaton.
 #[derive(Args, Debug)]
@@ -76,13 +76,7 @@ impl StorageMigrateCmd {
         }
 
         let chain = chain::connect(&config.chain, &config.joystream, &store)?;
-        let scope = Scope::Storage {
-            worker_id: config.worker_id,
-            buckets: match &config.buckets {
-                Buckets::All => BucketSelection::All,
-                Buckets::Only(ids) => BucketSelection::Only(ids.iter().copied().collect()),
-            },
-        };
+        let scope = config.scope();
         let operated = check_worker(&chain, &scope).await?;
         let head = chain.finalized_block().await?;
         let ob = Obligations::read(&chain, &scope, head).await?;

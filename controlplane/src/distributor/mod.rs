@@ -8,6 +8,7 @@
 //! cached objects no bag of its buckets lists any more; supervises the data plane; and serves
 //! the Argus operator API.
 
+mod check;
 pub mod config;
 pub mod jwt;
 pub mod operator;
@@ -75,41 +76,6 @@ fn scope_of(config: &DistributorConfig) -> Scope {
     }
 }
 
-/// Checks at start that a distributor that serves "every bucket of its worker" has a worker
-/// that operates (or is invited to) at least one distribution bucket. With explicit buckets the
-/// node serves those, whoever operates them (as Argus does).
-async fn check_worker(chain: &impl Chain, config: &DistributorConfig) -> Result<(), NodeError> {
-    let (DistributionBuckets::All, Some(worker_id)) = (&config.buckets, config.worker_id) else {
-        return Ok(());
-    };
-    let families = chain.families().await?;
-    let buckets = families.iter().flat_map(|f| f.buckets.iter());
-    let mut invited = Vec::new();
-    for b in buckets {
-        if b.bucket.operators.contains(&worker_id) {
-            return Ok(());
-        }
-        if b.bucket.pending_invitations.contains(&worker_id) {
-            invited.push(b.id.to_string());
-        }
-    }
-    let hint = if invited.is_empty() {
-        " (check `worker_id`, or list `buckets`: no distribution bucket names this worker as an \
-         operator)"
-            .to_owned()
-    } else {
-        format!(
-            " (it is invited to {}: accept with `hecaton operator distribution accept-invitation`)",
-            invited.join(", ")
-        )
-    };
-    Err(NodeError::NoBuckets {
-        role: "distribution",
-        worker_id,
-        hint,
-    })
-}
-
 /// Runs the distributor until `shutdown` resolves or an operator asks it to stop.
 pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     chain: C,
@@ -117,7 +83,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
-    check_worker(&chain, &config).await?;
+    check::check_worker(&chain, &config).await?;
     let status = DistributorStatus::new(&config.store_dir);
     status.update(|s| {
         s.id = config.id.clone();

@@ -71,20 +71,6 @@ pub fn dataplane_pid(store_dir: &Path) -> Option<String> {
     pid.parse::<u32>().ok().map(|p| p.to_string())
 }
 
-/// (free for unprivileged writers, total) bytes of the filesystem holding `dir`.
-pub fn filesystem_bytes(dir: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    // SAFETY: an all-zero statvfs is a valid value to be overwritten.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer for the call's duration.
-    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
-    let unit = st.f_frsize as u64;
-    Some((st.f_bavail as u64 * unit, st.f_blocks as u64 * unit))
-}
-
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let mut family = encoder.encode_descriptor(
@@ -142,7 +128,7 @@ impl Collector for ProcessCollector {
                 .encode_family(&[("plane", *plane)])?
                 .encode_counter::<(), _, u64>(&s.cpu_seconds, None)?;
         }
-        if let Some((free, total)) = filesystem_bytes(&self.store_dir) {
+        if let Some((free, total)) = hecaton_tuning::filesystem_bytes(&self.store_dir) {
             let store = self.store_dir.display().to_string();
             for (name, help, v) in [
                 (
@@ -181,11 +167,5 @@ mod tests {
         assert!(s.open_fds >= 3, "{s:?}");
         assert!(s.cpu_seconds >= 0.0);
         assert!(sample("999999999").is_none());
-    }
-
-    #[test]
-    fn the_filesystem_of_a_directory_has_a_size() {
-        let (free, total) = filesystem_bytes(Path::new("/")).expect("statvfs /");
-        assert!(total > 0 && free <= total);
     }
 }

@@ -563,6 +563,20 @@ impl NodeConfig for StorageNodeConfig {
 }
 
 impl StorageNodeConfig {
+    /// Who the node is: its worker and the buckets it serves.
+    pub fn scope(&self) -> crate::node::obligations::Scope {
+        use crate::node::obligations::{BucketSelection, Scope};
+        Scope::Storage {
+            worker_id: self.worker_id,
+            buckets: match &self.buckets {
+                Buckets::All => BucketSelection::All,
+                Buckets::Only(ids) => BucketSelection::Only(ids.iter().copied().collect()),
+            },
+        }
+    }
+}
+
+impl StorageNodeConfig {
     /// The local socket's path.
     pub fn socket_path(&self) -> PathBuf {
         if self.dataplane.socket.is_empty() {

@@ -9,9 +9,12 @@
 //! or attaches to one, and serves the operator API ([`status`]).
 
 pub mod acceptor;
+mod check;
 pub mod config;
 pub mod status;
 pub mod sync;
+
+pub use check::check_worker;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::info;
 
 use self::acceptor::{AcceptConfig, AcceptStats};
-use self::config::{Buckets, DataPlaneMode, StorageNodeConfig};
+use self::config::{DataPlaneMode, StorageNodeConfig};
 use self::status::NodeStatus;
 use self::sync::cleanup::CleanupConfig;
 use self::sync::{SyncConfig, SyncStatus};
@@ -29,7 +32,7 @@ use crate::chain::Chain;
 use crate::node::follow;
 use crate::node::health::{self, Health};
 use crate::node::link::{self, LinkEvent};
-use crate::node::obligations::{BucketSelection, Obligations, Scope};
+use crate::node::obligations::Obligations;
 use crate::node::operator_api;
 use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
 
@@ -74,50 +77,6 @@ pub enum NodeError {
     },
 }
 
-/// Checks at start that the worker operates at least one selected bucket.
-pub async fn check_worker(chain: &impl Chain, scope: &Scope) -> Result<Vec<u64>, NodeError> {
-    use crate::runtime::storage::types::StorageBucketOperatorStatus as Status;
-    let Scope::Storage { worker_id, buckets } = scope else {
-        return Ok(Vec::new());
-    };
-    let selected = |id: u64| match buckets {
-        BucketSelection::All => true,
-        BucketSelection::Only(ids) => ids.contains(&id),
-    };
-    let all = chain.storage_buckets().await?;
-    let operated: Vec<u64> = all
-        .iter()
-        .filter(|b| selected(b.id))
-        .filter(
-            |b| matches!(b.bucket.operator_status, Status::StorageWorker(w, _) if w == *worker_id),
-        )
-        .map(|b| b.id)
-        .collect();
-    if !operated.is_empty() {
-        return Ok(operated);
-    }
-    let invited: Vec<u64> = all
-        .iter()
-        .filter(|b| matches!(b.bucket.operator_status, Status::InvitedStorageWorker(w) if w == *worker_id))
-        .map(|b| b.id)
-        .collect();
-    let hint = if invited.is_empty() {
-        " (check `worker_id`: no bucket of the chain names this worker as its operator; the \
-         lead invites a worker with `hecaton leader storage invite-operator`)"
-            .to_owned()
-    } else {
-        format!(
-            " (it is invited to bucket(s) {invited:?}: accept with `hecaton operator storage \
-             accept-invitation`)"
-        )
-    };
-    Err(NodeError::NoBuckets {
-        role: "storage",
-        worker_id: *worker_id,
-        hint,
-    })
-}
-
 /// The data plane command line for `config`: this program's `dataplane serve`, or the
 /// configured program's `serve`.
 pub fn dataplane_command(config: &StorageNodeConfig) -> Result<DataPlaneCommand, NodeError> {
@@ -150,13 +109,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
-    let scope = Scope::Storage {
-        worker_id: config.worker_id,
-        buckets: match &config.buckets {
-            Buckets::All => BucketSelection::All,
-            Buckets::Only(ids) => BucketSelection::Only(ids.iter().copied().collect()),
-        },
-    };
+    let scope = config.scope();
     let operated = check_worker(&chain, &scope).await?;
     info!(worker = config.worker_id, buckets = ?operated, "worker operates its buckets");
     let accept_stats = Arc::new(Mutex::new(AcceptStats::default()));
