@@ -24,7 +24,14 @@ pub const MIGRATE_LEFT_OUT: u8 = 8;
 
 /// Whether a data plane that exited with `code` would only fail the same way if restarted.
 pub fn is_permanent(code: i32) -> bool {
-    [CONFIG, STORE_LOCKED, ADDRESS_IN_USE, HOST_UNFIT]
+    [CONFIG, HOST_UNFIT].iter().any(|c| i32::from(*c) == code)
+}
+
+/// Whether `code` says a resource is held by another process (the store, the port): for a
+/// while that is a previous data plane still draining, so a supervisor retries before it
+/// gives up.
+pub fn is_contended(code: i32) -> bool {
+    [STORE_LOCKED, ADDRESS_IN_USE]
         .iter()
         .any(|c| i32::from(*c) == code)
 }

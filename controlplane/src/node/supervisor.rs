@@ -14,6 +14,9 @@ use tracing::{error, info, warn};
 
 use crate::storage_node::config::DataPlaneConfig;
 
+/// How long a data plane that finds its store or port held is retried before the node stops.
+pub const CONTENDED_FOR: Duration = Duration::from_secs(10);
+
 /// How to start the data plane.
 #[derive(Debug, Clone)]
 pub struct DataPlaneCommand {
@@ -86,9 +89,11 @@ impl DataPlaneCommand {
 /// Runs the data plane until `stop` turns true; returns once it has exited. A data plane that
 /// already answers on `socket` (one this node started before its control plane was restarted,
 /// or one started by hand) is attached to instead, and started anew only once it is gone.
-/// A data plane that exits with a code that restarting cannot change (a locked store, a taken
-/// port, a configuration error: `exit_code::is_permanent`) is not restarted: its code is sent on
-/// `fatal` and the node stops with it.
+/// A data plane that exits with a code that restarting cannot change (a configuration error,
+/// an unfit host: `exit_code::is_permanent`) is not restarted: its code is sent on `fatal` and
+/// the node stops with it. One that finds its store or port held by another process
+/// (`exit_code::is_contended`: often a previous data plane still draining) is retried with
+/// backoff for [`CONTENDED_FOR`], then given up the same way.
 pub async fn supervise(
     command: DataPlaneCommand,
     socket: PathBuf,
@@ -96,6 +101,7 @@ pub async fn supervise(
     fatal: oneshot::Sender<i32>,
 ) {
     let mut backoff = Duration::from_millis(500);
+    let mut contended: Option<(i32, Instant)> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -129,12 +135,8 @@ pub async fn supervise(
             terminate(&mut child).await;
             return;
         };
-        if let Some(code) = status
-            .as_ref()
-            .ok()
-            .and_then(|s| s.code())
-            .filter(|c| exit_code::is_permanent(*c))
-        {
+        let code = status.as_ref().ok().and_then(|s| s.code());
+        if let Some(code) = code.filter(|c| exit_code::is_permanent(*c)) {
             error!(
                 code,
                 "the data plane cannot start ({}); not restarting it",
@@ -142,6 +144,26 @@ pub async fn supervise(
             );
             let _ = fatal.send(code);
             return;
+        }
+        match code.filter(|c| exit_code::is_contended(*c)) {
+            Some(code) => {
+                let since = match contended {
+                    Some((c, t)) if c == code => t,
+                    _ => started,
+                };
+                if since.elapsed() >= CONTENDED_FOR {
+                    error!(
+                        code,
+                        "the data plane cannot start ({}) after {} s of retries; giving up",
+                        exit_code::describe(code),
+                        since.elapsed().as_secs()
+                    );
+                    let _ = fatal.send(code);
+                    return;
+                }
+                contended = Some((code, since));
+            }
+            None => contended = None,
         }
         let status = status
             .map(|s| s.to_string())
