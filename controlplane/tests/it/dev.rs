@@ -4,7 +4,23 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::node::free_port;
+/// The first of `n` consecutive free loopback ports between 20000 and 32000 (below Linux's
+/// ephemeral range, 32768 and up, so no test's client socket is given one meanwhile).
+fn port_block(n: u16) -> u16 {
+    let mut seed = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+    loop {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let base = 20_000 + (seed >> 33) as u16 % 12_000;
+        if (base..base + n).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()) {
+            return base;
+        }
+    }
+}
 
 /// `hecaton dev`, interrupted (Ctrl-C, which stops its children) if the test ends early.
 struct StopOnDrop(std::process::Child);
@@ -28,8 +44,12 @@ use crate::support::get;
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_starts_a_network_that_takes_uploads_and_stops_on_ctrl_c() {
     let dir = tempfile::tempdir().unwrap();
-    let (chain, storage, operator) = (free_port(), free_port(), free_port());
-    let (distributor, distributor_operator) = (free_port(), free_port());
+    // `dev` takes consecutive ports from each base (storage node i: base + i). Ports from the
+    // kernel's ephemeral range (what `free_port` returns) are also handed to the other tests'
+    // client sockets, and CI twice saw base + 1 taken that way: a block below that range.
+    let base = port_block(7);
+    let (chain, storage, operator) = (base, base + 1, base + 3);
+    let (distributor, distributor_operator) = (base + 5, base + 6);
     let mut child = Command::new(env!("CARGO_BIN_EXE_hecaton"))
         .arg("dev")
         .arg("--data-dir")
