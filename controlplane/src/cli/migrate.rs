@@ -69,15 +69,23 @@ impl StorageMigrateCmd {
         let text = settings.to_toml(&chain_url, &store);
         let config = StorageNodeConfig::parse(&text, &self.out, std::iter::empty())
             .with_context(|| format!("the generated configuration is invalid:\n{text}"))?;
-        write_new(&self.out, &text, self.force)?;
-        println!("wrote {}", self.out.display());
-        for (flag, what) in &settings.notes {
-            println!("  --{flag}: {what}");
+        if self.out.exists() && !self.force {
+            bail!(
+                "{} exists; pass --force to overwrite it",
+                self.out.display()
+            );
         }
 
         let chain = chain::connect(&config.chain, &config.joystream, &store)?;
         let scope = config.scope();
         let operated = check_worker(&chain, &scope).await?;
+        // Written once the chain agrees, so a run stopped by a wrong worker id leaves no file
+        // that the next run would have to --force over.
+        write_new(&self.out, &text, true)?;
+        println!("wrote {}", self.out.display());
+        for (flag, what) in &settings.notes {
+            println!("  --{flag}: {what}");
+        }
         let head = chain.finalized_block().await?;
         let ob = Obligations::read(&chain, &scope, head).await?;
         let (expected, objects) = expectations(&ob);
