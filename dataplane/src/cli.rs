@@ -377,6 +377,16 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         let (mut store, _) = Store::open(&args.store).await?;
         let summary = import(&mut store, &args.paths, opts).await;
         store.close().await?;
+        if let Some(report) = &args.report {
+            let mut text = String::new();
+            for (path, why) in summary.left_out.iter().chain(&summary.failed) {
+                text.push_str(&format!("{}\t{why}\n", path.display()));
+            }
+            write_report(report, text.into_bytes())
+                .await
+                .map_err(std::io::Error::from)
+                .with_context(|| format!("writing {}", report.display()))?;
+        }
         Ok::<_, anyhow::Error>(summary)
     })?;
     let secs = started.elapsed().as_secs_f64();
@@ -401,13 +411,6 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     for (path, why) in &summary.failed {
         println!("  FAILED {}: {why}", path.display());
     }
-    if let Some(report) = &args.report {
-        let mut text = String::new();
-        for (path, why) in summary.left_out.iter().chain(&summary.failed) {
-            text.push_str(&format!("{}\t{why}\n", path.display()));
-        }
-        write_report(report, text.into_bytes())?;
-    }
     Ok(if !summary.failed.is_empty() {
         ExitCode::FAILURE
     } else if !summary.left_out.is_empty() {
@@ -417,21 +420,13 @@ fn run_import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Writes the import report through glommio (the data plane does no `std::fs`).
-fn write_report(path: &std::path::Path, bytes: Vec<u8>) -> anyhow::Result<()> {
-    let path = path.to_owned();
-    LocalExecutorBuilder::new(Placement::Unbound)
-        .name("report")
-        .io_memory(1 << 16)
-        .make()
-        .map_err(std::io::Error::from)
-        .context("starting the report executor")?
-        .run(async move {
-            let file = glommio::io::BufferedFile::create(&path).await?;
-            file.write_at(bytes, 0).await?;
-            file.fdatasync().await?;
-            file.close().await?;
-            Ok::<_, glommio::GlommioError<()>>(())
-        })
-        .map_err(|e| anyhow::anyhow!("writing the --report file: {e}"))
+/// Writes the import report through glommio (the data plane does no `std::fs`), synced.
+async fn write_report(
+    path: &std::path::Path,
+    bytes: Vec<u8>,
+) -> Result<(), glommio::GlommioError<()>> {
+    let file = glommio::io::BufferedFile::create(path).await?;
+    file.write_at(bytes, 0).await?;
+    file.fdatasync().await?;
+    file.close().await
 }
