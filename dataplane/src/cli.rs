@@ -13,6 +13,7 @@ use glommio::{LocalExecutorBuilder, Placement};
 use hecaton_shared::socket::Role as SocketRole;
 
 use crate::cache::{CacheConfig, Split};
+use crate::fetch::pool::PoolLimits;
 use crate::fetch::{FetchLimits, PeerLimits, ReplicationConfig};
 use crate::serve::{self, Limits, ServeConfig, ServeError};
 use crate::store::{expect, import, ImportOptions, Store, StoreError};
@@ -108,6 +109,26 @@ pub struct ServeArgs {
     /// otherwise reach the operator's own network).
     #[arg(long)]
     allow_private_peers: bool,
+    /// Peers: trust the CA certificates in this PEM file besides the bundled webpki roots
+    /// (a private network's CA). Peers' `https://` endpoints are verified against both.
+    #[arg(long)]
+    tls_ca_file: Option<PathBuf>,
+    /// Peers: idle connections kept open per peer and shard for the next fetch (0: none).
+    #[arg(long, default_value_t = PoolLimits::default().idle_per_peer)]
+    peer_idle_connections: usize,
+    /// Peers: milliseconds an idle connection to a peer is kept.
+    #[arg(long, default_value_t = PoolLimits::default().keep_alive.as_millis() as u64)]
+    peer_keep_alive_ms: u64,
+    /// Serve https on the public listener with this certificate chain (PEM, leaf first);
+    /// needs --tls-key. Reloaded on SIGHUP and when the file changes.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Seconds between checks of --tls-cert and --tls-key for a renewal.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    tls_check_secs: u64,
     /// Shares of each shard's replication task queue (serving has 1000).
     #[arg(long, default_value_t = hecaton_dataplane_sched_default())]
     replication_shares: usize,
@@ -205,6 +226,9 @@ pub fn run(command: Command) -> ExitCode {
             args.store = store;
             args.control_socket = args.control_socket.take().map(absolute).transpose()?;
             args.access_log = args.access_log.take().map(absolute).transpose()?;
+            args.tls_ca_file = args.tls_ca_file.take().map(absolute).transpose()?;
+            args.tls_cert = args.tls_cert.take().map(absolute).transpose()?;
+            args.tls_key = args.tls_key.take().map(absolute).transpose()?;
             run_serve(*args)
         }),
         Command::Import(mut args) => absolute(args.store.clone()).and_then(|store| {
@@ -320,6 +344,22 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         },
         sweep_interval: Duration::from_secs(args.sweep_interval_secs),
+        tls: crate::serve::TlsSettings {
+            ca_file: args.tls_ca_file,
+            server: args
+                .tls_cert
+                .zip(args.tls_key)
+                .map(|(cert, key)| crate::tls::ServerTlsFiles {
+                    cert,
+                    key,
+                    check_every: Duration::from_secs(args.tls_check_secs),
+                }),
+        },
+        peer_pool: PoolLimits {
+            idle_per_peer: args.peer_idle_connections,
+            keep_alive: Duration::from_millis(args.peer_keep_alive_ms),
+            ..PoolLimits::default()
+        },
         access_log: args
             .access_log
             .map(|path| crate::serve::access_log::AccessLogConfig {

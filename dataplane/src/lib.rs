@@ -15,6 +15,7 @@ pub mod placement;
 pub mod sched;
 pub mod serve;
 pub mod store;
+pub mod tls;
 pub mod views;
 
 /// The identifiers and socket messages the data plane's API speaks in (`hecaton-shared`), for

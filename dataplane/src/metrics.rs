@@ -100,6 +100,7 @@ struct Slot {
     fetch_bytes: AtomicU64,
     cache: [AtomicU64; CACHE_COUNTERS],
     panics: [AtomicU64; crate::panics::UNITS.len()],
+    tls_failures: AtomicU64,
 }
 
 const CACHE_COUNTERS: usize = 11;
@@ -221,6 +222,11 @@ impl Metrics {
         }
     }
 
+    /// Counts a failed TLS handshake on the public listener.
+    pub fn tls_handshake_failed(&self, shard: usize) {
+        add(&self.slot(shard).tls_failures, 1);
+    }
+
     /// A connection opened (`+1`) or closed (`-1`).
     pub fn connection(&self, shard: usize, opened: bool) {
         let c = &self.slot(shard).connections;
@@ -275,6 +281,7 @@ impl Metrics {
                 *n += get(&s.panics[u]);
             }
             out.fetch_bytes += get(&s.fetch_bytes);
+            out.tls_handshake_failures += get(&s.tls_failures);
             let c: Vec<u64> = s.cache.iter().map(get).collect();
             let k = &mut out.cache;
             k.hits += c[0];

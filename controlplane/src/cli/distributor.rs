@@ -112,7 +112,7 @@ impl DistributorApiCmd {
             }
         };
         let token = jwt::sign(&self.secret, path, &body)?;
-        let response = reqwest::Client::new()
+        let response = hecaton_controlplane::node::peer_http::tool_client()
             .post(format!("{}{path}", self.url.trim_end_matches('/')))
             .bearer_auth(token)
             .json(&body)

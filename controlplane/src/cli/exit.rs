@@ -23,6 +23,7 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
             Some(NodeError::NoBuckets { .. }) => return exit_code::NO_BUCKETS,
             Some(NodeError::DataPlane { code, .. }) => return *code,
             Some(NodeError::OperatorApi { .. }) => return exit_code::ADDRESS_IN_USE,
+            Some(NodeError::CaFile(_)) => return exit_code::CONFIG,
             _ => {}
         }
     }

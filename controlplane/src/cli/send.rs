@@ -43,7 +43,7 @@ pub async fn send_all(
     if nodes.is_empty() {
         bail!("no storage bucket of {bag} publishes an endpoint");
     }
-    let http = reqwest::Client::new();
+    let http = hecaton_controlplane::node::peer_http::tool_client();
     for (id, path) in objects {
         let mut last_error = None;
         let mut sent = false;

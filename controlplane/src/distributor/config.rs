@@ -51,6 +51,10 @@ upload_memory_mib = 2
 allow_private_peers = false
 # The data plane's limits, as in the storage node's [dataplane] (unset: defaults), and:
 # max_concurrent_fills = 64         # cache fills running at once; more misses get 503
+# tls_cert = "/etc/hecaton/tls/fullchain.pem", tls_key = "/etc/hecaton/tls/privkey.pem"
+#                                   # serve https (reloaded on SIGHUP and when the files change)
+# tls_ca_file = ""                  # CA certificates trusted for storage nodes besides the
+#                                   # bundled roots
 
 [joystream]
 # Only with chain = "wss://...". The chain keeps operator metadata only in events, so the node
@@ -294,6 +298,7 @@ impl NodeConfig for DistributorConfig {
         };
         crate::chain::ChainKind::parse(&self.chain).map_err(|m| invalid("chain", &m))?;
         self.joystream.endpoints()?;
+        self.dataplane.validate_tls()?;
         if self.worker_id.is_none() && self.buckets == DistributionBuckets::All {
             return Err(invalid(
                 "worker_id",

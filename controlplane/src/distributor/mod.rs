@@ -83,6 +83,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
+    config.dataplane.trust_ca_file()?;
     check::check_worker(&chain, &config).await?;
     let status = DistributorStatus::new(&config.store_dir);
     status.update(|s| {

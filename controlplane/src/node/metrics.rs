@@ -97,6 +97,11 @@ impl Collector for ReportedCollector {
                 "Bytes the data plane received from peers by replication",
                 m.fetch_bytes,
             ),
+            (
+                "hecaton_dataplane_tls_handshake_failures",
+                "TLS handshakes on the public listener that failed",
+                m.tls_handshake_failures,
+            ),
         ] {
             let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter(value).encode(family)?;

@@ -29,13 +29,72 @@ pub enum PolicyError {
     Private(String),
 }
 
-/// The client; `allow_private` lifts the address policy (test networks, LANs).
+/// CA certificates trusted for peers besides the bundled webpki roots (`[dataplane]
+/// tls_ca_file`, which the data plane trusts too), set once at start.
+static EXTRA_ROOTS: std::sync::OnceLock<Vec<reqwest::Certificate>> = std::sync::OnceLock::new();
+
+/// Why the CA file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaFileError {
+    /// It could not be read.
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    /// It holds no usable certificate.
+    #[error("{0}: no PEM certificate in it ({1})")]
+    Pem(String, String),
+}
+
+/// Trusts the certificates of the PEM file `path` for every peer client made after.
+pub fn trust_ca_file(path: &std::path::Path) -> Result<(), CaFileError> {
+    let name = path.display().to_string();
+    let pem = std::fs::read(path).map_err(|e| CaFileError::Read(name.clone(), e))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| CaFileError::Pem(name.clone(), e.to_string()))?;
+    if certs.is_empty() {
+        return Err(CaFileError::Pem(name, "empty".into()));
+    }
+    let _ = EXTRA_ROOTS.set(certs);
+    Ok(())
+}
+
+/// An error with its causes, `a: b: c`: reqwest's own text ("error sending request") hides the
+/// reason (a refused certificate, a reset) in its sources.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// A client for the node's own operators' tools (`hecaton distributor-api`, `hecaton
+/// member upload`): TLS with the bundled roots, redirects never followed.
+pub fn tool_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("hecaton/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a client with the bundled roots always builds")
+}
+
+/// The client; `allow_private` lifts the address policy (test networks, LANs). TLS is rustls
+/// with the bundled webpki roots and those of [`trust_ca_file`].
 pub fn client(allow_private: bool) -> reqwest::Client {
-    let builder = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("hecaton/", env!("CARGO_PKG_VERSION")));
+    for cert in EXTRA_ROOTS.get().into_iter().flatten() {
+        builder = builder.add_root_certificate(cert.clone());
+    }
     let builder = if allow_private {
         builder
     } else {
@@ -43,7 +102,7 @@ pub fn client(allow_private: bool) -> reqwest::Client {
     };
     builder
         .build()
-        .expect("a client without TLS options always builds")
+        .expect("a client with parsed root certificates always builds")
 }
 
 /// Checks an endpoint whose host is an IP literal (the resolver never sees those).

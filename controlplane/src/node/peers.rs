@@ -198,7 +198,7 @@ pub async fn probe(
             {
                 Ok(r) if r.status().is_success() => Ok(started.elapsed()),
                 Ok(r) => Err(format!("{version} answered {}", r.status())),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(crate::node::peer_http::describe(&e)),
             }
         }
     };

@@ -65,6 +65,11 @@ allow_private_peers = false
 # fetch_min_bytes_per_sec = 65536   # slower peers are cut and the next one tried
 # access_log = "/var/log/hecaton/access.log"   # one line per request; off when empty
 # access_log_max_mib = 100, access_log_keep = 5  # rotation by size
+# tls_cert = "/etc/hecaton/tls/fullchain.pem"  # serve https on public_listen (with tls_key);
+# tls_key = "/etc/hecaton/tls/privkey.pem"     # reloaded on SIGHUP and when the files change
+# tls_check_secs = 60                          # between checks of the files for a renewal
+# tls_ca_file = ""                  # CA certificates trusted for peers besides the bundled roots
+# peer_idle_connections = 4, peer_keep_alive_ms = 4000  # kept-alive connections to peers
 # idle_timeout_secs = 60, header_timeout_ms = 10000, send_timeout_secs = 60,
 # max_connections_per_shard = 4096, fetch_max_secs = 3600, sweep_interval_secs = 600
 
@@ -248,6 +253,25 @@ pub struct DataPlaneConfig {
     /// Rotated files kept.
     #[serde(default)]
     pub access_log_keep: Option<u64>,
+    /// PEM CA certificates trusted for peers' https endpoints besides the bundled roots (both
+    /// planes); empty: the bundled roots only.
+    #[serde(default)]
+    pub tls_ca_file: String,
+    /// The public listener's certificate chain, PEM: https instead of http (with `tls_key`).
+    #[serde(default)]
+    pub tls_cert: String,
+    /// Its private key, PEM.
+    #[serde(default)]
+    pub tls_key: String,
+    /// Between checks of the certificate files for a renewal, s.
+    #[serde(default)]
+    pub tls_check_secs: Option<u64>,
+    /// Idle connections kept per peer and shard.
+    #[serde(default)]
+    pub peer_idle_connections: Option<u64>,
+    /// How long an idle peer connection is kept, ms.
+    #[serde(default)]
+    pub peer_keep_alive_ms: Option<u64>,
 }
 
 impl DataPlaneConfig {
@@ -273,16 +297,54 @@ impl DataPlaneConfig {
             ("max-concurrent-fills", self.max_concurrent_fills),
             ("access-log-max-mib", self.access_log_max_mib),
             ("access-log-keep", self.access_log_keep),
+            ("tls-check-secs", self.tls_check_secs),
+            ("peer-idle-connections", self.peer_idle_connections),
+            ("peer-keep-alive-ms", self.peer_keep_alive_ms),
         ];
         let mut args: Vec<String> = all
             .into_iter()
             .filter_map(|(flag, v)| v.map(|v| [format!("--{flag}"), v.to_string()]))
             .flatten()
             .collect();
-        if !self.access_log.is_empty() {
-            args.extend(["--access-log".to_owned(), self.access_log.clone()]);
+        for (flag, value) in [
+            ("--access-log", &self.access_log),
+            ("--tls-ca-file", &self.tls_ca_file),
+            ("--tls-cert", &self.tls_cert),
+            ("--tls-key", &self.tls_key),
+        ] {
+            if !value.is_empty() {
+                args.extend([flag.to_owned(), value.clone()]);
+            }
         }
         args
+    }
+
+    /// Checks the TLS keys beyond their types: a certificate needs its key.
+    pub fn validate_tls(&self) -> Result<(), ConfigError> {
+        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+            return Err(ConfigError::Invalid {
+                field: "dataplane.tls_cert",
+                message: "tls_cert and tls_key go together".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the control plane's peer clients trust `tls_ca_file`, as the data plane does.
+    pub fn trust_ca_file(&self) -> Result<(), crate::node::peer_http::CaFileError> {
+        if self.tls_ca_file.is_empty() {
+            return Ok(());
+        }
+        crate::node::peer_http::trust_ca_file(std::path::Path::new(&self.tls_ca_file))
+    }
+
+    /// The scheme of the public listener.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_empty() {
+            "http"
+        } else {
+            "https"
+        }
     }
 }
 
@@ -505,6 +567,7 @@ impl NodeConfig for StorageNodeConfig {
             _ => {}
         }
         self.joystream.endpoints()?;
+        self.dataplane.validate_tls()?;
         if self.accept.batch_size == 0 || self.accept.batch_size > 10_000 {
             return Err(invalid("accept.batch_size", "must be between 1 and 10000"));
         }

@@ -64,6 +64,9 @@ pub enum NodeError {
     /// The chain could not be read at start.
     #[error("cannot read the chain at start: {0}")]
     Chain(#[from] crate::chain::ChainError),
+    /// `[dataplane] tls_ca_file` cannot be used.
+    #[error("dataplane.tls_ca_file: {0}")]
+    CaFile(#[from] crate::node::peer_http::CaFileError),
     /// The worker operates none of the selected buckets (or does not exist): a node for it
     /// would hold nothing. Colossus exits too.
     #[error("{role} worker {worker_id} operates none of the selected buckets{hint}")]
@@ -109,6 +112,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
+    config.dataplane.trust_ca_file()?;
     let scope = config.scope();
     let operated = check_worker(&chain, &scope).await?;
     info!(worker = config.worker_id, buckets = ?operated, "worker operates its buckets");

@@ -10,6 +10,11 @@ mod distributor;
 mod joystream;
 mod node;
 mod operations;
+// The test CA and certificates, shared with the data plane's tests.
+#[allow(dead_code)]
+#[path = "../../../dataplane/tests/it/pki.rs"]
+mod pki;
 mod replication;
 mod storage;
 mod support;
+mod tls;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::pki::{shared_ca, Leaf};
 use crate::support::{get, ChainProcess};
 
 /// A port nothing listens on now (bound and released; tests accept the small race).
@@ -27,6 +28,22 @@ pub fn chain_for(dir: &Path, ports: &[u16]) -> ChainProcess {
 /// The dev network with a storage bucket per port of `storage` and a distribution bucket
 /// (family 0, worker i + 1) per port of `distribution`.
 pub fn chain_with(dir: &Path, storage: &[u16], distribution: &[u16]) -> ChainProcess {
+    let urls = |ports: &[u16]| -> Vec<String> {
+        ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}/"))
+            .collect()
+    };
+    chain_with_endpoints(dir, &urls(storage), &urls(distribution))
+}
+
+/// The dev network with a storage bucket per URL of `storage` and a distribution bucket
+/// (family 0, worker i + 1) per URL of `distribution`.
+pub fn chain_with_endpoints(
+    dir: &Path,
+    storage: &[String],
+    distribution: &[String],
+) -> ChainProcess {
     let mut args: Vec<String> = [
         "--block-time-ms",
         "200",
@@ -38,13 +55,13 @@ pub fn chain_with(dir: &Path, storage: &[u16], distribution: &[u16]) -> ChainPro
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for p in distribution {
+    for url in distribution {
         args.push("--distribution-endpoint".into());
-        args.push(format!("http://127.0.0.1:{p}/"));
+        args.push(url.clone());
     }
-    for p in storage {
+    for url in storage {
         args.push("--storage-endpoint".into());
-        args.push(format!("http://127.0.0.1:{p}/"));
+        args.push(url.clone());
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     ChainProcess::start(dir, &args)
@@ -54,6 +71,8 @@ pub fn chain_with(dir: &Path, storage: &[u16], distribution: &[u16]) -> ChainPro
 pub struct StorageNode {
     pub child: Child,
     pub public: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
     pub operator: String,
     pub store: PathBuf,
 }
@@ -69,6 +88,9 @@ pub struct NodeSpec<'a> {
     pub buckets: &'a str,
     /// More TOML, appended (`[sync]`, `[cleanup]` tables).
     pub extra: &'a str,
+    /// Serve https with a certificate of this kind from the test network's CA (trusted by
+    /// every node and by `support::client`).
+    pub tls: Option<Leaf>,
 }
 
 impl<'a> NodeSpec<'a> {
@@ -83,6 +105,7 @@ impl<'a> NodeSpec<'a> {
             dir,
             buckets: "\"all\"",
             extra: "",
+            tls: None,
         }
     }
 }
@@ -98,7 +121,7 @@ impl NodeSpec<'_> {
             format!(
                 "worker_id = {}\nbuckets = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{}\"\noperator_listen = \"127.0.0.1:0\"\nshards = 1\n\
-                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\nallow_private_peers = true\n[accept]\ninterval_ms = {}\n{}\n",
+                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\nallow_private_peers = true\n{}[accept]\ninterval_ms = {}\n{}\n",
                 spec.index + 1,
                 spec.buckets,
                 chain.url,
@@ -106,6 +129,7 @@ impl NodeSpec<'_> {
                 store.display(),
                 spec.port,
                 if spec.attach { "attach" } else { "supervise" },
+                tls_lines(spec.dir, &format!("storage-{}", spec.index), spec.tls),
                 spec.accept_interval_ms,
                 spec.extra,
             ),
@@ -113,6 +137,23 @@ impl NodeSpec<'_> {
         .unwrap();
         (config, store)
     }
+}
+
+/// `[dataplane]` lines serving https with a `kind` certificate written under `dir` as `stem`,
+/// trusting the test network's CA; none without `kind`.
+pub fn tls_lines(dir: &Path, stem: &str, kind: Option<Leaf>) -> String {
+    let Some(kind) = kind else {
+        return String::new();
+    };
+    let ca = shared_ca();
+    let (cert, key) = ca.write_leaf(dir, stem, kind);
+    let ca_file = ca.write(dir, "network-ca.pem");
+    format!(
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca_file = \"{}\"\n",
+        cert.display(),
+        key.display(),
+        ca_file.display()
+    )
 }
 
 impl StorageNode {
@@ -138,6 +179,7 @@ impl StorageNode {
         let node = StorageNode {
             child,
             public: SocketAddr::from(([127, 0, 0, 1], spec.port)),
+            scheme: if spec.tls.is_some() { "https" } else { "http" },
             operator,
             store,
         };
@@ -152,8 +194,12 @@ impl StorageNode {
         get(&format!("{}/status", self.operator)).await.1
     }
 
+    /// A URL of the public API (`localhost` over https, which the certificates name).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.public)
+        match self.scheme {
+            "https" => format!("https://localhost:{}{path}", self.public.port()),
+            _ => format!("http://{}{path}", self.public),
+        }
     }
 
     pub fn kill(&mut self) {
@@ -193,12 +239,25 @@ impl Drop for StorageNode {
 pub struct DistributorNode {
     pub child: Child,
     pub public: SocketAddr,
+    pub tls: bool,
     pub operator: String,
 }
 
 impl DistributorNode {
     /// Distributor `index` (worker index + 1, bucket 0:index) on `port`, with `extra` TOML.
     pub fn start(chain: &ChainProcess, dir: &Path, index: usize, port: u16, extra: &str) -> Self {
+        Self::start_with(chain, dir, index, port, extra, None)
+    }
+
+    /// As `start`, serving https with a `tls` certificate of the test network's CA.
+    pub fn start_with(
+        chain: &ChainProcess,
+        dir: &Path,
+        index: usize,
+        port: u16,
+        extra: &str,
+        tls: Option<Leaf>,
+    ) -> Self {
         let store = dir.join(format!("cache-{index}"));
         let config = dir.join(format!("distributor-{index}.toml"));
         std::fs::write(
@@ -207,12 +266,13 @@ impl DistributorNode {
                 "id = \"distributor-{index}\"\nworker_id = {}\nchain = \"{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:0\"\n\
                  operator_secret = \"test-secret-of-thirty-two-bytes!\"\nshards = 1\n{extra}\n\
-                 [dataplane]\nio_memory_mib = 1\nallow_private_peers = true\naccess_log = \"{}\"\n\
+                 [dataplane]\nio_memory_mib = 1\nallow_private_peers = true\naccess_log = \"{}\"\n{}\
                  [sources]\nprobe_interval_secs = 1\n",
                 index + 1,
                 chain.url,
                 store.display(),
                 dir.join(format!("access-{index}.log")).display(),
+                tls_lines(dir, &format!("distributor-{index}"), tls),
             ),
         )
         .unwrap();
@@ -236,6 +296,7 @@ impl DistributorNode {
         let node = DistributorNode {
             child,
             public: SocketAddr::from(([127, 0, 0, 1], port)),
+            tls: tls.is_some(),
             operator,
         };
         wait_for_port(node.public);
@@ -243,6 +304,9 @@ impl DistributorNode {
     }
 
     pub fn url(&self, path: &str) -> String {
+        if self.tls {
+            return format!("https://localhost:{}{path}", self.public.port());
+        }
         format!("http://{}{path}", self.public)
     }
 

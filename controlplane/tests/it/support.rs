@@ -74,8 +74,11 @@ impl Drop for ChainProcess {
     }
 }
 
+/// A client for the nodes under test; it trusts the test network's CA (`pki::shared_ca`).
 pub fn client() -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(crate::pki::shared_ca().pem().as_bytes()).unwrap();
     reqwest::Client::builder()
+        .add_root_certificate(ca)
         .timeout(Duration::from_secs(20))
         .build()
         .expect("client")

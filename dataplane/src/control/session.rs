@@ -98,7 +98,7 @@ type Snapshot = (u64, Globals, Vec<BagPlacement>, Option<IdSet>);
 
 enum Event {
     Read(std::io::Result<usize>),
-    Report(Report),
+    Report(Box<Report>),
     Tick,
 }
 
@@ -118,7 +118,7 @@ impl Session {
             let event = future::or(
                 future::or(async { Event::Read(stream.read(buf).await) }, async {
                     match ctx.reports.recv().await {
-                        Some(r) => Event::Report(r),
+                        Some(r) => Event::Report(Box::new(r)),
                         None => future::pending().await,
                     }
                 }),
@@ -133,7 +133,7 @@ impl Session {
                 Event::Read(Ok(0)) => return Err(SessionEnd::Closed),
                 Event::Read(Ok(n)) => self.decoder.extend(&self.buf[..n]),
                 Event::Read(Err(e)) => return Err(e.into()),
-                Event::Report(r) => self.send(&FromDataPlane::Report(r)),
+                Event::Report(r) => self.send(&FromDataPlane::Report(*r)),
                 Event::Tick if ctx.stopping() => return Err(SessionEnd::Stopping),
                 Event::Tick => {
                     next_tick = Instant::now() + TICK;

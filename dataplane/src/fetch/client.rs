@@ -1,7 +1,10 @@
-//! The HTTP/1.1 client replication fetches with: one `GET {endpoint}api/v1/files/{id}` per
-//! connection (the Colossus API, so Colossus peers serve as sources too), optionally from an
-//! offset with `Range: bytes=N-`, the response head parsed by `httparse`, the body read with an
-//! idle timeout. The addresses come resolved from the control plane: nothing here blocks on DNS.
+//! The HTTP/1.1 client replication and cache fills fetch with: `GET {endpoint}api/v1/files/{id}`
+//! (the Colossus API, so Colossus peers serve as sources too), over `http://` or `https://`
+//! (see `tls/client.rs` for what is trusted), optionally from an offset with `Range: bytes=N-`,
+//! the response head parsed by `httparse`, the body read under the peer limits. Connections
+//! are kept alive and reused ([`Pool`]): a TLS handshake per object would cost more than a small
+//! object's bytes. The addresses come resolved from the control plane: nothing here blocks on
+//! DNS.
 //!
 //! It is deliberately small: replication needs a GET with a range and a bounded body, not a
 //! general client, and glommio's sockets are used directly so that transfers run on the shard's
@@ -11,9 +14,14 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::rc::Rc;
+
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use hecaton_shared::DataObjectId;
+
+use super::pool::{Peers, Pool, PoolKey};
+use crate::tls::Stream;
 
 /// The longest response head accepted.
 const HEAD_MAX: usize = 16 * 1024;
@@ -60,6 +68,10 @@ impl Default for PeerLimits {
 /// Where an object is fetched from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// Over TLS (`https://`), verified for [`Request::server_name`].
+    pub tls: bool,
+    /// The endpoint's host name, for SNI and certificate verification.
+    pub server_name: String,
     /// `Host` header value.
     pub host: String,
     /// The request target (`/api/v1/files/<id>` under the endpoint's path).
@@ -75,6 +87,9 @@ pub enum ClientError {
     /// No address accepted a connection.
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// The TLS handshake failed: a bad certificate, or no common protocol.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::client::HandshakeError),
     /// The connection failed or timed out.
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -89,25 +104,27 @@ impl Request {
     pub fn for_object(endpoint: &str, id: DataObjectId) -> Result<Request, ClientError> {
         let url = url::Url::parse(endpoint)
             .map_err(|_| ClientError::Endpoint(endpoint.into(), "not a URL"))?;
-        match url.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(ClientError::Endpoint(
-                    endpoint.into(),
-                    "https sources are not supported by this build",
-                ))
-            }
-            _ => return Err(ClientError::Endpoint(endpoint.into(), "not an http URL")),
-        }
-        let host = url
+        let tls = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(ClientError::Endpoint(endpoint.into(), "not an http(s) URL")),
+        };
+        let name = url
             .host_str()
             .ok_or(ClientError::Endpoint(endpoint.into(), "no host"))?;
+        // `url` keeps IPv6 literals bracketed; SNI and verification want the address itself.
+        let server_name = name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let host = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_string(),
+            Some(p) => format!("{name}:{p}"),
+            None => name.to_string(),
         };
         let base = url.path().trim_end_matches('/');
         Ok(Request {
+            tls,
+            server_name,
             host,
             path: format!("{base}/api/v1/files/{id}"),
         })
@@ -127,6 +144,8 @@ pub struct Head {
     pub content_range: Option<(u64, u64, u64)>,
     /// `Transfer-Encoding: chunked`.
     pub chunked: bool,
+    /// `Connection: close`: the peer closes the connection after this answer.
+    pub close: bool,
 }
 
 /// A response body being read, held to the peer limits: each read waits at most the idle
@@ -134,18 +153,45 @@ pub struct Head {
 /// request's longest duration.
 #[derive(Debug)]
 pub struct Body {
-    stream: TcpStream,
+    stream: Option<Stream>,
     leftover: Vec<u8>,
     at: usize,
     limits: PeerLimits,
     started: std::time::Instant,
     received: u64,
+    /// The body's length, when the head declared it: the body ends there (not at the end of
+    /// the connection), and the connection can then serve the next request.
+    length: Option<u64>,
+    /// Where the connection goes back once the body was read whole.
+    reuse: Option<(Rc<Pool>, PoolKey)>,
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        let whole = self.length == Some(self.received) && self.at >= self.leftover.len();
+        if let (true, Some((pool, key)), Some(stream)) =
+            (whole, self.reuse.take(), self.stream.take())
+        {
+            pool.put(key, stream);
+        }
+    }
 }
 
 impl Body {
-    /// Reads the next bytes into `buf`; 0 at the end of the connection. A peer too slow for the
+    /// Reads the next bytes into `buf`; 0 at the end of the body. A peer too slow for the
     /// limits fails the read with `TimedOut`, saying which limit.
     pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let buf = match self.length {
+            Some(length) => {
+                let left = length.saturating_sub(self.received);
+                let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+                &mut buf[..n]
+            }
+            None => buf,
+        };
+        if buf.is_empty() {
+            return Ok(0);
+        }
         if self.at < self.leftover.len() {
             let n = (self.leftover.len() - self.at).min(buf.len());
             buf[..n].copy_from_slice(&self.leftover[self.at..self.at + n]);
@@ -159,10 +205,14 @@ impl Body {
             return Err(self.too_slow());
         };
         let wait = left.min(self.limits.idle);
-        self.stream
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(0);
+        };
+        stream
+            .tcp()
             .set_read_timeout(Some(wait))
             .map_err(io::Error::from)?;
-        match self.stream.read(buf).await {
+        match stream.read(buf).await {
             Ok(n) => {
                 self.received += n as u64;
                 Ok(n)
@@ -199,14 +249,33 @@ impl Body {
     }
 }
 
-/// Sends `GET` with `range` as its `Range` header, if any, to the first of `addrs` that
-/// accepts, and reads the response head.
+/// Sends `GET` with `range` as its `Range` header, if any, over a kept-alive connection to the
+/// peer or a new one to the first of `addrs` that accepts, and reads the response head.
 pub async fn get(
+    peers: &Peers,
     addrs: &[SocketAddr],
     req: &Request,
     range: Option<&str>,
-    limits: PeerLimits,
 ) -> Result<(Head, Body), ClientError> {
+    let key = PoolKey::new(req);
+    // A kept connection the peer closed meanwhile fails before any answer byte; the request
+    // then goes on a new connection (it is a GET: nothing was done twice).
+    while let Some(stream) = peers.pool.take(&key) {
+        if let Ok(r) = exchange(stream, peers, req, range, &key).await {
+            return Ok(r);
+        }
+    }
+    let stream = connect(peers, addrs, req).await?;
+    exchange(stream, peers, req, range, &key).await
+}
+
+/// Opens a connection to the first of `addrs` that accepts, with TLS if the request asks.
+async fn connect(
+    peers: &Peers,
+    addrs: &[SocketAddr],
+    req: &Request,
+) -> Result<Stream, ClientError> {
+    let limits = peers.limits;
     let mut last = String::from("no address");
     let mut stream = None;
     for addr in addrs {
@@ -222,17 +291,38 @@ pub async fn get(
             Err(e) => last = format!("{addr}: {e}"),
         }
     }
-    let mut stream = stream.ok_or(ClientError::Connect(last))?;
+    let tcp = stream.ok_or(ClientError::Connect(last))?;
+    tcp.set_read_timeout(Some(limits.connect))
+        .map_err(io::Error::from)?;
+    tcp.set_write_timeout(Some(limits.connect))
+        .map_err(io::Error::from)?;
+    let _ = tcp.set_nodelay(true);
+    if !req.tls {
+        return Ok(Stream::Plain(tcp));
+    }
+    Ok(peers.tls.connect(&req.server_name, tcp).await?)
+}
+
+/// Sends the request on `stream` and reads the answer's head.
+async fn exchange(
+    mut stream: Stream,
+    peers: &Peers,
+    req: &Request,
+    range: Option<&str>,
+    key: &PoolKey,
+) -> Result<(Head, Body), ClientError> {
+    let limits = peers.limits;
     let started = std::time::Instant::now();
     stream
+        .tcp()
         .set_read_timeout(Some(limits.idle))
         .map_err(io::Error::from)?;
     stream
+        .tcp()
         .set_write_timeout(Some(limits.idle))
         .map_err(io::Error::from)?;
-    let _ = stream.set_nodelay(true);
     let mut head = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hecaton/{}\r\nAccept: */*\r\nConnection: close\r\n",
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: hecaton/{}\r\nAccept: */*\r\n",
         req.path,
         req.host,
         env!("CARGO_PKG_VERSION")
@@ -242,6 +332,7 @@ pub async fn get(
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await?;
+    stream.flush().await?;
 
     let mut buf = vec![0u8; 8 * 1024];
     let mut filled = 0;
@@ -261,15 +352,22 @@ pub async fn get(
         filled += n;
         if let Some((head, len)) = parse_head(&buf[..filled])? {
             buf.truncate(filled);
+            // A body of declared length leaves the connection usable for the next request;
+            // one that runs to the connection's end, or a peer closing it, does not.
+            let length = head.content_length.filter(|_| !head.chunked);
+            let reuse =
+                (length.is_some() && !head.close).then(|| (peers.pool.clone(), key.clone()));
             return Ok((
                 head,
                 Body {
-                    stream,
+                    stream: Some(stream),
                     leftover: buf,
                     at: len,
                     limits,
                     started,
                     received: 0,
+                    length,
+                    reuse,
                 },
             ));
         }
@@ -292,6 +390,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
         content_length: None,
         content_range: None,
         chunked: false,
+        close: resp.version == Some(0),
     };
     for h in resp.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
@@ -309,6 +408,8 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
             head.content_type = Some(value.to_string());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             head.chunked = value.to_ascii_lowercase().contains("chunked");
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            head.close = value.eq_ignore_ascii_case("close");
         }
     }
     Ok(Some((head, len)))
@@ -359,9 +460,15 @@ mod tests {
                 "{endpoint}"
             );
         }
-        for bad in ["ftp://x/", "not a url", "https://storage.example/"] {
+        for bad in ["ftp://x/", "not a url"] {
             assert!(Request::for_object(bad, id).is_err(), "{bad}");
         }
+        let r = Request::for_object("https://storage.example:8443/s/", id).unwrap();
+        assert!(r.tls);
+        assert_eq!(r.server_name, "storage.example");
+        assert_eq!(r.host, "storage.example:8443");
+        let r = Request::for_object("https://[::1]/", id).unwrap();
+        assert_eq!((r.server_name.as_str(), r.host.as_str()), ("::1", "[::1]"));
     }
 
     #[test]

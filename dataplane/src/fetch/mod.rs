@@ -19,6 +19,7 @@
 //! ```
 
 pub mod client;
+pub mod pool;
 pub mod rate;
 pub mod scheduler;
 pub mod transfer;

@@ -10,7 +10,8 @@ use std::time::Instant;
 use hecaton_shared::socket::{AttemptFailure, Source};
 use hecaton_shared::DataObjectId;
 
-use super::client::{self, ClientError, Head, PeerLimits};
+use super::client::{self, ClientError, Head};
+use super::pool::Peers;
 use super::rate::RateLimit;
 
 /// Bytes read from a peer at a time.
@@ -46,8 +47,8 @@ pub struct Attempt<'a> {
     pub size: u64,
     /// Where from.
     pub source: &'a Source,
-    /// How peers are held: timeouts, minimum rate, address policy.
-    pub peer_limits: PeerLimits,
+    /// The shard's peers: limits, TLS, kept connections.
+    pub peers: &'a Peers,
     /// The bandwidth cap to respect, if any.
     pub rate: Option<&'a RateLimit>,
     /// Set to stop the attempt.
@@ -69,14 +70,14 @@ pub async fn receive<S: Sink>(
         Err(e) => return Transfer::Failed(BadResponse, e.to_string()),
     };
     let range = (offset > 0).then(|| format!("bytes={offset}-"));
-    let (head, mut body) =
-        match client::get(&a.source.addrs, &req, range.as_deref(), a.peer_limits).await {
-            Ok(r) => r,
-            Err(e @ (ClientError::Response(_) | ClientError::Endpoint(..))) => {
-                return Transfer::Failed(BadResponse, e.to_string())
-            }
-            Err(e) => return Transfer::Failed(Unreachable, e.to_string()),
-        };
+    let (head, mut body) = match client::get(a.peers, &a.source.addrs, &req, range.as_deref()).await
+    {
+        Ok(r) => r,
+        Err(e @ (ClientError::Response(_) | ClientError::Endpoint(..))) => {
+            return Transfer::Failed(BadResponse, e.to_string())
+        }
+        Err(e) => return Transfer::Failed(Unreachable, e.to_string()),
+    };
     // Where the body starts in the object: a peer that ignores the range sends it whole, and the
     // prefix we hold is skipped (read, not kept).
     let start = match head.status {

@@ -15,7 +15,7 @@ use hecaton_shared::socket::{FetchJob, Source};
 use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{debug, warn};
 
-use super::client::PeerLimits;
+use super::pool::Peers;
 use super::rate::RateLimit;
 use super::transfer::{self, Attempt, Transfer};
 use super::{AttemptResult, Order, Outcome};
@@ -39,8 +39,8 @@ pub struct WorkerEnv {
     pub results: mpsc::UnboundedSender<AttemptResult>,
     /// This shard's share of the bandwidth cap, bytes per second (0: none).
     pub bytes_per_sec: u64,
-    /// How peers are held: timeouts, minimum rate, address policy.
-    pub peer_limits: PeerLimits,
+    /// The shard's peers: limits, TLS, kept connections.
+    pub peers: Rc<Peers>,
 }
 
 struct Partial {
@@ -248,7 +248,7 @@ impl Worker {
             id: job.id,
             size: job.size,
             source,
-            peer_limits: self.env.peer_limits,
+            peers: &self.env.peers,
             rate: Some(&self.rate),
             cancelled,
         };

@@ -11,12 +11,12 @@
 
 use std::io;
 
+use crate::tls::Stream;
 use futures_lite::AsyncWriteExt;
-use glommio::net::TcpStream;
 use hecaton_shared::socket::Source;
 use hecaton_shared::DataObjectId;
 
-use crate::fetch::client::{self, Head, PeerLimits};
+use crate::fetch::client::{self, Head};
 use crate::fill::stream::answer_range;
 use crate::http::request::{Method, Request};
 use crate::http::response::ResponseHead;
@@ -69,7 +69,7 @@ pub fn safe_media_type(peer: Option<&str>) -> &str {
 /// matches; `None` when none did (nothing was sent).
 #[allow(clippy::too_many_arguments)]
 pub async fn serve(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -78,7 +78,7 @@ pub async fn serve(
     sources: &[Source],
     keep: bool,
 ) -> Option<io::Result<bool>> {
-    let limits: PeerLimits = shard.fill_env.peer_limits;
+    let peers = &shard.fill_env.peers;
     let (status, start, end) = match answer_range(stream, req, head, size, keep).await {
         Ok(resolved) => resolved,
         Err(answered) => return Some(answered),
@@ -89,7 +89,7 @@ pub async fn serve(
         let Ok(target) = client::Request::for_object(&source.endpoint, id) else {
             continue;
         };
-        let Ok((up, mut body)) = client::get(&source.addrs, &target, ask.as_deref(), limits).await
+        let Ok((up, mut body)) = client::get(peers, &source.addrs, &target, ask.as_deref()).await
         else {
             continue;
         };
@@ -192,6 +192,7 @@ mod tests {
             content_length: len,
             content_range: range,
             chunked: false,
+            close: false,
         };
         assert!(matches_exactly(&head(200, Some(10), None), 200, (0, 9), 10));
         assert!(!matches_exactly(

@@ -4,11 +4,10 @@
 //! past what has arrived (by more than [`AHEAD`]) is left to the proxy.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
+use crate::tls::Stream;
 use glommio::io::BufferedFile;
-use glommio::net::TcpStream;
 
 use super::{Fill, FillState};
 use crate::http::range;
@@ -48,7 +47,7 @@ pub const PENDING_HEADERS: &[(&str, &[u8])] = &[
 /// The status and inclusive byte range that answer `req` for an object of `size` bytes (200 and
 /// the whole, or 206 and the range asked), or `Err` with the 416 already sent.
 pub async fn answer_range(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     head: &mut ResponseHead,
     size: u64,
@@ -70,7 +69,7 @@ pub async fn answer_range(
 
 /// Answers `req` from `fill`; `how` says whether this request started it.
 pub async fn serve(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -142,7 +141,7 @@ pub async fn serve(
 /// is verified; a failed fill, or one that started over (its bytes came from a bad source),
 /// cuts the response.
 async fn stream_body(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     shard: &Shard,
     fill: &Fill,
     file: &BufferedFile,
@@ -173,14 +172,7 @@ async fn stream_body(
             _ => written.min(stop),
         };
         if pos < limit {
-            send_file(
-                stream,
-                file.as_raw_fd(),
-                pos,
-                limit - pos,
-                shard.limits.send_timeout,
-            )
-            .await?;
+            send_file(stream, file, pos, limit - pos, shard.limits.send_timeout).await?;
             pos = limit;
             continue;
         }

@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use super::{Fill, FillState};
 use crate::cache::CacheEvent;
 use crate::control::Publisher;
-use crate::fetch::client::PeerLimits;
+use crate::fetch::pool::Peers;
 use crate::fetch::transfer::{self, Attempt, Sink, Transfer};
 use crate::store::media_type::{sniff, SNIFF_LEN};
 use crate::store::{temp, Digester, Expected};
@@ -40,8 +40,8 @@ pub struct FillEnv {
     pub publisher: Publisher,
     /// The cache manager on the control executor.
     pub events: mpsc::UnboundedSender<CacheEvent>,
-    /// How peers are held: timeouts, minimum rate, address policy.
-    pub peer_limits: PeerLimits,
+    /// The shard's peers: limits, TLS, kept connections.
+    pub peers: Rc<Peers>,
 }
 
 /// The temp file a fill writes, with the digest of what it holds.
@@ -141,7 +141,7 @@ async fn fetch(
                 id: fill.id,
                 size: fill.size,
                 source,
-                peer_limits: env.peer_limits,
+                peers: &env.peers,
                 rate: None,
                 cancelled: &std::cell::Cell::new(false),
             };

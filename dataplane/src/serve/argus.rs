@@ -4,7 +4,7 @@
 
 use std::io;
 
-use glommio::net::TcpStream;
+use crate::tls::Stream;
 
 use crate::http::request::{Method, Request};
 use crate::http::response::ResponseHead;
@@ -15,7 +15,7 @@ use crate::serve::{asset, routes};
 
 /// Answers `req`; `Ok(true)` when the connection stays open.
 pub async fn respond(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,

@@ -17,7 +17,7 @@ use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use glommio::net::TcpStream;
+use crate::tls::Stream;
 use hecaton_shared::socket::Source;
 use hecaton_shared::{BagId, ContentId, DataObjectId, DecimalError};
 
@@ -46,7 +46,7 @@ fn message(text: &str) -> Vec<u8> {
 
 /// Serves asset `id_text`.
 pub async fn serve(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -163,7 +163,7 @@ pub async fn serve(
 
 /// A cache hit, if the object is cached.
 async fn hit(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -292,7 +292,7 @@ const FILLS_SHARE_PERCENT: u64 = 50;
 
 /// HEAD of an object not cached: its length from the chain, without fetching it.
 async fn head_of_missing(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -318,7 +318,7 @@ async fn head_of_missing(
 }
 
 async fn proxied(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::io;
 use std::time::Instant;
 
-use futures_lite::AsyncReadExt;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use tracing::debug;
 
@@ -18,6 +18,7 @@ use crate::serve::reaper::{Phase, Slot};
 use crate::serve::routes;
 use crate::serve::sendfile::set_nonblocking;
 use crate::serve::shard::Shard;
+use crate::tls::Stream;
 
 const INITIAL_BUFFER: usize = 8 * 1024;
 
@@ -41,15 +42,29 @@ enum Next {
 
 /// Serves `stream` until the client or the server closes it. `doing` is set to each request's
 /// method and path, for the log line of a panic (see `panics.rs`).
-pub async fn serve(mut stream: TcpStream, shard: &Shard, doing: &RefCell<String>) {
-    if let Err(e) = prepare(&stream, shard) {
+pub async fn serve(tcp: TcpStream, shard: &Shard, doing: &RefCell<String>) {
+    if let Err(e) = prepare(&tcp, shard) {
         debug!("could not set up connection: {e}");
         return;
     }
-    let registration = shard
-        .reaper
-        .register(std::os::fd::AsRawFd::as_raw_fd(&stream));
+    let registration = shard.reaper.register(std::os::fd::AsRawFd::as_raw_fd(&tcp));
     let slot = &registration.slot;
+    let mut stream = match &shard.tls {
+        None => Stream::Plain(tcp),
+        Some(tls) => {
+            // The handshake is held to the request head's deadline: a client that opens
+            // connections and never finishes one is cut like a slow head.
+            slot.set(Phase::Head, Instant::now() + shard.limits.header_timeout);
+            match tls.accept(tcp).await {
+                Ok(s) => s,
+                Err(e) => {
+                    shard.views.metrics.tls_handshake_failed(shard.index);
+                    debug!("TLS handshake failed: {e}");
+                    return;
+                }
+            }
+        }
+    };
     let mut buf = vec![0u8; INITIAL_BUFFER];
     let mut filled = 0usize;
     let mut head = ResponseHead::default();
@@ -82,7 +97,13 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard, doing: &RefCell<String>
             slot,
         };
         let started = Instant::now();
-        let answered = routes::respond(&mut stream, &req, shard, &mut head, pending).await;
+        let mut answered = routes::respond(&mut stream, &req, shard, &mut head, pending).await;
+        if stream.is_tls() && answered.is_ok() {
+            // Records a response left in the session go out before the next request is read.
+            if let Err(e) = stream.flush().await {
+                answered = Err(e);
+            }
+        }
         let body_in = req.content_length.unwrap_or(0);
         let mut out = head.sent_len();
         if req.method == Method::Head {
@@ -99,7 +120,7 @@ pub async fn serve(mut stream: TcpStream, shard: &Shard, doing: &RefCell<String>
         );
         if let Some(log) = &shard.access_log {
             log.record(&Entry {
-                client: stream.peer_addr().ok(),
+                client: stream.tcp().peer_addr().ok(),
                 method: req.method.as_str(),
                 path: &req.path,
                 status: head.status(),
@@ -135,7 +156,7 @@ fn prepare(stream: &TcpStream, shard: &Shard) -> io::Result<()> {
 /// Reads until a whole request head is buffered. Deadlines and the drain are enforced by the
 /// shard's reaper, which cuts the read; see `reaper.rs`.
 async fn next_request(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     buf: &mut Vec<u8>,
     filled: &mut usize,
     shard: &Shard,

@@ -65,6 +65,19 @@ pub struct ServeConfig {
     pub disk_reserve: u64,
     /// The access log, if one is kept.
     pub access_log: Option<access_log::AccessLogConfig>,
+    /// TLS: the CA file peers are also verified against, the listener's certificate.
+    pub tls: TlsSettings,
+    /// Connections kept to peers.
+    pub peer_pool: crate::fetch::pool::PoolLimits,
+}
+
+/// Where TLS material is.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// PEM certificates trusted for peers besides the bundled roots.
+    pub ca_file: Option<PathBuf>,
+    /// The public listener's certificate and key: https instead of http.
+    pub server: Option<crate::tls::ServerTlsFiles>,
 }
 
 /// What start-up found, for the caller to print.
@@ -78,6 +91,8 @@ pub struct Started {
     pub checks: Vec<Check>,
     /// The io_uring memory plan.
     pub io_memory: IoMemoryPlan,
+    /// Whether the public listener serves https.
+    pub tls: bool,
     /// Store recovery.
     pub recovery: Recovery,
     /// The control socket's path.
@@ -115,6 +130,9 @@ pub enum ServeError {
     /// SIGTERM/SIGINT handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// The TLS material could not be loaded.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Runs the data plane until SIGTERM/SIGINT has drained it. `on_ready` is called once every
@@ -138,6 +156,9 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         return Err(ServeError::Host(io_uring));
     }
     let mut checks = vec![io_uring];
+    if config.tls.server.is_some() {
+        checks.push(ktls_check());
+    }
     let io_memory =
         hecaton_tuning::plan_io_memory(shards, config.io_memory_bytes).map_err(ServeError::Host)?;
     checks.push(io_memory.as_check());
@@ -155,7 +176,7 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         results: results_rx,
     };
     let (cache_tx, cache_rx) = futures_channel::mpsc::unbounded::<CacheEvent>();
-    let (views, recovery, control) = start_control(
+    let (views, recovery, (peer_tls, tls), control) = start_control(
         &config,
         &io_memory,
         shards,
@@ -175,6 +196,9 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         role: config.role,
         cache_events: cache_tx,
         access_log: config.access_log.clone(),
+        peer_tls,
+        peer_pool: config.peer_pool,
+        tls: tls.clone(),
     };
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -216,6 +240,7 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         shards,
         checks,
         io_memory,
+        tls: tls.is_some(),
         recovery,
         control_socket: config.control_socket.clone(),
     });
@@ -247,7 +272,35 @@ fn probe(addr: SocketAddr) -> Result<SocketAddr, ServeError> {
         .map_err(|source| ServeError::Listen { addr, source })
 }
 
-type ControlStart = (Arc<Views>, Recovery, glommio::ExecutorJoinHandle<()>);
+/// Whether the kernel could encrypt records (`tls/ktls.rs`), as a host check.
+fn ktls_check() -> Check {
+    let (status, detail) = match crate::tls::ktls::probe() {
+        crate::tls::ktls::Support::Offered => (
+            Status::Ok,
+            "the kernel offers the tls ULP; records are still encrypted in user space".to_string(),
+        ),
+        crate::tls::ktls::Support::Absent(why) => (
+            Status::Ok,
+            format!("not offered by this kernel ({why}); records are encrypted in user space"),
+        ),
+    };
+    Check {
+        name: "kernel TLS",
+        status,
+        found: detail,
+        fix: None,
+    }
+}
+
+/// The peers' TLS client and the listener's TLS server, if any.
+type TlsStart = (crate::tls::ClientTls, Option<crate::tls::ServerTls>);
+
+type ControlStart = (
+    Arc<Views>,
+    Recovery,
+    TlsStart,
+    glommio::ExecutorJoinHandle<()>,
+);
 
 /// The cache manager's channel: its sender (for the session) and receiver.
 type CacheChannel = (
@@ -280,10 +333,20 @@ fn start_control(
     };
     let space = crate::store::space::Space::new(config.disk_reserve);
     let lifecycle = lifecycle.clone();
+    let tls_settings = config.tls.clone();
+    let hup = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if config.tls.server.is_some() {
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+            .map_err(ServeError::Signals)?;
+    }
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
         .name("control")
         .io_memory(plan.per_executor)
         .spawn(move || async move {
+            let tls = match crate::tls::reload::load(&tls_settings).await {
+                Ok(t) => t,
+                Err(e) => return drop(tx.send(Err(ServeError::Tls(e)))),
+            };
             let (store, recovery) = match Store::open(&dir).await {
                 Ok(s) => s,
                 Err(e) => return drop(tx.send(Err(ServeError::Store(e)))),
@@ -293,7 +356,11 @@ fn start_control(
                 Err(e) => return drop(tx.send(Err(ServeError::Control(e)))),
             };
             let views = Views::new(store.catalog(), control.shards, space);
-            let _ = tx.send(Ok((views.clone(), recovery)));
+            if let (Some(server), Some(files)) = (&tls.1, &tls_settings.server) {
+                let watch = crate::tls::reload::watch(server.clone(), files.clone(), hup);
+                glommio::spawn_local(watch).detach();
+            }
+            let _ = tx.send(Ok((views.clone(), recovery, tls)));
             let writer = control::Writer {
                 store,
                 queue,
@@ -303,7 +370,7 @@ fn start_control(
         })
         .map_err(|e| ServeError::Executor(format!("control: {e}")))?;
     match rx.recv() {
-        Ok(Ok((views, recovery))) => Ok((views, recovery, handle)),
+        Ok(Ok((views, recovery, tls))) => Ok((views, recovery, tls, handle)),
         Ok(Err(e)) => {
             let _ = handle.join();
             Err(e)

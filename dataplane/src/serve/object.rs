@@ -3,10 +3,9 @@
 //! their caching headers.
 
 use std::io;
-use std::os::fd::AsRawFd;
 
+use crate::tls::Stream;
 use futures_lite::AsyncWriteExt;
-use glommio::net::TcpStream;
 use hecaton_shared::{DataObjectId, DecimalError};
 use tracing::error;
 
@@ -26,7 +25,7 @@ pub type InMemory = std::sync::Arc<[u8]>;
 
 /// Serves object `id_text` (the path segment after `files/`).
 pub async fn serve(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -70,7 +69,7 @@ pub async fn serve(
 /// when the object is kept there, else from its file.
 #[allow(clippy::too_many_arguments)]
 pub async fn send_object(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -156,14 +155,7 @@ pub async fn send_object(
         return Ok(keep);
     }
     if body_follows {
-        send_file(
-            stream,
-            open.file.as_raw_fd(),
-            start,
-            len,
-            shard.limits.send_timeout,
-        )
-        .await?;
+        send_file(stream, &open.file, start, len, shard.limits.send_timeout).await?;
     }
     Ok(keep)
 }

@@ -7,8 +7,8 @@
 use std::io;
 use std::rc::Rc;
 
+use crate::tls::Stream;
 use futures_lite::AsyncWriteExt;
-use glommio::net::TcpStream;
 
 use crate::http::request::{Method, Request};
 use crate::http::response::{error_body, ResponseHead};
@@ -23,7 +23,7 @@ const INLINE_BODY: usize = 16 * 1024;
 
 /// Answers `req`; `Ok(true)` when the connection stays open for the next request.
 pub async fn respond(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -219,7 +219,7 @@ fn data_objects_json(shard: &Shard) -> Rc<Vec<u8>> {
 
 /// Sends a JSON response (head and body in one write; the body is left out for HEAD).
 pub async fn send_json(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     head: &mut ResponseHead,
     status: u16,
     body: &[u8],
@@ -233,7 +233,7 @@ pub async fn send_json(
 /// [`send_json`] with extra header lines.
 #[allow(clippy::too_many_arguments)]
 pub async fn send_json_with(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     head: &mut ResponseHead,
     status: u16,
     extra: &[(&str, &[u8])],
@@ -263,7 +263,7 @@ pub async fn send_json_with(
 }
 
 async fn not_found(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     head: &mut ResponseHead,
     req: &Request,
     keep: bool,
@@ -282,7 +282,7 @@ async fn not_found(
 }
 
 pub(crate) async fn not_allowed(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     head: &mut ResponseHead,
     req: &Request,
     keep: bool,
@@ -302,7 +302,7 @@ pub(crate) async fn not_allowed(
 
 /// CORS preflight, as Express's `cors()` answers it for every path.
 pub(crate) async fn preflight(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     head: &mut ResponseHead,
     keep: bool,

@@ -17,11 +17,13 @@
 //! Objects that are not cached cost a disk read inside the call; see ARCHITECTURE.md.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use futures_lite::AsyncWriteExt;
-use glommio::net::TcpStream;
+use glommio::io::BufferedFile;
+
+use crate::tls::Stream;
 
 /// Most bytes one `sendfile` call may send before the connection yields to the others on its
 /// shard (nginx's `sendfile_max_chunk`, whose default this is). Without it a large response kept
@@ -49,8 +51,17 @@ pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
 
 /// Sends a response head that a body will follow: `MSG_MORE` lets the kernel put the head and
 /// the first body bytes in one segment (nginx's `tcp_nopush`, without the cork left behind).
-pub async fn send_head(stream: &mut TcpStream, head: &[u8], body_follows: bool) -> io::Result<()> {
-    let fd = std::os::fd::AsRawFd::as_raw_fd(stream);
+/// Over TLS the head goes into the session's next record (sent with the body's first bytes
+/// when a body follows, at once otherwise).
+pub async fn send_head(stream: &mut Stream, head: &[u8], body_follows: bool) -> io::Result<()> {
+    let Some(stream) = stream.plain() else {
+        stream.write_all(head).await?;
+        if !body_follows {
+            stream.flush().await?;
+        }
+        return Ok(());
+    };
+    let fd = stream.as_raw_fd();
     let flags =
         libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL | if body_follows { libc::MSG_MORE } else { 0 };
     // SAFETY: `head` is a valid buffer of the given length for the duration of the call.
@@ -76,16 +87,63 @@ pub async fn send_head(stream: &mut TcpStream, head: &[u8], body_follows: bool) 
 /// makes "progress" before every timeout and could hold a connection for hours.
 pub const MIN_SEND_BYTES_PER_SEC: u64 = 16 * 1024;
 
-/// Sends `len` bytes of `file` from `offset` to the socket, dropping a client that reads slower
-/// than [`MIN_SEND_BYTES_PER_SEC`] over any `window`.
+/// Sends `len` bytes of `file` from `offset` to the connection, dropping a client that reads
+/// slower than [`MIN_SEND_BYTES_PER_SEC`] over any `window`: with `sendfile` on plain TCP, by
+/// io_uring reads and encrypted records over TLS ([`send_file_tls`]).
 pub async fn send_file(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
+    file: &BufferedFile,
+    offset: u64,
+    len: u64,
+    window: Duration,
+) -> io::Result<()> {
+    match stream.plain() {
+        Some(tcp) => sendfile(tcp, file.as_raw_fd(), offset, len, window).await,
+        None => send_file_tls(stream, file, offset, len, window).await,
+    }
+}
+
+/// Bytes read from the file per TLS write: 64 KiB make four full 16 KiB records, which rustls
+/// encrypts and glommio sends with one `send`; larger reads measured no faster (BENCHMARKS.md,
+/// TLS) and hold more memory per connection.
+const TLS_READ_CHUNK: usize = 64 * 1024;
+
+/// The TLS body path: the kernel cannot encrypt for us (see `tls/ktls.rs`), so the bytes come
+/// up from the page cache by io_uring reads (glommio's buffered file; the shard never blocks on
+/// a disk read, unlike `sendfile`'s synchronous one) and go out as records.
+async fn send_file_tls(
+    stream: &mut Stream,
+    file: &BufferedFile,
+    offset: u64,
+    len: u64,
+    window: Duration,
+) -> io::Result<()> {
+    let end = offset + len;
+    let mut at = offset;
+    let mut pace = Pace::new(window, at);
+    while at < end {
+        pace.check(at)?;
+        let want = ((end - at) as usize).min(TLS_READ_CHUNK);
+        let bytes = file.read_at(at, want).await.map_err(io::Error::from)?;
+        if bytes.is_empty() {
+            return Err(shorter_than_indexed());
+        }
+        stream.write_all(&bytes).await?;
+        at += bytes.len() as u64;
+        glommio::yield_if_needed().await;
+    }
+    stream.flush().await
+}
+
+/// `sendfile(2)` to a plain socket (see the module docs).
+async fn sendfile(
+    stream: &mut glommio::net::TcpStream,
     file: RawFd,
     offset: u64,
     len: u64,
     window: Duration,
 ) -> io::Result<()> {
-    let sock = std::os::fd::AsRawFd::as_raw_fd(stream);
+    let sock = stream.as_raw_fd();
     let end = offset + len;
     let mut off = offset as libc::off_t;
     let mut pace = Pace::new(window, off as u64);

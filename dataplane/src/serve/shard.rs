@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future;
 use glommio::net::{TcpListener, TcpStream};
+
+use crate::tls::Stream;
 use glommio::sync::{Gate, Semaphore};
 use tracing::{debug, info, warn};
 
@@ -53,6 +55,12 @@ pub struct ShardEnv {
     pub cache_events: futures_channel::mpsc::UnboundedSender<CacheEvent>,
     /// The access log, if one is kept.
     pub access_log: Option<crate::serve::access_log::AccessLogConfig>,
+    /// How peers' certificates are checked.
+    pub peer_tls: crate::tls::ClientTls,
+    /// Connections kept to peers.
+    pub peer_pool: crate::fetch::pool::PoolLimits,
+    /// The public listener's TLS, if it serves https.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 /// What a shard's connections share.
@@ -105,6 +113,8 @@ pub struct Shard {
     pub accessed: RefCell<Vec<DataObjectId>>,
     /// This shard's access log, if one is kept.
     pub access_log: Option<Rc<crate::serve::access_log::AccessLog>>,
+    /// The listener's TLS, if it serves https.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Shard {
@@ -163,6 +173,11 @@ pub async fn run(
     };
     let _ = ready.send(Ok(()));
     let queues = Queues::create(env.replication.shares);
+    let peers = Rc::new(crate::fetch::pool::Peers::new(
+        env.replication.peer_limits,
+        env.peer_tls.clone(),
+        env.peer_pool,
+    ));
     let worker = fetch::worker::WorkerEnv {
         shard: index,
         tmp_dir: env.tmp_dir.clone(),
@@ -170,7 +185,7 @@ pub async fn run(
         publisher: env.publisher.clone(),
         results: env.fetch_results.clone(),
         bytes_per_sec: env.replication.bytes_per_sec / env.shards.max(1) as u64,
-        peer_limits: env.replication.peer_limits,
+        peers: peers.clone(),
     };
     match glommio::spawn_local_into(
         fetch::worker::run(worker, queues.replication, orders),
@@ -187,7 +202,7 @@ pub async fn run(
         views: env.views.clone(),
         publisher: env.publisher.clone(),
         events: env.cache_events.clone(),
-        peer_limits: env.replication.peer_limits,
+        peers,
     });
     let shard = Rc::new(Shard {
         catalog_cache: RefCell::new(Rc::new(env.views.catalog())),
@@ -214,6 +229,7 @@ pub async fn run(
         access_log: env
             .access_log
             .map(|c| Rc::new(crate::serve::access_log::AccessLog::new(c, index))),
+        tls: env.tls,
     });
     if let Some(log) = &shard.access_log {
         let shard = shard.clone();
@@ -237,7 +253,10 @@ pub async fn run(
                     continue;
                 }
                 if shard.active.get() >= shard.limits.max_connections_per_shard {
-                    glommio::spawn_local(refuse(stream)).detach();
+                    // Over TLS the 503 would cost a handshake first: the connection is closed.
+                    if shard.tls.is_none() {
+                        glommio::spawn_local(refuse(stream)).detach();
+                    }
                     continue;
                 }
                 shard.active.set(shard.active.get() + 1);
@@ -331,7 +350,8 @@ async fn reap(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
 }
 
 /// Over the connection cap: a short 503 and close, without reading the request.
-async fn refuse(mut stream: TcpStream) {
+async fn refuse(stream: TcpStream) {
+    let mut stream = Stream::Plain(stream);
     let mut head = ResponseHead::default();
     let body = error_body(
         "general-request",

@@ -15,7 +15,7 @@ use hecaton_shared::{ContentId, DataObjectId};
 use crate::control::{object, FakeControl};
 use crate::support::{bytes, send, store_with, Server};
 
-const BAG: &str = "dynamic:channel:2";
+pub const BAG: &str = "dynamic:channel:2";
 
 fn source(server: &Server) -> Source {
     Source {
@@ -24,7 +24,7 @@ fn source(server: &Server) -> Source {
     }
 }
 
-fn job(id: u64, data: &[u8], sources: Vec<Source>) -> FetchJob {
+pub fn job(id: u64, data: &[u8], sources: Vec<Source>) -> FetchJob {
     FetchJob {
         id: DataObjectId(id),
         bag: BAG.parse().unwrap(),
@@ -47,7 +47,7 @@ fn fetcher(dir: &Path, id: u64, data: &[u8], extra: &[&str]) -> (Server, FakeCon
 }
 
 /// Reports until one matches `last` (returned with every report before it).
-fn reports_until(control: &mut FakeControl, last: impl Fn(&Report) -> bool) -> Vec<Report> {
+pub fn reports_until(control: &mut FakeControl, last: impl Fn(&Report) -> bool) -> Vec<Report> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while Instant::now() < deadline {

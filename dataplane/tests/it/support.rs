@@ -144,7 +144,7 @@ impl Drop for Server {
     }
 }
 
-pub fn send(c: &mut TcpStream, method: &str, path: &str, headers: &[(&str, &str)]) {
+pub fn send(c: &mut impl Write, method: &str, path: &str, headers: &[(&str, &str)]) {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -175,11 +175,11 @@ impl Response {
 }
 
 /// Reads one response; `head_only` for HEAD (no body whatever Content-Length says).
-pub fn read_response(c: &mut TcpStream, head_only: bool) -> Response {
+pub fn read_response(c: &mut impl Read, head_only: bool) -> Response {
     try_read_response(c, head_only).expect("a response")
 }
 
-pub fn try_read_response(c: &mut TcpStream, head_only: bool) -> Option<Response> {
+pub fn try_read_response(c: &mut impl Read, head_only: bool) -> Option<Response> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {

@@ -333,6 +333,10 @@ pub struct DataPlaneMetrics {
     /// and left the shard running.
     #[serde(default)]
     pub panics: Vec<(String, u64)>,
+    /// TLS handshakes on the public listener that failed (a client that does not trust the
+    /// certificate, or speaks plain HTTP to the TLS port).
+    #[serde(default)]
+    pub tls_handshake_failures: u64,
 }
 
 /// A distributor's cache counters, since the data plane started.

@@ -8,9 +8,9 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use crate::tls::Stream;
 use bytes::Bytes;
 use futures_lite::AsyncReadExt;
-use glommio::net::TcpStream;
 
 use crate::serve::connection::Pending;
 use crate::serve::limits::Limits;
@@ -52,7 +52,7 @@ pub enum BodyError {
 /// A body of `Content-Length` bytes.
 #[derive(Debug)]
 pub struct Body<'a, 'p> {
-    stream: &'a mut TcpStream,
+    stream: &'a mut Stream,
     pending: &'a mut Pending<'p>,
     length: u64,
     received: u64,
@@ -66,7 +66,7 @@ impl<'a, 'p> Body<'a, 'p> {
     /// The body of `length` bytes that follows the head, held to `limits`' idle timeout and
     /// minimum rate.
     pub fn new(
-        stream: &'a mut TcpStream,
+        stream: &'a mut Stream,
         pending: &'a mut Pending<'p>,
         length: u64,
         limits: &Limits,

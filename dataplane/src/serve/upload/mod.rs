@@ -25,8 +25,8 @@ mod tus;
 use std::io;
 use std::time::{Duration, Instant};
 
+use crate::tls::Stream;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
 use tracing::{debug, info};
 
 pub use error::UploadError;
@@ -58,7 +58,7 @@ const LINGER_IDLE: Duration = Duration::from_secs(2);
 
 /// Answers an upload; `Ok(true)` when the connection stays open.
 pub async fn post(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -92,7 +92,7 @@ pub async fn post(
 /// Answers an upload request (multipart or tus) that failed with `e`, with `extra` header
 /// lines; then, if the body was not read, drains it so the client reads the answer.
 pub(super) async fn refuse(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     head: &mut ResponseHead,
     e: &UploadError,
@@ -136,7 +136,7 @@ fn count(shard: &Shard, outcome: Result<(), &UploadError>) {
 
 /// Checks, receives, verifies and publishes; the object's content id on success.
 async fn receive(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     pending: &mut Pending<'_>,
@@ -239,7 +239,7 @@ async fn receive(
 /// Reads and drops what the client still sends of a body we refused, so that closing does not
 /// reset the connection before the client read the answer (a reset discards it from the
 /// client's receive buffer). Bounded by the body's length, `LINGER_TIME` and `LINGER_IDLE`.
-async fn linger(stream: &mut TcpStream, body: u64) {
+async fn linger(stream: &mut Stream, body: u64) {
     let mut scratch = vec![0u8; 64 * 1024];
     let mut drained = 0u64;
     let deadline = std::time::Instant::now() + LINGER_TIME;

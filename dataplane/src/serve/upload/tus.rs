@@ -28,9 +28,9 @@ use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::tls::Stream;
 use futures_lite::AsyncWriteExt;
 use glommio::io::{BufferedFile, OpenOptions};
-use glommio::net::TcpStream;
 use tracing::{debug, info};
 
 use super::body::Body;
@@ -79,7 +79,7 @@ impl ResumeCache {
 
 /// Answers a request under `/api/v1/uploads`; `Ok(true)` when the connection stays open.
 pub async fn handle(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     head: &mut ResponseHead,
@@ -134,7 +134,7 @@ struct Answer {
 }
 
 async fn route(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     pending: Pending<'_>,
@@ -274,7 +274,7 @@ impl UploadLock {
 }
 
 async fn patch(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     mut pending: Pending<'_>,
@@ -327,7 +327,7 @@ async fn patch(
 
 #[allow(clippy::too_many_arguments)]
 async fn append(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     req: &Request,
     shard: &Shard,
     pending: &mut Pending<'_>,
