@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// Seconds a resumable (tus) upload lives after its creation.
     #[arg(long, default_value_t = Limits::default().tus_expiry.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     tus_expiry_secs: u64,
+    /// Milliseconds an upload for an object not placed yet waits for the block that
+    /// registers it (Atlas uploads the moment it sees that block finalized); 0 refuses at once.
+    #[arg(long, default_value_t = Limits::default().upload_placement_wait.as_millis() as u64)]
+    upload_placement_wait_ms: u64,
     /// Distributor: the cache's byte budget on disk, in MiB.
     #[arg(long, default_value_t = 10_240)]
     cache_mib: u64,
@@ -288,6 +292,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         min_upload_rate: args.min_upload_bytes_per_sec,
         min_upload_grace: Duration::from_secs(args.min_upload_grace_secs),
         tus_expiry: Duration::from_secs(args.tus_expiry_secs),
+        upload_placement_wait: Duration::from_millis(args.upload_placement_wait_ms),
         cache_capacity: args.cache_mib << 20,
         max_cached_item: (args.max_cached_item_mib > 0).then_some(args.max_cached_item_mib << 20),
         max_fills: args.max_concurrent_fills as usize,

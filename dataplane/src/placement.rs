@@ -45,6 +45,9 @@ pub struct Placement {
     bags: imbl::HashMap<BagId, BagEntry>,
     objects: imbl::HashMap<DataObjectId, ObjectEntry>,
     existing: Option<Arc<IdSet>>,
+    /// The highest object id ever placed here (removals do not lower it: ids are never
+    /// reused).
+    highest: Option<DataObjectId>,
 }
 
 impl Placement {
@@ -125,6 +128,7 @@ impl Placement {
             return;
         };
         for o in objects {
+            self.highest = self.highest.max(Some(o.id));
             entry.objects.insert(o.id);
             self.objects.insert(
                 o.id,
@@ -136,6 +140,14 @@ impl Placement {
                 },
             );
         }
+    }
+
+    /// Whether object `id` may have been registered in a block this placement has not reached.
+    /// The runtime numbers objects in order (`NextDataObjectId`), so an id at or below one
+    /// already placed here was registered in a block already applied: if it is not here, it is
+    /// not this node's.
+    pub fn may_come(&self, id: DataObjectId) -> bool {
+        self.highest.is_none_or(|h| id > h)
     }
 
     /// A bag this node stores.

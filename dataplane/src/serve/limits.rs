@@ -32,6 +32,9 @@ pub struct Limits {
     pub min_upload_grace: Duration,
     /// How long a resumable upload lives after its creation (tus `Upload-Expires`).
     pub tus_expiry: Duration,
+    /// How long an upload for an object this node does not know yet waits for the block that
+    /// registers it (see `upload/checks.rs`, [`check_settled`](crate::serve::upload)).
+    pub upload_placement_wait: Duration,
     /// How long a drain waits for in-flight responses before giving up on them.
     pub drain_timeout: Duration,
     /// Distributor: the cache's byte budget (for `/status`).
@@ -61,6 +64,9 @@ impl Default for Limits {
             min_upload_grace: Duration::from_secs(10),
             // tus servers' customary day: time to resume after a night offline.
             tus_expiry: Duration::from_secs(24 * 3600),
+            // Two Joystream blocks: Atlas uploads once the registering block is finalized,
+            // and a node that follows finalized blocks applies it within one.
+            upload_placement_wait: Duration::from_secs(12),
             cache_capacity: 0,
             max_cached_item: None,
             // Each fill is one origin fetch that outlives its viewer; 64 keeps a 1 Gbit/s

@@ -46,6 +46,17 @@ fn post(server: &Server, path: &str, body: &[u8], extra: &str) -> Response {
     read_response(&mut c, false)
 }
 
+/// As [`post`], to an address (for a thread other than the one that owns the server).
+fn post_to(addr: std::net::SocketAddr, path: &str, body: &[u8]) -> Response {
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    c.write_all(post_head(path, body.len(), "").as_bytes())
+        .unwrap();
+    let _ = c.write_all(body);
+    read_response(&mut c, false)
+}
+
 fn tmp_is_empty(store: &Path) -> bool {
     std::fs::read_dir(store.join("tmp"))
         .unwrap()
@@ -66,7 +77,9 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let server = Server::start(&store, &[]);
+    // Refusals of unknown objects come after a short wait for placement (see
+    // `an_upload_waits_for_the_block_that_registers_its_object`).
+    let server = Server::start(&store, &["--upload-placement-wait-ms", "300"]);
     let mut control = FakeControl::connect(&store.join("control.sock"));
     assert!(
         matches!(
@@ -379,4 +392,57 @@ fn upload_memory_is_reserved_before_a_body_is_read() {
         post(&server, &query(2, 0, CHANNEL), &multipart(&b), "").status,
         201
     );
+}
+
+#[test]
+fn an_upload_waits_for_the_block_that_registers_its_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let server = Server::start(&store, &[]);
+    let addr = server.addr;
+    let mut control = FakeControl::connect(&store.join("control.sock"));
+    let (first, second) = (bytes(1000, 1), bytes(2000, 2));
+    control.place_bag(5, CHANNEL, vec![object(1, &first)]);
+    let objects = |id: u64, data: &[u8]| Change::Objects {
+        bag: CHANNEL.parse().unwrap(),
+        objects: vec![object(id, data)],
+    };
+    // The client saw object 2's block before this node applied it (Atlas uploads the moment
+    // its extrinsic is finalized): the upload waits for the block instead of a 400.
+    std::thread::scope(|s| {
+        let upload = s.spawn(|| {
+            let started = std::time::Instant::now();
+            let r = post_to(addr, &query(2, 0, CHANNEL), &multipart(&second));
+            (r, started.elapsed())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        control.delta(6, vec![objects(2, &second)]);
+        let (r, took) = upload.join().unwrap();
+        assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
+        assert!(took >= std::time::Duration::from_millis(400), "{took:?}");
+    });
+    // An id at or below one placed was registered in a block already applied: no wait.
+    let started = std::time::Instant::now();
+    let r = post(&server, &query(0, 0, CHANNEL), &multipart(&first), "");
+    assert_eq!(r.status, 400);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // An id that never comes is refused once two more blocks were applied.
+    std::thread::scope(|s| {
+        let upload = s.spawn(|| {
+            let started = std::time::Instant::now();
+            let r = post_to(addr, &query(50, 0, CHANNEL), &multipart(&first));
+            (r, started.elapsed())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        control.delta(7, vec![]);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        control.delta(8, vec![]);
+        let (r, took) = upload.join().unwrap();
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.json()["message"],
+            "Error: Data object 50 doesn't exist in storage bag dynamic:channel:1"
+        );
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    });
 }

@@ -1,12 +1,15 @@
 //! The checks made before an upload's body is read, in Colossus's order, against the placement
 //! the control plane pushed (never the chain: the data plane does not talk to it).
 
+use std::time::{Duration, Instant};
+
 use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
 
 use super::error::UploadError;
 use crate::http::percent_decode;
 use crate::placement::{ObjectEntry, Placement};
 use crate::store::Catalog;
+use crate::views::Views;
 
 /// The upload's query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +48,44 @@ pub fn parse_query(query: Option<&str>) -> Result<Target, UploadError> {
             .map_err(|_| UploadError::BadParameter("storageBucketId"))?,
         bag,
     })
+}
+
+/// Blocks applied after an upload arrived by which the object it names must have been placed,
+/// if it is this node's: the client saw its registering block finalized before sending.
+pub const SETTLE_BLOCKS: u64 = 2;
+
+/// How often a waiting upload looks at placement again.
+const SETTLE_POLL: Duration = Duration::from_millis(50);
+
+/// [`check`], waiting for placement when it may lag the client: an object the node does not
+/// know (or whose bag it does not know) with an id above every id placed here waits until it
+/// appears, [`SETTLE_BLOCKS`] more blocks are applied, or `wait` is over; then Colossus's
+/// answer. Anything else answers at once.
+pub async fn check_settled(
+    target: &Target,
+    views: &Views,
+    wait: Duration,
+) -> Result<(BagId, ObjectEntry), UploadError> {
+    let until = Instant::now() + wait;
+    let mut first_block = None;
+    loop {
+        let placement = views.placement();
+        let answer = check(target, placement.as_deref(), &views.catalog());
+        let Some(p) = placement.as_deref() else {
+            return answer;
+        };
+        let first = *first_block.get_or_insert(p.block);
+        let lagging = matches!(
+            answer,
+            Err(UploadError::UnknownObject { .. } | UploadError::BagNotInBucket { .. })
+        ) && p.may_come(target.id)
+            && p.block < first + SETTLE_BLOCKS
+            && Instant::now() < until;
+        if !lagging {
+            return answer;
+        }
+        glommio::timer::sleep(SETTLE_POLL).await;
+    }
 }
 
 /// Checks an upload against placement and the catalog; on success, the object as declared.

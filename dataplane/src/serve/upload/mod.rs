@@ -143,9 +143,8 @@ async fn receive(
     consumed: &mut bool,
 ) -> Result<String, UploadError> {
     let target = checks::parse_query(req.query.as_deref())?;
-    let placement = shard.views.placement();
-    let catalog = shard.views.catalog();
-    let (bag, object) = checks::check(&target, placement.as_deref(), &catalog)?;
+    let wait = shard.limits.upload_placement_wait;
+    let (bag, object) = checks::check_settled(&target, &shard.views, wait).await?;
     let boundary = req
         .content_type
         .as_deref()

@@ -182,11 +182,8 @@ fn live(shard: &Shard, name: UploadName) -> Result<(), UploadError> {
 async fn create(req: &Request, shard: &Shard) -> Result<Answer, UploadError> {
     let target = checks::parse_query(req.query.as_deref())?;
     let length = header_u64(req.tus.length.as_deref(), "Upload-Length")?;
-    let (_bag, object) = checks::check(
-        &target,
-        shard.views.placement().as_deref(),
-        &shard.views.catalog(),
-    )?;
+    let wait = shard.limits.upload_placement_wait;
+    let (_bag, object) = checks::check_settled(&target, &shard.views, wait).await?;
     if length > object.size {
         return Err(UploadError::TooLarge);
     }
