@@ -43,13 +43,15 @@ pub fn connect(
         ChainKind::Joystream(url) => {
             use super::joystream::{keys::Keyring, JoystreamClient, JoystreamOptions};
             let mut keys = Keyring::default();
-            if !joystream.key_file.is_empty() {
-                let password =
-                    (!joystream.key_password.is_empty()).then_some(&*joystream.key_password);
-                keys.add_file(std::path::Path::new(&joystream.key_file), password)?;
+            let password = (!joystream.key_password.is_empty()).then_some(&*joystream.key_password);
+            for file in joystream.all_key_files()? {
+                keys.add_file(&file, password)?;
             }
             if !joystream.suri.is_empty() {
                 keys.add_suri(&joystream.suri, "joystream.suri")?;
+            }
+            for (i, suri) in joystream.suris.iter().enumerate() {
+                keys.add_suri(suri, &format!("joystream.suris[{i}]"))?;
             }
             let directory_file = if joystream.directory_file.is_empty() {
                 dir.join("operators.json")
@@ -134,6 +136,14 @@ macro_rules! delegate {
 }
 
 impl Chain for AnyChain {
+    fn signers(&self) -> Option<Vec<crate::account::AccountId>> {
+        match self {
+            AnyChain::Embedded(c) => c.signers(),
+            #[cfg(feature = "joystream")]
+            AnyChain::Joystream(c) => c.signers(),
+        }
+    }
+
     async fn submit(&self, origin: Origin, call: Call) -> Result<Inclusion, ChainError> {
         delegate!(self, c => c.submit(origin, call).await)
     }

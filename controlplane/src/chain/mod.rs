@@ -190,6 +190,11 @@ pub type BlockStream = Pin<Box<dyn Stream<Item = Result<ChainBlock, ChainError>>
 
 /// The data directory as the control plane and the CLI see it.
 pub trait Chain {
+    /// The accounts this client holds keys for; `None` when it signs as any account it is
+    /// told to (the embedded chain: its accounts have no keys).
+    fn signers(&self) -> Option<Vec<crate::account::AccountId>> {
+        None
+    }
     /// Submits a call and waits until a finalized block includes it. A call that the runtime
     /// refused is `ChainError::Dispatch`.
     fn submit(

@@ -159,6 +159,16 @@ pub struct JoystreamSection {
     /// A SURI or mnemonic (instead of a key file).
     #[serde(default)]
     pub suri: String,
+    /// More key files, one per bucket transactor (Colossus's repeated `--keyFile`); the
+    /// password is tried on each.
+    #[serde(default)]
+    pub key_files: Vec<String>,
+    /// A directory whose `*.json` files are all key files (Colossus's `--keyStore`).
+    #[serde(default)]
+    pub key_store: String,
+    /// More SURIs or mnemonics (Colossus's repeated `--accountUri`). Never logged.
+    #[serde(default)]
+    pub suris: Vec<String>,
     /// Storage bucket id → endpoint, used over what operators publish (the chain keeps
     /// operator metadata only in events, so a new node learns endpoints as they are set).
     #[serde(default)]
@@ -174,6 +184,9 @@ impl std::fmt::Debug for JoystreamSection {
             .field("key_file", &self.key_file)
             .field("key_password", &"<redacted>")
             .field("suri", &"<redacted>")
+            .field("key_files", &self.key_files)
+            .field("key_store", &self.key_store)
+            .field("suris", &format_args!("<{} redacted>", self.suris.len()))
             .field("endpoints", &self.endpoints)
             .field("directory_file", &self.directory_file)
             .finish()
@@ -183,7 +196,35 @@ impl std::fmt::Debug for JoystreamSection {
 impl JoystreamSection {
     /// Whether a key was given.
     pub fn has_key(&self) -> bool {
-        !self.key_file.is_empty() || !self.suri.is_empty()
+        !self.key_file.is_empty()
+            || !self.suri.is_empty()
+            || !self.key_files.is_empty()
+            || !self.key_store.is_empty()
+            || !self.suris.is_empty()
+    }
+
+    /// Every key file named: `key_file`, `key_files`, then the `*.json` files of `key_store`
+    /// in name order.
+    pub fn all_key_files(&self) -> Result<Vec<PathBuf>, ConfigError> {
+        let mut files: Vec<PathBuf> = std::iter::once(&self.key_file)
+            .chain(&self.key_files)
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if !self.key_store.is_empty() {
+            let dir = Path::new(&self.key_store);
+            let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+                path: dir.to_owned(),
+                source,
+            })?;
+            let mut stored: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            stored.sort();
+            files.extend(stored);
+        }
+        Ok(files)
     }
 
     /// The endpoints by bucket id.

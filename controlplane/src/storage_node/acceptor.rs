@@ -24,7 +24,7 @@ use crate::runtime::{Call, Origin};
 pub struct AcceptConfig {
     /// The storage worker id.
     pub worker_id: u64,
-    /// The account that signs (the buckets' transactor).
+    /// The account that signs for a bucket whose transactor the obligations do not name.
     pub transactor: AccountId,
     /// Time between passes.
     pub interval: Duration,
@@ -108,7 +108,7 @@ async fn pass<C: Chain>(
     stats: &Mutex<AcceptStats>,
 ) {
     let now = Instant::now();
-    let mut groups: BTreeMap<(u64, BagId), BTreeSet<DataObjectId>> = BTreeMap::new();
+    let mut groups: BTreeMap<(u64, BagId, AccountId), BTreeSet<DataObjectId>> = BTreeMap::new();
     queue.retain(|id, entry| {
         match ob.object(*id) {
             // Accepted already (by us or another holder), or gone from this node's bags.
@@ -125,27 +125,36 @@ async fn pass<C: Chain>(
                 if entry.not_before.is_none_or(|t| t <= now) {
                     let operated = bag.buckets.iter().find(|b| ob.globals.buckets.contains(b));
                     if let Some(bucket) = operated {
-                        groups.entry((bucket.0, bag.bag)).or_default().insert(*id);
+                        // Each bucket's acceptances are signed by its own transactor.
+                        let signer = ob
+                            .transactors
+                            .get(&bucket.0)
+                            .copied()
+                            .unwrap_or(config.transactor);
+                        groups
+                            .entry((bucket.0, bag.bag, signer))
+                            .or_default()
+                            .insert(*id);
                     }
                 }
                 true
             }
         }
     });
-    let calls = groups.into_iter().flat_map(|((bucket, bag), ids)| {
+    let calls = groups.into_iter().flat_map(|((bucket, bag, signer), ids)| {
         let ids: Vec<DataObjectId> = ids.into_iter().collect();
         ids.chunks(config.batch_size.max(1))
-            .map(|c| (bucket, bag, c.to_vec()))
+            .map(|c| (bucket, bag, signer, c.to_vec()))
             .collect::<Vec<_>>()
     });
-    let submissions = calls.map(|(bucket, bag, ids)| async move {
+    let submissions = calls.map(|(bucket, bag, signer, ids)| async move {
         let call = Call::Storage(StorageCall::AcceptPendingDataObjects {
             worker_id: config.worker_id,
             storage_bucket_id: bucket,
             bag_id: bag,
             data_objects: ids.iter().map(|i| i.0).collect(),
         });
-        let result = chain.submit(Origin::Signed(config.transactor), call).await;
+        let result = chain.submit(Origin::Signed(signer), call).await;
         (bucket, bag, ids, result)
     });
     for (bucket, bag, ids, result) in futures_util::future::join_all(submissions).await {

@@ -7,7 +7,10 @@ use crate::node::obligations::{BucketSelection, Scope};
 /// Checks at start that the worker operates at least one selected bucket.
 pub async fn check_worker(chain: &impl Chain, scope: &Scope) -> Result<Vec<u64>, NodeError> {
     use crate::runtime::storage::types::StorageBucketOperatorStatus as Status;
-    let Scope::Storage { worker_id, buckets } = scope else {
+    let Scope::Storage {
+        worker_id, buckets, ..
+    } = scope
+    else {
         return Ok(Vec::new());
     };
     let selected = |id: u64| match buckets {

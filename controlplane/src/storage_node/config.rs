@@ -26,8 +26,9 @@ buckets = "all"
 # or the wss:// URL of a Joystream node (then see [joystream] for the transactor's key).
 chain = "http://127.0.0.1:9955"
 # The account that signs accept_pending_data_objects: the buckets' transactor. SS58, 0x-hex or
-# a //Name development URI. Against a Joystream node it may be left out: the key's account is
-# used (and if given, it must be the key's).
+# a //Name development URI. Against a Joystream node it may be left out: each bucket's
+# acceptances are signed by the key of its own transactor, and a bucket whose transactor key is
+# not among [joystream]'s keys takes no uploads (503, as Colossus) but is still kept in sync.
 transactor = "//StorageTransactor0"
 # Where objects are stored.
 store_dir = "/var/lib/hecaton/store"
@@ -62,6 +63,8 @@ allow_private_peers = false
 # disk_reserve_mib = 1024           # free space never written into; uploads get 507 first
 # min_upload_bytes_per_sec = 1024   # slower upload bodies are cut (408)
 # tus_expiry_secs = 86400           # resumable uploads live this long after their creation
+# upload_placement_wait_ms = 12000  # an upload for an object not placed yet waits this long for
+#                                   # the block that registers it (then 400, as Colossus)
 # fetch_min_bytes_per_sec = 65536   # slower peers are cut and the next one tried
 # access_log = "/var/log/hecaton/access.log"   # one line per request; off when empty
 # access_log_max_mib = 100, access_log_keep = 5  # rotation by size
@@ -81,6 +84,12 @@ key_file = ""
 # mnemonic (better: HECATON_JOYSTREAM_SURI). Never logged.
 key_password = ""
 suri = ""
+# One node, many buckets: more keys, one per bucket transactor (Colossus's repeated --keyFile
+# and --accountUri, and --keyStore, a directory of JSON key files; the password is tried on
+# every file). Better through the environment for the SURIs: HECATON_JOYSTREAM_SURIS.
+key_files = []
+key_store = ""
+suris = []
 # The chain keeps operator metadata only in events, so the node learns peers' endpoints as
 # their operators publish them, and keeps what it learned in directory_file (empty:
 # operators.json in store_dir). Endpoints listed here are used meanwhile and take precedence.
@@ -217,6 +226,9 @@ pub struct DataPlaneConfig {
     /// Lifetime of a resumable upload, s.
     #[serde(default)]
     pub tus_expiry_secs: Option<u64>,
+    /// Wait of an upload for the block that registers its object, ms.
+    #[serde(default)]
+    pub upload_placement_wait_ms: Option<u64>,
     /// Free space never written into, MiB.
     #[serde(default)]
     pub disk_reserve_mib: Option<u64>,
@@ -286,6 +298,7 @@ impl DataPlaneConfig {
             ("min-upload-bytes-per-sec", self.min_upload_bytes_per_sec),
             ("min-upload-grace-secs", self.min_upload_grace_secs),
             ("tus-expiry-secs", self.tus_expiry_secs),
+            ("upload-placement-wait-ms", self.upload_placement_wait_ms),
             ("disk-reserve-mib", self.disk_reserve_mib),
             ("fetch-rounds", self.fetch_rounds),
             ("fetch-retry-ms", self.fetch_retry_ms),
@@ -635,6 +648,7 @@ impl StorageNodeConfig {
                 Buckets::All => BucketSelection::All,
                 Buckets::Only(ids) => BucketSelection::Only(ids.iter().copied().collect()),
             },
+            signers: None,
         }
     }
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use hecaton_shared::socket::Role;
 use tokio::sync::{mpsc, watch};
-use tracing::info;
+use tracing::{info, warn};
 
 use self::acceptor::{AcceptConfig, AcceptStats};
 use self::config::{DataPlaneMode, StorageNodeConfig};
@@ -32,7 +32,7 @@ use crate::chain::Chain;
 use crate::node::follow;
 use crate::node::health::{self, Health};
 use crate::node::link::{self, LinkEvent};
-use crate::node::obligations::Obligations;
+use crate::node::obligations::{Obligations, Scope};
 use crate::node::operator_api;
 use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
 
@@ -113,7 +113,15 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
 ) -> Result<(), NodeError> {
     info!("{}", config.summary());
     config.dataplane.trust_ca_file()?;
-    let scope = config.scope();
+    let mut scope = config.scope();
+    if let Scope::Storage { signers, .. } = &mut scope {
+        // The keys held: the keyring's against a Joystream node, the configured transactor
+        // against the embedded chain (which signs as whichever account it is told).
+        let held = chain
+            .signers()
+            .or_else(|| config.transactor.map(|t| vec![t]));
+        *signers = held.map(|h| h.into_iter().collect());
+    }
     let operated = check_worker(&chain, &scope).await?;
     info!(worker = config.worker_id, buckets = ?operated, "worker operates its buckets");
     let accept_stats = Arc::new(Mutex::new(AcceptStats::default()));
@@ -304,6 +312,15 @@ async fn watch_obligations(
             s.bytes_obliged = bytes;
             s.bags = ob.bags.len();
             s.buckets = ob.globals.buckets.iter().map(|b| b.0).collect();
+            let unkeyed: Vec<u64> = ob.globals.unkeyed_buckets.iter().map(|b| b.0).collect();
+            if unkeyed != s.unkeyed_buckets && !unkeyed.is_empty() {
+                warn!(
+                    buckets = ?unkeyed,
+                    "no key held for these buckets' transactors: kept in sync, uploads refused; \
+                     add their keys to [joystream] suris, key_files or key_store"
+                );
+            }
+            s.unkeyed_buckets = unkeyed;
         });
     }
 }

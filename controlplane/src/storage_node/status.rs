@@ -67,6 +67,8 @@ pub struct StatusInner {
     pub bags: usize,
     /// This node's buckets.
     pub buckets: Vec<u64>,
+    /// Operated buckets whose transactor key this node does not hold (kept, no uploads).
+    pub unkeyed_buckets: Vec<u64>,
     /// The worker id.
     pub worker_id: u64,
 }
@@ -310,6 +312,7 @@ async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::V
         "uptime_secs": status.started.elapsed().as_secs(),
         "worker_id": s.worker_id,
         "buckets": s.buckets,
+        "unkeyed_buckets": s.unkeyed_buckets,
         "chain": { "head": s.chain_head },
         "placement": { "block": s.placement_block, "applied_block": s.applied_block, "bags": s.bags },
         "objects": {

@@ -102,6 +102,11 @@ pub struct Globals {
     pub buckets: Vec<StorageBucketId>,
     /// Buckets of this node that do not accept uploads now (status off, or not yet operated).
     pub read_only_buckets: Vec<StorageBucketId>,
+    /// Buckets its worker operates whose transactor key this node does not hold: their bags
+    /// are kept and served, but uploads into them are refused (503), as Colossus does for a
+    /// bucket that is not among its upload buckets.
+    #[serde(default)]
+    pub unkeyed_buckets: Vec<StorageBucketId>,
     /// The chain's global upload switch (`UploadingBlocked`).
     pub uploading_blocked: bool,
     /// Blacklisted content ids, as text.
@@ -112,6 +117,13 @@ pub struct Globals {
     /// Distributor: what its public status and bucket list say about it.
     #[serde(default)]
     pub distributor: Option<DistributorInfo>,
+}
+
+impl Globals {
+    /// The buckets whose bags this node keeps: operated ones, with or without their key.
+    pub fn kept_buckets(&self) -> impl Iterator<Item = &StorageBucketId> {
+        self.buckets.iter().chain(&self.unkeyed_buckets)
+    }
 }
 
 /// How a distributor describes itself (Argus's `/status` and `/buckets`).

@@ -98,7 +98,12 @@ impl Keyring {
         self.keys.iter().find(|(a, _)| a == account).map(|(_, k)| k)
     }
 
-    /// The first account added (the default signer).
+    /// Every account a key is held for, in the order added.
+    pub fn accounts(&self) -> Vec<AccountId> {
+        self.keys.iter().map(|(a, _)| *a).collect()
+    }
+
+    /// The first key's account.
     pub fn first(&self) -> Option<AccountId> {
         self.keys.first().map(|(a, _)| *a)
     }

@@ -188,6 +188,10 @@ impl JoystreamClient {
 }
 
 impl Chain for JoystreamClient {
+    fn signers(&self) -> Option<Vec<AccountId>> {
+        Some(self.inner.keys.accounts())
+    }
+
     async fn submit(&self, origin: Origin, call: Call) -> Result<Inclusion, ChainError> {
         let result = submit::submit(self, origin, call).await;
         if let Err(e) = &result {

@@ -45,6 +45,9 @@ pub enum Scope {
         worker_id: u64,
         /// Its buckets.
         buckets: BucketSelection,
+        /// The accounts this node can sign for (`None`: any, as with the embedded chain): an
+        /// operated bucket whose transactor is not among them is kept but takes no uploads.
+        signers: Option<BTreeSet<crate::account::AccountId>>,
     },
     /// A distributor.
     Distributor {
@@ -74,6 +77,9 @@ pub struct Obligations {
     pub objects: imbl::HashMap<DataObjectId, BagId>,
     /// Distributor: every object on chain.
     pub existing: Option<Arc<IdSet>>,
+    /// Storage: the transactor of each bucket that accepts uploads (it signs their
+    /// acceptances).
+    pub transactors: imbl::OrdMap<u64, crate::account::AccountId>,
 }
 
 impl Obligations {

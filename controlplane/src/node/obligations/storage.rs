@@ -28,8 +28,16 @@ impl Obligations {
         };
         let mut bags = BTreeSet::new();
         for b in &buckets {
-            if ob.globals.buckets.contains(&StorageBucketId(b.id)) {
+            let id = StorageBucketId(b.id);
+            if ob.globals.kept_buckets().any(|k| *k == id) {
                 bags.extend(b.bags.iter().copied());
+            }
+            if let StorageBucketOperatorStatus::StorageWorker(_, transactor) =
+                b.bucket.operator_status
+            {
+                if ob.globals.buckets.contains(&id) {
+                    ob.transactors.insert(b.id, transactor);
+                }
             }
         }
         for bag in bags {
@@ -57,13 +65,15 @@ impl Obligations {
                     .iter()
                     .map(|b| StorageBucketId(*b))
                     .filter(|b| {
-                        self.globals.buckets.contains(b)
+                        self.globals.kept_buckets().any(|k| k == b)
                             || self.globals.read_only_buckets.contains(b)
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let operated = ours.iter().any(|b| self.globals.buckets.contains(b));
+        let operated = ours
+            .iter()
+            .any(|b| self.globals.kept_buckets().any(|k| k == b));
         let Some(info) = info.filter(|_| operated) else {
             self.set_bag(bag, None);
             return Ok(());
@@ -107,6 +117,7 @@ fn globals(
     let Scope::Storage {
         worker_id,
         buckets: selection,
+        signers,
     } = scope
     else {
         return g;
@@ -120,8 +131,12 @@ fn globals(
             continue;
         }
         match &b.bucket.operator_status {
-            StorageBucketOperatorStatus::StorageWorker(w, _) if w == worker_id => {
-                g.buckets.push(StorageBucketId(b.id))
+            StorageBucketOperatorStatus::StorageWorker(w, transactor) if w == worker_id => {
+                if signers.as_ref().is_none_or(|s| s.contains(transactor)) {
+                    g.buckets.push(StorageBucketId(b.id))
+                } else {
+                    g.unkeyed_buckets.push(StorageBucketId(b.id))
+                }
             }
             StorageBucketOperatorStatus::InvitedStorageWorker(w) if w == worker_id => {
                 g.read_only_buckets.push(StorageBucketId(b.id))

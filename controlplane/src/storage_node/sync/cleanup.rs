@@ -242,8 +242,7 @@ impl Us {
     pub fn of(ob: &Obligations) -> Self {
         let buckets: HashSet<u64> = ob
             .globals
-            .buckets
-            .iter()
+            .kept_buckets()
             .chain(&ob.globals.read_only_buckets)
             .map(|b| b.0)
             .collect();

@@ -342,3 +342,120 @@ async fn refused_calls_name_the_pallet_error_and_concurrent_calls_get_their_own_
     );
     assert_eq!(chain.blacklist().await.unwrap(), vec![banned]);
 }
+
+/// Uploads `bytes` as object `id` of channel 0's bag into `bucket` on the node at `port`.
+async fn upload_into(port: u16, bucket: u64, id: u64, bytes: &[u8]) -> (u16, Value) {
+    let url = format!(
+        "http://127.0.0.1:{port}/api/v1/files?dataObjectId={id}&storageBucketId={bucket}&bagId={BAG}"
+    );
+    let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("video.mp4");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let r = client().post(&url).multipart(form).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bucket_is_signed_for_by_its_own_transactor_and_a_bucket_without_its_key_takes_no_uploads(
+) {
+    let port = free_port();
+    // Bucket 0's transactor is A; the node is given keys for C (an unrelated first key) and
+    // B, bucket 1's transactor, but not A.
+    let mut keys = Keyring::default();
+    let unrelated = keys.add_suri("//Unrelated", "test").unwrap();
+    let b = keys.add_suri("//StorageTransactor1", "test").unwrap();
+    let a = Keyring::default().add_suri(TRANSACTOR, "test").unwrap();
+    let Some(fake) = FakeNode::start(&format!("http://127.0.0.1:{port}/"), a) else {
+        return;
+    };
+    let lead = Origin::Signed(dev(STORAGE_LEAD));
+    fake.apply(
+        lead,
+        Call::Storage(StorageCall::UpdateStorageBucketsPerBagLimit { new_limit: 5 }),
+    );
+    fake.apply(
+        lead,
+        Call::Storage(StorageCall::CreateStorageBucket {
+            invite_worker: Some(1),
+            accepting_new_bags: true,
+            size_limit: 1 << 40,
+            objects_limit: 1 << 20,
+        }),
+    );
+    fake.apply(
+        Origin::Signed(dev("//StorageWorker0")),
+        Call::Storage(StorageCall::AcceptStorageBucketInvitation {
+            worker_id: 1,
+            storage_bucket_id: 1,
+            transactor_account_id: b,
+        }),
+    );
+    let bytes: &[u8] = b"a video for a node with two buckets and one of their keys";
+    let ids = fake.create_video(&[bytes]);
+    fake.apply(
+        lead,
+        Call::Storage(StorageCall::UpdateStorageBucketsForBag {
+            bag_id: BAG,
+            add_buckets: [1].into(),
+            remove_buckets: Default::default(),
+        }),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let _dataplane = DataPlane::start(&store, port);
+    let operator_port = free_port();
+    let text = format!(
+        "worker_id = 1\nchain = \"wss://fake-node\"\nstore_dir = \"{}\"\n\
+         public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:{operator_port}\"\n\
+         [joystream]\nsuris = [\"//Unrelated\", \"//StorageTransactor1\"]\n\
+         [dataplane]\nmode = \"attach\"\nallow_private_peers = true\n[accept]\ninterval_ms = 200\n",
+        store.display()
+    );
+    let mut config =
+        StorageNodeConfig::parse(&text, Path::new("node.toml"), std::iter::empty()).unwrap();
+    config.transactor = Some(unrelated);
+    let chain = joystream_client(&fake, keys, dir.path());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let node = tokio::spawn(storage_node::run(chain, config, async move {
+        let _ = stopped.await;
+    }));
+    let operator = format!("http://127.0.0.1:{operator_port}");
+    eventually(30, "the node's obligations from the chain", || async {
+        (obliged(&operator).await >= 1).then_some(())
+    })
+    .await;
+
+    // Bucket 0: the node holds no key for its transactor: Colossus's 503.
+    let (status, body) = upload_into(port, 0, ids[0], bytes).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["message"], "Error: Server is not accepting uploads into this bucket",
+        "{body}"
+    );
+    // Bucket 1: taken, and accepted with B's signature, not the default key's.
+    let (status, body) = upload_into(port, 1, ids[0], bytes).await;
+    assert_eq!(status, 201, "{body}");
+    eventually(30, "acceptance on chain", || async {
+        accepted(&fake, ids[0]).then_some(())
+    })
+    .await;
+    {
+        let st = fake.state();
+        let (signer, _, call) = st.checked.last().expect("a checked transaction");
+        assert_eq!(*signer, b, "signed by bucket 1's transactor");
+        assert!(
+            matches!(
+                call,
+                StorageCall::AcceptPendingDataObjects {
+                    storage_bucket_id: 1,
+                    ..
+                }
+            ),
+            "{call:?}"
+        );
+        assert!(st.refused.is_empty(), "{:?}", st.refused);
+    }
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), node).await;
+}
