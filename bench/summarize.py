@@ -27,7 +27,7 @@ def table(other, extra_columns):
     print(f"| load | tool | hecaton req/s | {other} req/s | ratio (medians) | median per-rep ratio |{mb}"
           f" hecaton p99 ms | {other} p99 ms |" + (" errors h/o |" if extra_columns else ""))
     print("|---" * (8 + (3 if extra_columns else 0)) + "|")
-    for tool in ("hecaton-bench", "wrk"):
+    for tool in ("hecaton-bench", "wrk", "wrk1"):
         for load, label in LOADS:
             h, o = runs.get((tool, load, "hecaton")), runs.get((tool, load, other))
             if not h or not o:
