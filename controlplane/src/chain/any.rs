@@ -62,6 +62,12 @@ pub fn connect(
                 keys,
                 endpoints: joystream.endpoints()?,
                 directory_file: Some(directory_file),
+                bootstrap: super::joystream::Bootstrap {
+                    squid_url: (!joystream.squid_url.is_empty())
+                        .then(|| joystream.squid_url.clone()),
+                    scan_from: joystream.scan_from_block,
+                    scan_max_blocks: joystream.scan_max_blocks,
+                },
             };
             Ok(AnyChain::Joystream(JoystreamClient::new(&url, options)))
         }

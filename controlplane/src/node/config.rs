@@ -176,6 +176,22 @@ pub struct JoystreamSection {
     /// Where learned operator metadata is kept; empty: `operators.json` in the node's directory.
     #[serde(default)]
     pub directory_file: String,
+    /// A Storage-Squid GraphQL URL to read every bucket's endpoint from at start (as Colossus
+    /// 4.x and Argus 2.x do); empty: none.
+    #[serde(default)]
+    pub squid_url: String,
+    /// Without a squid: scan the blocks from this one on for operator metadata at start (an
+    /// archive node is needed for old blocks); resumed after an interruption.
+    #[serde(default)]
+    pub scan_from_block: Option<u64>,
+    /// The most blocks such a scan reads (the newest).
+    #[serde(default = "default_scan_max_blocks")]
+    pub scan_max_blocks: u64,
+}
+
+/// Two weeks of 6 s blocks: a bound on how long a first start may scan.
+fn default_scan_max_blocks() -> u64 {
+    201_600
 }
 
 impl std::fmt::Debug for JoystreamSection {
@@ -189,6 +205,9 @@ impl std::fmt::Debug for JoystreamSection {
             .field("suris", &format_args!("<{} redacted>", self.suris.len()))
             .field("endpoints", &self.endpoints)
             .field("directory_file", &self.directory_file)
+            .field("squid_url", &self.squid_url)
+            .field("scan_from_block", &self.scan_from_block)
+            .field("scan_max_blocks", &self.scan_max_blocks)
             .finish()
     }
 }

@@ -10,7 +10,7 @@
 
 use subxt::OnlineClient;
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::config::JoystreamConfig;
 use super::events::storage_events;
@@ -68,6 +68,80 @@ async fn run(
             next += 1;
         }
     }
+}
+
+/// Blocks read at once by a scan (in order of application, see [`scan`]).
+const SCAN_AHEAD: usize = 16;
+
+/// How often a scan says how far it is.
+const SCAN_PROGRESS: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads blocks `from`..=the finalized head for operator metadata (from an archive node: a
+/// pruning node answers only recent blocks). At most `max_blocks`, the newest. Resumable: the
+/// directory saves the block it is current to as it goes (every 600 blocks), and a scan starts
+/// after it. Progress is logged every [`SCAN_PROGRESS`].
+pub async fn scan(
+    client: &JoystreamClient,
+    api: &OnlineClient<JoystreamConfig>,
+    from: u64,
+    max_blocks: u64,
+) -> Result<(), ChainError> {
+    use futures_util::StreamExt;
+    let directory = &client.inner.directory;
+    let head = api
+        .at_current_block()
+        .await
+        .map_err(|e| client.transport(e))?
+        .block_number();
+    let mut start = from.max(directory.block() + 1);
+    if head.saturating_sub(start) > max_blocks {
+        let skipped = start;
+        start = head - max_blocks;
+        warn!(
+            "operator metadata scan: blocks {skipped}..{start} are not read (scan_max_blocks \
+             is {max_blocks})"
+        );
+    }
+    if start > head {
+        return Ok(());
+    }
+    let total = head - start + 1;
+    info!(
+        from = start,
+        to = head,
+        blocks = total,
+        "operator metadata scan started"
+    );
+    let began = std::time::Instant::now();
+    let mut said = began;
+    let mut reads = futures_util::stream::iter(start..=head)
+        .map(|n| read_block(client, api, n))
+        .buffered(SCAN_AHEAD);
+    let mut done = 0u64;
+    while let Some(read) = reads.next().await {
+        let (number, events) = read?;
+        directory.apply(number, &events);
+        done += 1;
+        if said.elapsed() >= SCAN_PROGRESS {
+            said = std::time::Instant::now();
+            let rate = done as f64 / began.elapsed().as_secs_f64().max(0.001);
+            info!(
+                at = number,
+                done,
+                total,
+                blocks_per_sec = rate.round(),
+                eta_secs = ((total - done) as f64 / rate.max(0.001)).round(),
+                "operator metadata scan"
+            );
+        }
+    }
+    directory.save_now();
+    info!(
+        blocks = total,
+        secs = began.elapsed().as_secs(),
+        "operator metadata scan done"
+    );
+    Ok(())
 }
 
 /// Reads the blocks between the directory's last and `from` for their metadata events.

@@ -17,6 +17,7 @@ pub mod events;
 pub mod keys;
 pub mod operators;
 pub mod reads;
+pub mod squid;
 mod submit;
 
 use std::collections::BTreeMap;
@@ -56,6 +57,20 @@ pub struct JoystreamOptions {
     pub endpoints: BTreeMap<u64, String>,
     /// Where to keep the operator metadata learned from events (see [`operators`]).
     pub directory_file: Option<PathBuf>,
+    /// How a fresh directory learns every endpoint published before the node started.
+    pub bootstrap: Bootstrap,
+}
+
+/// Where the directory's first entries come from (see `squid` and `blocks::scan`).
+#[derive(Debug, Clone, Default)]
+pub struct Bootstrap {
+    /// A Storage-Squid GraphQL endpoint, read once at start.
+    pub squid_url: Option<String>,
+    /// Or: read every block from this one to the finalized head for metadata events (from
+    /// an archive node), resuming where an interrupted scan stopped.
+    pub scan_from: Option<u64>,
+    /// The most blocks a scan reads (the newest are kept).
+    pub scan_max_blocks: u64,
 }
 
 /// A client of a Joystream node. Clones share the connection, the keys and the nonces.
@@ -72,6 +87,8 @@ struct Inner {
     keys: Keyring,
     nonces: Mutex<BTreeMap<AccountId, u64>>,
     directory: Directory,
+    bootstrap: Bootstrap,
+    bootstrapped: tokio::sync::OnceCell<()>,
 }
 
 impl std::fmt::Debug for JoystreamClient {
@@ -109,7 +126,42 @@ impl JoystreamClient {
                 keys: options.keys,
                 nonces: Mutex::new(BTreeMap::new()),
                 directory: Directory::new(options.endpoints, options.directory_file),
+                bootstrap: options.bootstrap,
+                bootstrapped: tokio::sync::OnceCell::new(),
             }),
+        }
+    }
+
+    /// Fills the operator directory once, at the first read of the buckets: from the squid if
+    /// one is configured, else by a scan of old blocks. Failures are logged; the node then
+    /// knows the endpoints it is configured with and learns the others as they are published.
+    async fn bootstrap_directory(&self) {
+        let b = &self.inner.bootstrap;
+        if let Some(url) = &b.squid_url {
+            let http = crate::node::peer_http::tool_client();
+            match squid::directory(&http, url).await {
+                Ok(found) => {
+                    let taken = self.inner.directory.learn_from_squid(&found);
+                    info!(
+                        squid = %url,
+                        height = found.height,
+                        endpoints = found.endpoints.len(),
+                        taken,
+                        "operator directory read from the squid"
+                    );
+                }
+                Err(e) => warn!("operator directory: the squid could not be read: {e}"),
+            }
+            return;
+        }
+        if let Some(from) = b.scan_from {
+            let api = match self.api().await {
+                Ok(api) => api,
+                Err(e) => return warn!("operator directory: no scan: {e}"),
+            };
+            if let Err(e) = blocks::scan(self, &api, from, b.scan_max_blocks).await {
+                warn!("operator directory: the scan stopped: {e}; it resumes at the next start");
+            }
         }
     }
 
@@ -205,6 +257,10 @@ impl Chain for JoystreamClient {
     }
 
     async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {
+        self.inner
+            .bootstrapped
+            .get_or_init(|| self.bootstrap_directory())
+            .await;
         let (buckets, bags) =
             self.read(|at| async move {
                 Ok((reads::storage_buckets(&at).await?, reads::bags(&at).await?))

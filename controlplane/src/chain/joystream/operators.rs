@@ -82,6 +82,39 @@ impl Directory {
         self.inner.lock().expect("directory").saved.block
     }
 
+    /// Takes a squid's directory: where the directory is older than the squid's height, the
+    /// squid's endpoints replace its own, and the directory is then current to that height
+    /// (the blocks after it are read for newer metadata, see `blocks`). Returns the endpoints
+    /// taken.
+    pub fn learn_from_squid(&self, squid: &super::squid::SquidDirectory) -> usize {
+        let mut state = self.inner.lock().expect("directory");
+        if state.saved.block >= squid.height {
+            return 0;
+        }
+        let index = &mut state.saved.index;
+        for (bucket, url) in &squid.endpoints {
+            let entry = index.storage_operators.entry(*bucket).or_default();
+            entry.endpoint = Some(url.clone());
+        }
+        state.saved.block = squid.height;
+        if let Some(path) = state.file.clone() {
+            if let Err(e) = save(&path, &state.saved) {
+                warn!("saving the operator directory {}: {e}", path.display());
+            }
+        }
+        squid.endpoints.len()
+    }
+
+    /// Saves now (the end of a scan: the block it is current to).
+    pub fn save_now(&self) {
+        let state = self.inner.lock().expect("directory");
+        if let Some(path) = state.file.clone() {
+            if let Err(e) = save(&path, &state.saved) {
+                warn!("saving the operator directory {}: {e}", path.display());
+            }
+        }
+    }
+
     /// Learns from block `block`'s events; saves when metadata changed (and every 600 blocks,
     /// so that the block it is current to stays close).
     pub fn apply(&self, block: u64, events: &[StorageEvent]) {

@@ -44,6 +44,7 @@ fn joystream_client(fake: &FakeNode, keys: Keyring, dir: &Path) -> JoystreamClie
             keys,
             endpoints: Default::default(),
             directory_file: Some(dir.join("operators.json")),
+            bootstrap: Default::default(),
         },
     )
 }

@@ -2,6 +2,7 @@
 //! control plane end to end against an in-process fake node.
 
 mod codec;
+mod directory;
 mod e2e;
 mod fake;
 mod metadata;

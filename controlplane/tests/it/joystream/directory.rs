@@ -1,0 +1,169 @@
+//! A fresh node learns every operator's endpoint at start: from a Storage-Squid (a stand-in
+//! serving answers in the squid's schema, paged as the client asks), or by scanning old blocks
+//! of the fake node for metadata events.
+
+use std::sync::{Arc, Mutex};
+
+use hecaton_controlplane::chain::joystream::keys::Keyring;
+use hecaton_controlplane::chain::joystream::{Bootstrap, JoystreamClient, JoystreamOptions};
+use hecaton_controlplane::chain::Chain;
+use hecaton_controlplane::runtime::call::StorageCall;
+use hecaton_controlplane::runtime::metadata::OperatorMetadata;
+use hecaton_controlplane::runtime::storage::types::Bytes;
+use hecaton_controlplane::runtime::{Call, Origin};
+use prost::Message;
+use serde_json::{json, Value};
+
+use super::fake::{dev, FakeNode};
+
+const RECORDED: &str = include_str!("../../data/squid/storage-buckets.json");
+const PAGE: usize = 1000;
+
+fn client(fake: &FakeNode, dir: &std::path::Path, bootstrap: Bootstrap) -> JoystreamClient {
+    JoystreamClient::with_connect(
+        "fake-node",
+        fake.connector(),
+        JoystreamOptions {
+            keys: Keyring::default(),
+            endpoints: Default::default(),
+            directory_file: Some(dir.join("operators.json")),
+            bootstrap,
+        },
+    )
+}
+
+/// A squid stand-in: page 0 is the recorded answer padded with buckets 100.. to a full page,
+/// page 1 holds bucket 5000; it records the offsets asked for.
+async fn squid() -> (String, Arc<Mutex<Vec<u64>>>) {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(move |axum::Json(q): axum::Json<Value>| {
+            let seen = seen.clone();
+            async move {
+                assert_eq!(q["operationName"], "getStorageBucketDetails");
+                assert!(q["query"].as_str().unwrap().contains("nodeEndpoint"));
+                let offset = q["variables"]["offset"].as_u64().unwrap();
+                assert_eq!(q["variables"]["limit"], PAGE);
+                seen.lock().unwrap().push(offset);
+                let mut answer: Value = serde_json::from_str(RECORDED).unwrap();
+                let buckets = answer["data"]["storageBuckets"].as_array_mut().unwrap();
+                if offset == 0 {
+                    let mut id = 100;
+                    while buckets.len() < PAGE {
+                        buckets.push(json!({
+                            "id": id.to_string(),
+                            "operatorMetadata": {"id": format!("{id}-1"), "nodeEndpoint": format!("https://s{id}.squid.example/")},
+                            "operatorStatus": {"__typename": "StorageBucketOperatorStatusActive", "workerId": id}
+                        }));
+                        id += 1;
+                    }
+                } else {
+                    *buckets = vec![json!({
+                        "id": "5000",
+                        "operatorMetadata": {"id": "5000-1", "nodeEndpoint": "https://last.squid.example/"},
+                        "operatorStatus": {"__typename": "StorageBucketOperatorStatusActive", "workerId": 77}
+                    })];
+                }
+                axum::Json(answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/graphql"), asked)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_node_reads_every_endpoint_from_the_squid_in_pages() {
+    let Some(fake) = FakeNode::start("http://127.0.0.1:9/", dev("//StorageTransactor0")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Without a bootstrap, a fresh node knows no endpoint of the buckets on chain: their
+    // metadata was published before it started.
+    let plain = client(&fake, dir.path(), Bootstrap::default());
+    let buckets = plain.storage_buckets().await.unwrap();
+    assert_eq!(buckets[0].operator_metadata, None);
+
+    let (url, asked) = squid().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chain = client(
+        &fake,
+        dir.path(),
+        Bootstrap {
+            squid_url: Some(url),
+            ..Bootstrap::default()
+        },
+    );
+    let buckets = chain.storage_buckets().await.unwrap();
+    let endpoint = buckets[0]
+        .operator_metadata
+        .as_ref()
+        .and_then(|m| m.endpoint.clone());
+    assert_eq!(
+        endpoint.as_deref(),
+        Some("https://storage-0.squid.example/storage/")
+    );
+    assert_eq!(*asked.lock().unwrap(), vec![0, PAGE as u64], "two pages");
+    // Every endpoint is kept, with the block the squid was current to.
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("operators.json")).unwrap()).unwrap();
+    assert_eq!(saved["block"], 7214906);
+    let text = saved.to_string();
+    for url in [
+        "https://storage-2.squid.example/storage/",
+        "https://s999.squid.example/",
+        "https://last.squid.example/",
+    ] {
+        assert!(text.contains(url), "{url} missing");
+    }
+    // Read once per process, not at every read of the buckets.
+    chain.storage_buckets().await.unwrap();
+    assert_eq!(asked.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_node_scans_old_blocks_for_endpoints() {
+    let Some(fake) = FakeNode::start("http://127.0.0.1:9/", dev("//StorageTransactor0")) else {
+        return;
+    };
+    let published = "https://scanned.example/storage/";
+    let metadata = OperatorMetadata {
+        endpoint: Some(published.into()),
+        ..Default::default()
+    };
+    fake.apply(
+        Origin::Signed(dev("//StorageWorker0")),
+        Call::Storage(StorageCall::SetStorageOperatorMetadata {
+            worker_id: 1,
+            storage_bucket_id: 0,
+            metadata: Bytes(metadata.encode_to_vec()),
+        }),
+    );
+    // Blocks after it, which the scan reads too.
+    for _ in 0..5 {
+        fake.produce(Vec::new(), Vec::new());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let chain = client(
+        &fake,
+        dir.path(),
+        Bootstrap {
+            scan_from: Some(1),
+            scan_max_blocks: 1000,
+            ..Bootstrap::default()
+        },
+    );
+    let buckets = chain.storage_buckets().await.unwrap();
+    let endpoint = buckets[0]
+        .operator_metadata
+        .as_ref()
+        .and_then(|m| m.endpoint.clone());
+    assert_eq!(endpoint.as_deref(), Some(published));
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("operators.json")).unwrap()).unwrap();
+    assert!(saved["block"].as_u64().unwrap() >= 6, "{saved}");
+}
