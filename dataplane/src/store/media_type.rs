@@ -74,6 +74,8 @@ media_types! {
     Bmp = 28 => "image/bmp",
     Pdf = 29 => "application/pdf",
     Ico = 30 => "image/x-icon",
+    Vtt = 31 => "text/vtt",
+    Text = 32 => "text/plain",
 }
 
 /// Sniffs the media type from the first bytes of an object (up to [`SNIFF_LEN`]).
@@ -133,7 +135,34 @@ pub fn sniff(b: &[u8]) -> MediaType {
     if at(0, &[0x00, 0x00, 0x01, 0x00]) {
         return MediaType::Ico;
     }
-    MediaType::OctetStream
+    text(b).unwrap_or(MediaType::OctetStream)
+}
+
+/// Subtitles and other text assets, which Argus serves with the type their video's metadata
+/// gives (`text/vtt`, `text/plain`; the network tests expect `text/plain` for a subtitle):
+/// WebVTT by its signature, other UTF-8 text without control bytes (SRT among them) as plain
+/// text. Markup (a first byte `<`: HTML, SVG, XML) stays octet-stream, as Colossus answers it,
+/// so that no browser is handed a document to render.
+fn text(b: &[u8]) -> Option<MediaType> {
+    let b = b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b);
+    let sample = &b[..b.len().min(SNIFF_LEN)];
+    if sample.is_empty() || sample[0] == b'<' {
+        return None;
+    }
+    // The sample may end inside a character: up to three bytes of it are forgiven.
+    let valid = match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && sample.len() - e.valid_up_to() < 4,
+    };
+    let control = |c: &u8| *c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r' | 0x0C);
+    if !valid || sample.iter().any(control) || sample.contains(&0x7F) {
+        return None;
+    }
+    let vtt = sample.starts_with(b"WEBVTT")
+        && sample
+            .get(6)
+            .is_none_or(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+    Some(if vtt { MediaType::Vtt } else { MediaType::Text })
 }
 
 fn iso_bmff_brand(raw: &[u8]) -> MediaType {
@@ -222,6 +251,14 @@ mod tests {
     }
 
     #[test]
+    fn text_cut_inside_a_character_by_the_sniff_window_is_still_text() {
+        let mut long = "é".repeat(SNIFF_LEN).into_bytes();
+        assert_eq!(sniff(&long[..SNIFF_LEN + 1]).as_str(), "text/plain");
+        long.truncate(SNIFF_LEN - 1);
+        assert_eq!(sniff(&long).as_str(), "text/plain");
+    }
+
+    #[test]
     fn the_formats_the_network_carries() {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (ftyp(b"isom"), "video/mp4"),
@@ -250,6 +287,22 @@ mod tests {
             (b"%PDF-1.7".to_vec(), "application/pdf"),
             (b"fLaC\0".to_vec(), "audio/x-flac"),
             (b"<svg xmlns=".to_vec(), "application/octet-stream"),
+            (
+                b"WEBVTT\n\n00:01.000 --> 00:04.000\nHello".to_vec(),
+                "text/vtt",
+            ),
+            (b"\xEF\xBB\xBFWEBVTT - a title\n".to_vec(), "text/vtt"),
+            (
+                b"1\n00:00:01,000 --> 00:00:04,000\nHello\n".to_vec(),
+                "text/plain",
+            ),
+            ("Grüße, une légende".as_bytes().to_vec(), "text/plain"),
+            (b"WEBVTTX".to_vec(), "text/plain"),
+            (b"text\0with a NUL".to_vec(), "application/octet-stream"),
+            (
+                b"\xC3\x28 invalid UTF-8".to_vec(),
+                "application/octet-stream",
+            ),
             (Vec::new(), "application/octet-stream"),
         ];
         for (bytes, want) in cases {

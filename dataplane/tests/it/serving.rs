@@ -349,3 +349,19 @@ fn a_slow_reader_gets_every_byte_through_the_writability_wait() {
     send(&mut c, "GET", "/api/v1/files/7", &[("Range", "bytes=-4")]);
     assert_eq!(read_response(&mut c, false).body, big[big.len() - 4..]);
 }
+
+#[test]
+fn subtitles_and_text_get_their_media_types() {
+    let vtt = b"WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nHello\n".to_vec();
+    let srt = b"1\n00:00:01,000 --> 00:00:04,000\nHello\n".to_vec();
+    let (_dir, store) = store_with(&[(1, vtt), (2, srt), (3, b"<svg></svg>".to_vec())]);
+    let server = Server::start(&store, &[]);
+    for (id, want) in [
+        (1, "text/vtt"),
+        (2, "text/plain"),
+        (3, "application/octet-stream"),
+    ] {
+        let r = server.get(&format!("/api/v1/files/{id}"), &[]);
+        assert_eq!(r.header("Content-Type"), Some(want), "object {id}");
+    }
+}
