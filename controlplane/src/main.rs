@@ -66,6 +66,14 @@ enum Command {
     /// Signed calls to a distributor's operator API (stop/start the public API, shutdown,
     /// set worker, set buckets).
     DistributorApi(cli::distributor::DistributorApiCmd),
+    /// Offline helpers: a file's content id, a bag id's syntax.
+    Util {
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+        #[command(subcommand)]
+        command: cli::util::Util,
+    },
     /// Run the data plane (what `storage-node` starts in its own process).
     #[command(subcommand)]
     Dataplane(hecaton_dataplane::cli::Command),
@@ -185,6 +193,7 @@ fn main() -> ExitCode {
             Command::StorageNode(cmd) => cmd.run().await,
             Command::DistributorNode(cmd) => cmd.run().await,
             Command::DistributorApi(cmd) => cmd.run().await,
+            Command::Util { json, command } => command.run(json),
             Command::Tune(_) | Command::Dataplane(_) | Command::Dev(_) => {
                 unreachable!("handled above")
             }

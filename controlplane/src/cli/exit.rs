@@ -13,7 +13,10 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
         if cause.is::<super::migrate::LeftOut>() {
             return exit_code::MIGRATE_LEFT_OUT;
         }
-        if cause.is::<ConfigError>() || cause.is::<MigrateError>() {
+        if cause.is::<ConfigError>()
+            || cause.is::<MigrateError>()
+            || cause.is::<super::util::InvalidBagId>()
+        {
             return exit_code::CONFIG;
         }
         if let Some(ChainError::Transport { .. }) = cause.downcast_ref::<ChainError>() {

@@ -14,6 +14,7 @@ use hecaton_controlplane::runtime::{Call, Origin};
 use hecaton_shared::{BagId, DistributionBucketId};
 use prost::Message;
 
+use super::bag_batch::{self, Plan};
 use super::output;
 use super::ChainArgs;
 
@@ -42,6 +43,26 @@ impl From<BagType> for DynamicBagType {
         match t {
             BagType::Member => DynamicBagType::Member,
             BagType::Channel => DynamicBagType::Channel,
+        }
+    }
+}
+
+/// How a batch command sends its calls.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct SendingArgs {
+    /// Calls sent at once (each batch finalized before the next).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    batch: u64,
+    /// Print the calls that would be sent, and send none.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl From<SendingArgs> for bag_batch::Sending {
+    fn from(a: SendingArgs) -> Self {
+        bag_batch::Sending {
+            batch: a.batch as usize,
+            dry_run: a.dry_run,
         }
     }
 }
@@ -159,6 +180,44 @@ pub enum StorageLead {
         #[arg(long = "remove", value_delimiter = ',')]
         remove: Vec<String>,
     },
+    /// Every bag on exactly `--target` active buckets (Colossus's `leader:set-replication`):
+    /// bags above it lose the buckets with the least room left, bags below gain those with
+    /// the most.
+    SetReplication {
+        #[arg(long)]
+        target: usize,
+        #[command(flatten)]
+        sending: SendingArgs,
+    },
+    /// Add bucket `--to` to every bag bucket `--from` stores (`leader:copy-bags`).
+    CopyBags {
+        #[arg(long)]
+        from: u64,
+        #[arg(long)]
+        to: u64,
+        #[command(flatten)]
+        sending: SendingArgs,
+    },
+    /// Move every bag off a bucket, each to the bucket with the most room, so that
+    /// replication holds (`leader:empty-bucket`).
+    EmptyBucket {
+        #[arg(long)]
+        bucket: u64,
+        #[command(flatten)]
+        sending: SendingArgs,
+    },
+    /// The same `--add`/`--remove` for every bag listed in a file, one id per line
+    /// (`leader:update-bags`).
+    UpdateBags {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long = "add", value_delimiter = ',')]
+        add: Vec<u64>,
+        #[arg(long = "remove", value_delimiter = ',')]
+        remove: Vec<u64>,
+        #[command(flatten)]
+        sending: SendingArgs,
+    },
     /// Block or unblock all uploads.
     SetGlobalUploadingStatus {
         #[arg(long, value_parser = on_off, action = clap::ArgAction::Set)]
@@ -260,9 +319,20 @@ pub enum DistributionLead {
         region: Option<String>,
         #[arg(long)]
         description: Option<String>,
+        /// Continents covered: AF, NA, OC, AN, AS, EU, SA.
+        #[arg(long = "continent", value_delimiter = ',', value_parser = continent)]
+        continents: Vec<i32>,
         /// ISO 3166-1 country codes covered.
         #[arg(long = "country", value_delimiter = ',')]
         countries: Vec<String>,
+        /// ISO 3166-2 subdivision codes covered (`DE-BE`).
+        #[arg(long = "subdivision", value_delimiter = ',')]
+        subdivisions: Vec<String>,
+        /// Or all of it from Argus's JSON (`leader:set-bucket-family-metadata -i`): `{"region",
+        /// "description", "areas": [{"continentCode"|"countryCode"|"subdivisionCode": ...}],
+        /// "latencyTestTargets"}`; flags given as well are added to it.
+        #[arg(long)]
+        input: Option<std::path::PathBuf>,
         /// Hosts for latency probes.
         #[arg(long = "latency-test-target", value_delimiter = ',')]
         latency_test_targets: Vec<String>,
@@ -281,6 +351,83 @@ fn family_count(text: &str) -> Result<(u64, u32), String> {
     ))
 }
 
+/// A continent's code as the metadata numbers it (`GeographicalArea.Continent`).
+fn continent(code: &str) -> Result<i32, String> {
+    const CODES: [&str; 7] = ["AF", "NA", "OC", "AN", "AS", "EU", "SA"];
+    CODES
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(code))
+        .map(|i| i as i32 + 1)
+        .ok_or_else(|| format!("{code:?}: expected one of {}", CODES.join(", ")))
+}
+
+/// Argus's family metadata file, merged into the flags.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FamilyFile {
+    region: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    areas: Vec<AreaFile>,
+    #[serde(default)]
+    latency_test_targets: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AreaFile {
+    continent_code: Option<String>,
+    country_code: Option<String>,
+    subdivision_code: Option<String>,
+}
+
+impl DistributionLead {
+    /// Takes `--input` into the flags of `set-bucket-family-metadata`.
+    fn with_input(self) -> anyhow::Result<Self> {
+        let Self::SetBucketFamilyMetadata {
+            family,
+            mut region,
+            mut description,
+            mut continents,
+            mut countries,
+            mut subdivisions,
+            mut latency_test_targets,
+            input: Some(path),
+        } = self
+        else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let file: FamilyFile =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        region = region.or(file.region);
+        description = description.or(file.description);
+        for a in file.areas {
+            match (a.continent_code, a.country_code, a.subdivision_code) {
+                (Some(c), None, None) => continents.push(continent(&c).map_err(anyhow::Error::msg)?),
+                (None, Some(c), None) => countries.push(c),
+                (None, None, Some(s)) => subdivisions.push(s),
+                _ => anyhow::bail!(
+                    "{}: each area names exactly one of continentCode, countryCode, subdivisionCode",
+                    path.display()
+                ),
+            }
+        }
+        latency_test_targets.extend(file.latency_test_targets);
+        Ok(Self::SetBucketFamilyMetadata {
+            family,
+            region,
+            description,
+            continents,
+            countries,
+            subdivisions,
+            latency_test_targets,
+            input: None,
+        })
+    }
+}
+
 fn cids(texts: Vec<String>) -> BTreeSet<Cid> {
     texts.into_iter().map(|t| Cid(t.into_bytes())).collect()
 }
@@ -289,8 +436,11 @@ impl Leader {
     /// Runs the command.
     pub async fn run(self, args: &ChainArgs) -> anyhow::Result<()> {
         let (call, lead) = match self {
-            Leader::Storage(cmd) => (cmd.call(), STORAGE_LEAD),
-            Leader::Distribution(cmd) => (cmd.call(), DISTRIBUTION_LEAD),
+            Leader::Storage(cmd) => match cmd.batch()? {
+                Some((plan, sending)) => return bag_batch::run(args, plan, sending.into()).await,
+                None => (cmd.call(), STORAGE_LEAD),
+            },
+            Leader::Distribution(cmd) => (cmd.with_input()?.call(), DISTRIBUTION_LEAD),
         };
         let client = args.client()?;
         let inclusion = client
@@ -303,6 +453,38 @@ impl Leader {
 }
 
 impl StorageLead {
+    /// The plan of a batch command (`None`: a single call).
+    fn batch(&self) -> anyhow::Result<Option<(Plan, SendingArgs)>> {
+        Ok(Some(match self {
+            Self::SetReplication { target, sending } => (Plan::Replication(*target), *sending),
+            Self::CopyBags { from, to, sending } => (
+                Plan::Copy {
+                    from: *from,
+                    to: *to,
+                },
+                *sending,
+            ),
+            Self::EmptyBucket { bucket, sending } => (Plan::Empty(*bucket), *sending),
+            Self::UpdateBags {
+                file,
+                add,
+                remove,
+                sending,
+            } => {
+                let list = std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                let updates = super::bag_plan::update_bags(
+                    &list,
+                    &add.iter().copied().collect(),
+                    &remove.iter().copied().collect(),
+                )
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                (Plan::List(updates), *sending)
+            }
+            _ => return Ok(None),
+        }))
+    }
+
     fn call(self) -> Call {
         use StorageCall as C;
         let c = match self {
@@ -383,6 +565,10 @@ impl StorageLead {
             Self::SetGlobalUploadingStatus { blocked } => C::UpdateUploadingBlockedStatus {
                 new_status: blocked,
             },
+            Self::SetReplication { .. }
+            | Self::CopyBags { .. }
+            | Self::EmptyBucket { .. }
+            | Self::UpdateBags { .. } => unreachable!("batch commands are planned, see `batch`"),
         };
         Call::Storage(c)
     }
@@ -461,19 +647,27 @@ impl DistributionLead {
                 family,
                 region,
                 description,
+                continents,
                 countries,
+                subdivisions,
                 latency_test_targets,
+                input: _,
             } => {
+                let area = |continent, country_code, subdivision_code| GeographicalArea {
+                    continent,
+                    country_code,
+                    subdivision_code,
+                };
+                let areas = continents
+                    .into_iter()
+                    .map(|c| area(Some(c), None, None))
+                    .chain(countries.into_iter().map(|c| area(None, Some(c), None)))
+                    .chain(subdivisions.into_iter().map(|s| area(None, None, Some(s))))
+                    .collect();
                 let metadata = FamilyMetadata {
                     region,
                     description,
-                    areas: countries
-                        .into_iter()
-                        .map(|c| GeographicalArea {
-                            country_code: Some(c),
-                            ..Default::default()
-                        })
-                        .collect(),
+                    areas,
                     latency_test_targets,
                 };
                 C::SetDistributionBucketFamilyMetadata {

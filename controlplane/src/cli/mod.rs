@@ -1,5 +1,7 @@
 //! The `hecaton` command line: the chain service and the leader, operator and member commands.
 
+pub mod bag_batch;
+pub mod bag_plan;
 pub mod chain;
 pub mod config_file;
 pub mod dev;
@@ -12,6 +14,7 @@ pub mod operator;
 pub mod output;
 pub mod send;
 pub mod storage_node;
+pub mod util;
 
 use clap::Args;
 use hecaton_controlplane::account::AccountId;
