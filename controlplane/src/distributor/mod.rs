@@ -102,6 +102,9 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let api = api.merge(health::router(health.clone()));
     operator_api::serve(config.operator_listen, api, &mut tasks).await?;
     tasks.spawn(health::watch_head(chain.clone(), health.clone()));
+    tasks.spawn(crate::node::reload::forward_sighup(
+        config.store_dir.clone(),
+    ));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (fatal_tx, mut fatal_rx) = tokio::sync::oneshot::channel();

@@ -13,4 +13,5 @@ pub mod operator_api;
 pub mod peer_http;
 pub mod peers;
 pub mod process_metrics;
+pub mod reload;
 pub mod supervisor;

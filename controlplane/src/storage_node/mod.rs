@@ -138,6 +138,9 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     )
     .await?;
     tasks.spawn(health::watch_head(chain.clone(), health.clone()));
+    tasks.spawn(crate::node::reload::forward_sighup(
+        config.store_dir.clone(),
+    ));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (fatal_tx, mut fatal_rx) = tokio::sync::oneshot::channel();

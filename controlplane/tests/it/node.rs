@@ -149,7 +149,7 @@ pub fn tls_lines(dir: &Path, stem: &str, kind: Option<Leaf>) -> String {
     let (cert, key) = ca.write_leaf(dir, stem, kind);
     let ca_file = ca.write(dir, "network-ca.pem");
     format!(
-        "tls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca_file = \"{}\"\n",
+        "tls_cert = \"{}\"\ntls_key = \"{}\"\ntls_ca_file = \"{}\"\ntls_check_secs = 3600\n",
         cert.display(),
         key.display(),
         ca_file.display()

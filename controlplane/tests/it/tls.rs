@@ -109,3 +109,35 @@ async fn three_storage_nodes_and_a_distributor_replicate_and_fill_over_https() {
     .await;
     assert!(got == bytes, "the distributor served other bytes");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_to_a_node_reloads_its_data_planes_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let chain = chain_with_endpoints(
+        &dir.path().join("chain"),
+        &[format!("https://localhost:{port}/")],
+        &["http://127.0.0.1:1/".to_string()],
+    );
+    let mut node = StorageNode::start(
+        &chain,
+        NodeSpec {
+            tls: Some(Leaf::Good),
+            ..NodeSpec::new(dir.path(), port)
+        },
+    );
+    let renewed = crate::pki::Ca::new("renewal CA");
+    // The files are replaced; the node checks them only hourly (tls_check_secs = 3600).
+    renewed.write_leaf(dir.path(), "storage-0", Leaf::Good);
+    assert!(!crate::pki::answers(node.public, &renewed.pem()));
+    // SAFETY: signalling our own child (the control plane), which passes it on.
+    unsafe { libc::kill(node.child.id() as i32, libc::SIGHUP) };
+    eventually(10, "the renewed certificate", || async {
+        crate::pki::answers(node.public, &renewed.pem()).then_some(())
+    })
+    .await;
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "the node is still running"
+    );
+}
