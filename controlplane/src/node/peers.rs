@@ -95,6 +95,9 @@ impl Peers {
         }
         match probe.result {
             Ok(took) => {
+                if p.down {
+                    tracing::info!(peer = %probe.endpoint, "peer answers again");
+                }
                 p.down = false;
                 p.samples.push(took.as_secs_f64() * 1000.0);
                 if p.samples.len() > SAMPLES {
@@ -102,6 +105,10 @@ impl Peers {
                 }
             }
             Err(e) => {
+                if !p.down {
+                    // Once per fall, not per probe: a peer that stays down is not logged again.
+                    tracing::warn!(peer = %probe.endpoint, "peer is down, ranked last: {e}");
+                }
                 p.down = true;
                 p.samples.clear();
                 p.last_error = Some(format!("probe: {e}"));
