@@ -7,17 +7,26 @@ use std::sync::{Arc, Mutex};
 use hecaton_controlplane::chain::joystream::keys::Keyring;
 use hecaton_controlplane::chain::joystream::{Bootstrap, JoystreamClient, JoystreamOptions};
 use hecaton_controlplane::chain::Chain;
-use hecaton_controlplane::runtime::call::StorageCall;
-use hecaton_controlplane::runtime::metadata::OperatorMetadata;
-use hecaton_controlplane::runtime::storage::types::Bytes;
-use hecaton_controlplane::runtime::{Call, Origin};
-use prost::Message;
 use serde_json::{json, Value};
 
 use super::fake::{dev, FakeNode};
 
 const RECORDED: &str = include_str!("../../data/squid/storage-buckets.json");
 const PAGE: usize = 1000;
+
+/// Bucket 0's endpoint as the client knows it.
+async fn endpoint_of_bucket_0(chain: &JoystreamClient) -> Option<String> {
+    let buckets = chain.storage_buckets().await.unwrap();
+    buckets[0]
+        .operator_metadata
+        .as_ref()
+        .and_then(|m| m.endpoint.clone())
+}
+
+/// The directory file the client saved.
+fn saved(dir: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("operators.json")).unwrap()).unwrap()
+}
 
 fn client(fake: &FakeNode, dir: &std::path::Path, bootstrap: Bootstrap) -> JoystreamClient {
     JoystreamClient::with_connect(
@@ -85,8 +94,7 @@ async fn a_fresh_node_reads_every_endpoint_from_the_squid_in_pages() {
     // Without a bootstrap, a fresh node knows no endpoint of the buckets on chain: their
     // metadata was published before it started.
     let plain = client(&fake, dir.path(), Bootstrap::default());
-    let buckets = plain.storage_buckets().await.unwrap();
-    assert_eq!(buckets[0].operator_metadata, None);
+    assert_eq!(endpoint_of_bucket_0(&plain).await, None);
 
     let (url, asked) = squid().await;
     let dir = tempfile::tempdir().unwrap();
@@ -109,8 +117,7 @@ async fn a_fresh_node_reads_every_endpoint_from_the_squid_in_pages() {
     );
     assert_eq!(*asked.lock().unwrap(), vec![0, PAGE as u64], "two pages");
     // Every endpoint is kept, with the block the squid was current to.
-    let saved: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("operators.json")).unwrap()).unwrap();
+    let saved = saved(dir.path());
     assert_eq!(saved["block"], 7214906);
     let text = saved.to_string();
     for url in [
@@ -131,18 +138,7 @@ async fn a_fresh_node_scans_old_blocks_for_endpoints() {
         return;
     };
     let published = "https://scanned.example/storage/";
-    let metadata = OperatorMetadata {
-        endpoint: Some(published.into()),
-        ..Default::default()
-    };
-    fake.apply(
-        Origin::Signed(dev("//StorageWorker0")),
-        Call::Storage(StorageCall::SetStorageOperatorMetadata {
-            worker_id: 1,
-            storage_bucket_id: 0,
-            metadata: Bytes(metadata.encode_to_vec()),
-        }),
-    );
+    fake.publish_endpoint(published);
     // Blocks after it, which the scan reads too.
     for _ in 0..5 {
         fake.produce(Vec::new(), Vec::new());
@@ -163,7 +159,6 @@ async fn a_fresh_node_scans_old_blocks_for_endpoints() {
         .as_ref()
         .and_then(|m| m.endpoint.clone());
     assert_eq!(endpoint.as_deref(), Some(published));
-    let saved: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("operators.json")).unwrap()).unwrap();
+    let saved = saved(dir.path());
     assert!(saved["block"].as_u64().unwrap() >= 6, "{saved}");
 }

@@ -19,9 +19,7 @@ use hecaton_shared::{BagId, DynamicBagId};
 use serde_json::Value;
 
 use hecaton_controlplane::embedded::bootstrap::STORAGE_LEAD;
-use hecaton_controlplane::runtime::metadata::OperatorMetadata;
-use hecaton_controlplane::runtime::storage::types::{Bytes, Cid};
-use prost::Message;
+use hecaton_controlplane::runtime::storage::types::Cid;
 
 use super::fake::{dev, FakeNode};
 use crate::node::{eventually, free_port, DataPlane};
@@ -50,14 +48,63 @@ fn joystream_client(fake: &FakeNode, keys: Keyring, dir: &Path) -> JoystreamClie
 }
 
 async fn upload(port: u16, id: u64, bytes: &[u8]) -> (u16, Value) {
-    let url = format!(
-        "http://127.0.0.1:{port}/api/v1/files?dataObjectId={id}&storageBucketId=0&bagId={BAG}"
-    );
-    let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name("video.mp4");
-    let form = reqwest::multipart::Form::new().part("file", part);
-    let r = client().post(&url).multipart(form).send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    upload_into(port, 0, id, bytes).await
+}
+
+/// A storage node run in process against the fake node (its data plane a real process,
+/// attached), with `joystream` as its `[joystream]` keys and `transactor` as its default signer.
+struct InProcessNode {
+    _dataplane: DataPlane,
+    operator: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    node: tokio::task::JoinHandle<Result<(), storage_node::NodeError>>,
+}
+
+impl InProcessNode {
+    fn start(
+        chain: JoystreamClient,
+        dir: &Path,
+        port: u16,
+        joystream: &str,
+        transactor: AccountId,
+    ) -> Self {
+        let store = dir.join("store");
+        let dataplane = DataPlane::start(&store, port);
+        let operator_port = free_port();
+        let text = format!(
+            "worker_id = 1\nchain = \"wss://fake-node\"\nstore_dir = \"{}\"\n\
+             public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:{operator_port}\"\n\
+             [joystream]\n{joystream}\n[dataplane]\nmode = \"attach\"\nallow_private_peers = true\n\
+             [accept]\ninterval_ms = 200\n",
+            store.display()
+        );
+        let mut config =
+            StorageNodeConfig::parse(&text, Path::new("node.toml"), std::iter::empty()).unwrap();
+        config.transactor = Some(transactor);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let node = tokio::spawn(storage_node::run(chain, config, async move {
+            let _ = stopped.await;
+        }));
+        InProcessNode {
+            _dataplane: dataplane,
+            operator: format!("http://127.0.0.1:{operator_port}"),
+            stop,
+            node,
+        }
+    }
+
+    /// Waits until the node's obligations hold `n` objects.
+    async fn obliged(&self, n: u64) {
+        eventually(30, "the node's obligations from the chain", || async {
+            (obliged(&self.operator).await >= n).then_some(())
+        })
+        .await;
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.node).await;
+    }
 }
 
 fn accepted(fake: &FakeNode, id: u64) -> bool {
@@ -88,35 +135,18 @@ async fn a_storage_node_follows_a_joystream_node_uploads_are_accepted_disconnect
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
     let first: &[u8] = b"the first video, uploaded to a node that follows a Joystream chain";
     let ids = fake.create_video(&[first]);
 
-    let _dataplane = DataPlane::start(&store, port);
-    let operator_port = free_port();
-    let text = format!(
-        "worker_id = 1\nchain = \"wss://fake-node\"\nstore_dir = \"{}\"\n\
-         public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:{operator_port}\"\n\
-         [joystream]\nsuri = \"{TRANSACTOR}\"\n[dataplane]\nmode = \"attach\"\nallow_private_peers = true\n[accept]\ninterval_ms = 200\n",
-        store.display()
-    );
-    let mut config =
-        StorageNodeConfig::parse(&text, Path::new("node.toml"), std::iter::empty()).unwrap();
-    config.transactor = Some(transactor);
     let chain = joystream_client(&fake, keys, dir.path());
     let observer = chain.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let node = tokio::spawn(storage_node::run(chain, config, async move {
-        let _ = stopped.await;
-    }));
-    let operator = format!("http://127.0.0.1:{operator_port}");
+    let joystream = format!("suri = \"{TRANSACTOR}\"");
+    let node = InProcessNode::start(chain, dir.path(), port, &joystream, transactor);
+    let operator = node.operator.clone();
 
     // Placement reaches the data plane: it answers for the object (not yet uploaded: 404
     // rather than "not in this node's bags").
-    eventually(30, "the node's obligations from the chain", || async {
-        (obliged(&operator).await >= 1).then_some(())
-    })
-    .await;
+    node.obliged(1).await;
     let (status, body) = upload(port, ids[0], first).await;
     assert_eq!(status, 201, "{body}");
     eventually(30, "acceptance on chain", || async {
@@ -150,18 +180,7 @@ async fn a_storage_node_follows_a_joystream_node_uploads_are_accepted_disconnect
     let more = fake.create_video(&[second]);
     // Operator metadata is only an event: the client reads the blocks it missed for it.
     let moved = "https://storage-0.example.com/";
-    let metadata = OperatorMetadata {
-        endpoint: Some(moved.into()),
-        ..Default::default()
-    };
-    fake.apply(
-        Origin::Signed(dev("//StorageWorker0")),
-        Call::Storage(StorageCall::SetStorageOperatorMetadata {
-            worker_id: 1,
-            storage_bucket_id: 0,
-            metadata: Bytes(metadata.encode_to_vec()),
-        }),
-    );
+    fake.publish_endpoint(moved);
     fake.up();
     eventually(30, "catching up after the disconnect", || async {
         (obliged(&operator).await >= 2).then_some(())
@@ -221,8 +240,7 @@ async fn a_storage_node_follows_a_joystream_node_uploads_are_accepted_disconnect
         fake.state().refused
     );
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), node).await;
+    node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -403,29 +421,10 @@ async fn each_bucket_is_signed_for_by_its_own_transactor_and_a_bucket_without_it
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let _dataplane = DataPlane::start(&store, port);
-    let operator_port = free_port();
-    let text = format!(
-        "worker_id = 1\nchain = \"wss://fake-node\"\nstore_dir = \"{}\"\n\
-         public_listen = \"127.0.0.1:{port}\"\noperator_listen = \"127.0.0.1:{operator_port}\"\n\
-         [joystream]\nsuris = [\"//Unrelated\", \"//StorageTransactor1\"]\n\
-         [dataplane]\nmode = \"attach\"\nallow_private_peers = true\n[accept]\ninterval_ms = 200\n",
-        store.display()
-    );
-    let mut config =
-        StorageNodeConfig::parse(&text, Path::new("node.toml"), std::iter::empty()).unwrap();
-    config.transactor = Some(unrelated);
     let chain = joystream_client(&fake, keys, dir.path());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let node = tokio::spawn(storage_node::run(chain, config, async move {
-        let _ = stopped.await;
-    }));
-    let operator = format!("http://127.0.0.1:{operator_port}");
-    eventually(30, "the node's obligations from the chain", || async {
-        (obliged(&operator).await >= 1).then_some(())
-    })
-    .await;
+    let joystream = r#"suris = ["//Unrelated", "//StorageTransactor1"]"#;
+    let node = InProcessNode::start(chain, dir.path(), port, joystream, unrelated);
+    node.obliged(1).await;
 
     // Bucket 0: the node holds no key for its transactor: Colossus's 503.
     let (status, body) = upload_into(port, 0, ids[0], bytes).await;
@@ -457,6 +456,5 @@ async fn each_bucket_is_signed_for_by_its_own_transactor_and_a_bucket_without_it
         );
         assert!(st.refused.is_empty(), "{:?}", st.refused);
     }
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), node).await;
+    node.stop().await;
 }

@@ -246,6 +246,26 @@ impl FakeNode {
         self.produce(vec![Extrinsic { origin, call }], Vec::new())
     }
 
+    /// Worker 1 publishes `endpoint` as bucket 0's operator metadata (an event only).
+    pub fn publish_endpoint(&self, endpoint: &str) {
+        use hecaton_controlplane::runtime::metadata::OperatorMetadata;
+        use prost::Message;
+        let metadata = OperatorMetadata {
+            endpoint: Some(endpoint.into()),
+            ..Default::default()
+        };
+        self.apply(
+            Origin::Signed(dev("//StorageWorker0")),
+            Call::Storage(StorageCall::SetStorageOperatorMetadata {
+                worker_id: 1,
+                storage_bucket_id: 0,
+                metadata: hecaton_controlplane::runtime::storage::types::Bytes(
+                    metadata.encode_to_vec(),
+                ),
+            }),
+        );
+    }
+
     /// Creates channel 0 (first time) and a video holding `files`; returns the object ids.
     pub fn create_video(&self, files: &[&[u8]]) -> Vec<u64> {
         let member = Origin::Signed(dev(MEMBER));
