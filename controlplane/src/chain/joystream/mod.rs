@@ -84,6 +84,8 @@ struct Inner {
     connect: Connect,
     config: JoystreamConfig,
     api: Mutex<Option<OnlineClient<JoystreamConfig>>>,
+    /// The same connection's raw RPC (keys-only reads).
+    rpc: Mutex<Option<RpcClient>>,
     keys: Keyring,
     nonces: Mutex<BTreeMap<AccountId, u64>>,
     directory: Directory,
@@ -123,6 +125,7 @@ impl JoystreamClient {
                 connect,
                 config: JoystreamConfig::default(),
                 api: Mutex::new(None),
+                rpc: Mutex::new(None),
                 keys: options.keys,
                 nonces: Mutex::new(BTreeMap::new()),
                 directory: Directory::new(options.endpoints, options.directory_file),
@@ -186,9 +189,10 @@ impl JoystreamClient {
         let rpc = (self.inner.connect)()
             .await
             .map_err(|e| self.transport(format!("cannot connect: {e}")))?;
-        let api = OnlineClient::from_rpc_client_with_config(self.inner.config.clone(), rpc)
+        let api = OnlineClient::from_rpc_client_with_config(self.inner.config.clone(), rpc.clone())
             .await
             .map_err(|e| self.transport(format!("cannot start a client: {e}")))?;
+        *self.inner.rpc.lock().await = Some(rpc);
         info!(node = %self.inner.url, "connected to the Joystream node");
         *slot = Some(api.clone());
         Ok(api)
@@ -199,6 +203,7 @@ impl JoystreamClient {
         if matches!(why, ChainError::Transport { .. }) {
             warn!(node = %self.inner.url, "dropping the connection: {why}");
             *self.inner.api.lock().await = None;
+            *self.inner.rpc.lock().await = None;
         }
     }
 
@@ -354,8 +359,19 @@ impl Chain for JoystreamClient {
     }
 
     async fn object_ids(&self) -> Result<Vec<u64>, ChainError> {
-        self.read(|at| async move { reads::object_ids(&at).await })
-            .await
+        let at = self.at().await?.block_hash();
+        let rpc = self.inner.rpc.lock().await.clone();
+        let Some(rpc) = rpc else {
+            return Err(self.transport("the connection was dropped"));
+        };
+        match reads::object_ids(&reads::Rpc::new(rpc), at).await {
+            Ok(ids) => Ok(ids),
+            Err(message) => {
+                let e = self.transport(message);
+                self.forget(&e).await;
+                Err(e)
+            }
+        }
     }
 
     async fn blacklist(&self) -> Result<Vec<Cid>, ChainError> {

@@ -177,12 +177,53 @@ pub async fn bag_objects(at: &At, bag_id: BagId) -> ReadResult<Vec<(u64, DataObj
     Ok(objects)
 }
 
-/// The id of every data object.
-pub async fn object_ids(at: &At) -> ReadResult<Vec<u64>> {
-    let all: Vec<((BagRepr, u64), DataObjectRepr)> = entries(at, objects_address(), ()).await?;
-    let mut ids: Vec<u64> = all.into_iter().map(|((_, id), _)| id).collect();
+/// Keys asked for per `state_getKeysPaged` call (the node's own cap is 1000).
+pub const KEYS_PAGE: u32 = 1000;
+
+/// The RPC methods at the level of raw keys.
+pub type Rpc = subxt::rpcs::LegacyRpcMethods<subxt::config::RpcConfigFor<JoystreamConfig>>;
+
+/// The id of every data object, from `DataObjectsById`'s keys alone (`state_getKeysPaged`,
+/// [`KEYS_PAGE`] a call): a distributor needs the ids, and reading every value too made a
+/// full reconciliation fetch and decode the whole map (two million objects on mainnet). A key is
+/// `twox128(pallet) ++ twox128(map) ++ blake2_128(bag) ++ bag ++ blake2_128(id) ++ id`, so the
+/// id is its last 8 bytes, little-endian.
+pub async fn object_ids(rpc: &Rpc, at: subxt::utils::H256) -> ReadResult<Vec<u64>> {
+    let prefix = map_prefix("DataObjectsById");
+    // Shortest key: a static bag's one-byte variant and index, and the two hashes.
+    let shortest = prefix.len() + 16 + 2 + 16 + 8;
+    let mut ids = Vec::new();
+    let mut start: Option<Vec<u8>> = None;
+    loop {
+        let keys = rpc
+            .state_get_keys_paged(&prefix, KEYS_PAGE, start.as_deref(), Some(at))
+            .await
+            .map_err(|e| format!("{PALLET}.DataObjectsById keys: {e}"))?;
+        for key in &keys {
+            if key.len() < shortest || !key.starts_with(&prefix) {
+                return Err(format!(
+                    "{PALLET}.DataObjectsById: a key of {} bytes",
+                    key.len()
+                ));
+            }
+            let id: [u8; 8] = key[key.len() - 8..].try_into().expect("8 bytes");
+            ids.push(u64::from_le_bytes(id));
+        }
+        if keys.len() < KEYS_PAGE as usize {
+            break;
+        }
+        start = keys.last().cloned();
+    }
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// The key prefix of one of the pallet's maps: `twox128(pallet) ++ twox128(entry)`.
+pub fn map_prefix(entry: &str) -> [u8; 32] {
+    let mut prefix = [0u8; 32];
+    prefix[..16].copy_from_slice(&sp_crypto_hashing::twox_128(PALLET.as_bytes()));
+    prefix[16..].copy_from_slice(&sp_crypto_hashing::twox_128(entry.as_bytes()));
+    prefix
 }
 
 /// Every storage bucket.

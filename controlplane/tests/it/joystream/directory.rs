@@ -162,3 +162,32 @@ async fn a_fresh_node_scans_old_blocks_for_endpoints() {
     let saved = saved(dir.path());
     assert!(saved["block"].as_u64().unwrap() >= 6, "{saved}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_object_id_comes_from_the_keys_alone_over_pages() {
+    let Some(fake) = FakeNode::start("http://127.0.0.1:9/", dev("//StorageTransactor0")) else {
+        return;
+    };
+    // More objects than one page of keys (1000).
+    let files: Vec<Vec<u8>> = (0..1203u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    let mut ids = Vec::new();
+    // A video takes a bounded number of assets.
+    for chunk in files.chunks(20) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        ids.extend(fake.create_video(&refs));
+    }
+    ids.sort_unstable();
+    let dir = tempfile::tempdir().unwrap();
+    let chain = client(&fake, dir.path(), Bootstrap::default());
+    chain.storage_buckets().await.unwrap();
+    let (pages, values) = {
+        let st = fake.state();
+        let count = |m: &str| st.counts.get(m).copied().unwrap_or(0);
+        (count("state_getKeysPaged"), count("state_queryStorageAt"))
+    };
+    assert_eq!(chain.object_ids().await.unwrap(), ids);
+    let st = fake.state();
+    let count = |m: &str| st.counts.get(m).copied().unwrap_or(0);
+    assert_eq!(count("state_getKeysPaged") - pages, 2, "two pages of keys");
+    assert_eq!(count("state_queryStorageAt"), values, "no value was read");
+}
