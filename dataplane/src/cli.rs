@@ -349,7 +349,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         },
         sweep_interval: Duration::from_secs(args.sweep_interval_secs),
-        tls: crate::serve::TlsSettings {
+        tls: crate::tls::TlsSettings {
             ca_file: args.tls_ca_file,
             server: args
                 .tls_cert

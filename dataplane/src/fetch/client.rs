@@ -20,8 +20,8 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
 use hecaton_shared::DataObjectId;
 
-use super::pool::{Peers, Pool, PoolKey};
-use crate::tls::Stream;
+use super::pool::{Pool, PoolKey, PoolLimits};
+use crate::tls::{ClientTls, Stream};
 
 /// The longest response head accepted.
 const HEAD_MAX: usize = 16 * 1024;
@@ -61,6 +61,29 @@ impl Default for PeerLimits {
             // A 20 GiB object at 10 MiB/s, with room: a bound, not a schedule.
             max_duration: Duration::from_secs(3600),
             allow_private: false,
+        }
+    }
+}
+
+/// What a shard's fetches from peers share: the limits each request is held to, how peers'
+/// certificates are checked, and the kept connections.
+#[derive(Debug)]
+pub struct Peers {
+    /// Timeouts, minimum rate, address policy.
+    pub limits: PeerLimits,
+    /// The TLS client configuration.
+    pub tls: ClientTls,
+    /// Kept-alive connections.
+    pub pool: Rc<Pool>,
+}
+
+impl Peers {
+    /// A shard's peers.
+    pub fn new(limits: PeerLimits, tls: ClientTls, pool: PoolLimits) -> Self {
+        Self {
+            limits,
+            tls,
+            pool: Rc::new(Pool::new(pool)),
         }
     }
 }
@@ -257,7 +280,7 @@ pub async fn get(
     req: &Request,
     range: Option<&str>,
 ) -> Result<(Head, Body), ClientError> {
-    let key = PoolKey::new(req);
+    let key = PoolKey::new(req.tls, &req.host);
     // A kept connection the peer closed meanwhile fails before any answer byte; the request
     // then goes on a new connection (it is a GET: nothing was done twice).
     while let Some(stream) = peers.pool.take(&key) {

@@ -8,11 +8,9 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::client::{PeerLimits, Request};
-use crate::tls::{ClientTls, Stream};
+use crate::tls::Stream;
 
 /// How many connections are kept, and how long.
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +42,11 @@ pub struct PoolKey {
 }
 
 impl PoolKey {
-    /// The key of the peer `req` goes to.
-    pub fn new(req: &Request) -> Self {
+    /// The key of a peer: over TLS or not, and its `Host`.
+    pub fn new(tls: bool, host: &str) -> Self {
         Self {
-            tls: req.tls,
-            host: req.host.clone(),
+            tls,
+            host: host.to_string(),
         }
     }
 }
@@ -119,28 +117,5 @@ impl Pool {
     /// Whether none is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// What a shard's fetches from peers share: the limits each request is held to, how peers'
-/// certificates are checked, and the kept connections.
-#[derive(Debug)]
-pub struct Peers {
-    /// Timeouts, minimum rate, address policy.
-    pub limits: PeerLimits,
-    /// The TLS client configuration.
-    pub tls: ClientTls,
-    /// Kept-alive connections.
-    pub pool: Rc<Pool>,
-}
-
-impl Peers {
-    /// A shard's peers.
-    pub fn new(limits: PeerLimits, tls: ClientTls, pool: PoolLimits) -> Self {
-        Self {
-            limits,
-            tls,
-            pool: Rc::new(Pool::new(pool)),
-        }
     }
 }

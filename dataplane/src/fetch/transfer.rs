@@ -10,8 +10,7 @@ use std::time::Instant;
 use hecaton_shared::socket::{AttemptFailure, Source};
 use hecaton_shared::DataObjectId;
 
-use super::client::{self, ClientError, Head};
-use super::pool::Peers;
+use super::client::{self, ClientError, Head, Peers};
 use super::rate::RateLimit;
 
 /// Bytes read from a peer at a time.

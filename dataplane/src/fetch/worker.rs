@@ -15,7 +15,7 @@ use hecaton_shared::socket::{FetchJob, Source};
 use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{debug, warn};
 
-use super::pool::Peers;
+use super::client::Peers;
 use super::rate::RateLimit;
 use super::transfer::{self, Attempt, Transfer};
 use super::{AttemptResult, Order, Outcome};

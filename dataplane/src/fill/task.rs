@@ -18,7 +18,7 @@ use tracing::{info, warn};
 use super::{Fill, FillState};
 use crate::cache::CacheEvent;
 use crate::control::Publisher;
-use crate::fetch::pool::Peers;
+use crate::fetch::client::Peers;
 use crate::fetch::transfer::{self, Attempt, Sink, Transfer};
 use crate::store::media_type::{sniff, SNIFF_LEN};
 use crate::store::{temp, Digester, Expected};

@@ -34,6 +34,7 @@ use crate::cache::{CacheConfig, CacheEvent};
 use crate::control::{self, ControlConfig, ControlError};
 use crate::fetch::{AttemptResult, Order, ReplicationConfig};
 use crate::store::{Recovery, Store, StoreError};
+use crate::tls::TlsSettings;
 use crate::views::Views;
 use hecaton_shared::socket::Role;
 pub use shard::ShardEnv;
@@ -69,15 +70,6 @@ pub struct ServeConfig {
     pub tls: TlsSettings,
     /// Connections kept to peers.
     pub peer_pool: crate::fetch::pool::PoolLimits,
-}
-
-/// Where TLS material is.
-#[derive(Debug, Clone, Default)]
-pub struct TlsSettings {
-    /// PEM certificates trusted for peers besides the bundled roots.
-    pub ca_file: Option<PathBuf>,
-    /// The public listener's certificate and key: https instead of http.
-    pub server: Option<crate::tls::ServerTlsFiles>,
 }
 
 /// What start-up found, for the caller to print.

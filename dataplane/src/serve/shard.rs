@@ -173,7 +173,7 @@ pub async fn run(
     };
     let _ = ready.send(Ok(()));
     let queues = Queues::create(env.replication.shares);
-    let peers = Rc::new(crate::fetch::pool::Peers::new(
+    let peers = Rc::new(crate::fetch::client::Peers::new(
         env.replication.peer_limits,
         env.peer_tls.clone(),
         env.peer_pool,

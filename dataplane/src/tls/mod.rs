@@ -21,6 +21,15 @@ pub use client::ClientTls;
 pub use server::{ServerTls, ServerTlsFiles};
 pub use stream::Stream;
 
+/// Where TLS material is.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// PEM certificates trusted for peers besides the bundled roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The public listener's certificate and key: https instead of http.
+    pub server: Option<ServerTlsFiles>,
+}
+
 /// The longest PEM file read (a certificate chain or a key; a CA bundle such as Mozilla's is
 /// about 200 KiB).
 pub const PEM_MAX_BYTES: u64 = 4 * 1024 * 1024;

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::{read_file, ClientTls, ServerTls, ServerTlsFiles, TlsError};
-use crate::serve::TlsSettings;
+use super::{read_file, ClientTls, ServerTls, ServerTlsFiles, TlsError, TlsSettings};
 
 /// How often the SIGHUP flag is looked at.
 const SIGNAL_POLL: Duration = Duration::from_millis(500);
