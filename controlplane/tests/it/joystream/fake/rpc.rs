@@ -154,11 +154,17 @@ impl FakeNode {
                 let start = p.get(2).filter(|v| !v.is_null()).map(unhex);
                 let block =
                     Self::block_at(blocks, p.get(3)).ok_or_else(|| user("unknown block"))?;
+                // From the key after `start` (or the prefix) on: a page costs its own keys, not
+                // a walk over every key before it (millions of objects in the scale bench).
+                let from = match &start {
+                    Some(s) if *s >= prefix => std::ops::Bound::Excluded(s.clone()),
+                    _ => std::ops::Bound::Included(prefix.clone()),
+                };
                 let keys: Vec<String> = block
                     .storage
-                    .keys()
-                    .filter(|k| k.starts_with(&prefix))
-                    .filter(|k| start.as_ref().is_none_or(|s| *k > s))
+                    .range((from, std::ops::Bound::Unbounded))
+                    .map(|(k, _)| k)
+                    .take_while(|k| k.starts_with(&prefix))
                     .take(count)
                     .map(|k| hex(k))
                     .collect();
