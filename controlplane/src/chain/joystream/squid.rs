@@ -17,6 +17,10 @@ pub const PAGE: u32 = 1000;
 /// The most pages read: a squid that keeps answering full pages is not followed forever.
 pub const MAX_PAGES: u32 = 100;
 
+/// The largest answer to one page read (a page of 1000 buckets is about 250 KiB): a squid
+/// answering more is refused rather than held in memory.
+pub const PAGE_MAX_BYTES: usize = 16 << 20;
+
 /// The longest one page may take.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -134,10 +138,21 @@ pub async fn directory(http: &reqwest::Client, url: &str) -> Result<SquidDirecto
         if !response.status().is_success() {
             return Err(http_err(format!("answered {}", response.status())));
         }
-        let text = response
-            .text()
+        let mut body = Vec::new();
+        let mut response = response;
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| http_err(crate::node::peer_http::describe(&e)))?;
+            .map_err(|e| http_err(crate::node::peer_http::describe(&e)))?
+        {
+            if body.len() + chunk.len() > PAGE_MAX_BYTES {
+                return Err(http_err(format!(
+                    "a page larger than {PAGE_MAX_BYTES} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&body);
         let page = parse_page(&text).map_err(|message| SquidError::Answer {
             url: url.to_string(),
             message,

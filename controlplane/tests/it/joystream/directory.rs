@@ -191,3 +191,32 @@ async fn every_object_id_comes_from_the_keys_alone_over_pages() {
     assert_eq!(count("state_getKeysPaged") - pages, 2, "two pages of keys");
     assert_eq!(count("state_queryStorageAt"), values, "no value was read");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_squid_answer_too_large_is_refused_not_held() {
+    let Some(fake) = FakeNode::start("http://127.0.0.1:9/", dev("//StorageTransactor0")) else {
+        return;
+    };
+    // Valid JSON with 17 MiB of padding: over the page bound.
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(|| async {
+            let mut body = " ".repeat(17 << 20);
+            body.push_str(RECORDED);
+            body
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let chain = client(
+        &fake,
+        dir.path(),
+        Bootstrap {
+            squid_url: Some(url),
+            ..Bootstrap::default()
+        },
+    );
+    assert_eq!(endpoint_of_bucket_0(&chain).await, None);
+}
