@@ -269,6 +269,10 @@ fn exit_code_of(e: &anyhow::Error) -> u8 {
         if let Some(ServeError::Host(_)) = cause.downcast_ref::<ServeError>() {
             return exit_code::HOST_UNFIT;
         }
+        // A certificate or key that does not load will not load on a restart either.
+        if let Some(ServeError::Tls(_)) = cause.downcast_ref::<ServeError>() {
+            return exit_code::CONFIG;
+        }
         if let Some(StoreError::Locked { .. }) = cause.downcast_ref::<StoreError>() {
             return exit_code::STORE_LOCKED;
         }
@@ -389,8 +393,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
-            "listening on {} ({} shards); control socket {}",
+            "listening on {} ({}, {} shards); control socket {}",
             started.addr,
+            if started.tls { "https" } else { "http" },
             started.shards,
             started.control_socket.display()
         );

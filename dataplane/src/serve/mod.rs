@@ -326,11 +326,11 @@ fn start_control(
     let space = crate::store::space::Space::new(config.disk_reserve);
     let lifecycle = lifecycle.clone();
     let tls_settings = config.tls.clone();
+    // SIGHUP reloads the certificate; it is caught even without one, so that a node's
+    // `systemctl reload` (passed on to its data plane) never ends a data plane serving http.
     let hup = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if config.tls.server.is_some() {
-        signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
-            .map_err(ServeError::Signals)?;
-    }
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .map_err(ServeError::Signals)?;
     let handle = LocalExecutorBuilder::new(Placement::Unbound)
         .name("control")
         .io_memory(plan.per_executor)

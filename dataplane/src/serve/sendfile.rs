@@ -103,9 +103,9 @@ pub async fn send_file(
     }
 }
 
-/// Bytes read from the file per TLS write: 64 KiB make four full 16 KiB records, which rustls
-/// encrypts and glommio sends with one `send`; larger reads measured no faster (BENCHMARKS.md,
-/// TLS) and hold more memory per connection.
+/// Bytes read from the file per TLS write: 64 KiB make four full 16 KiB records (the read size
+/// of the plain path's `EAGAIN` hand-over too); not tuned for TLS, a larger read holds more
+/// memory per connection.
 const TLS_READ_CHUNK: usize = 64 * 1024;
 
 /// The TLS body path: the kernel cannot encrypt for us (see `tls/ktls.rs`), so the bytes come

@@ -276,3 +276,39 @@ fn replication_over_https_refuses_bad_certificates_and_reuses_connections() {
         ports.len()
     );
 }
+
+#[test]
+fn a_certificate_that_does_not_load_is_a_configuration_error_and_sighup_spares_plain_http() {
+    let (dir, store) = store_with(&[(1, bytes(100, 6))]);
+    let ca = Ca::new("test CA");
+    let (cert, _) = ca.write_leaf(dir.path(), "node", Leaf::Good);
+    let (_, other_key) = ca.write_leaf(dir.path(), "other", Leaf::Good);
+    // A key of another certificate: exit 2 (configuration, not restarted by a supervisor),
+    // naming what is wrong.
+    let out = std::process::Command::new(crate::support::bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--io-memory-mib",
+            "1",
+            "--store",
+        ])
+        .arg(&store)
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&other_key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS"), "{err}");
+    // A data plane without TLS takes SIGHUP (a node's `systemctl reload` passes it on) and
+    // goes on serving.
+    let server = Server::start(&store, &[]);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.get("/api/v1/files/1", &[]).status, 200);
+}
