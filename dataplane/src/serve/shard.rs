@@ -175,7 +175,7 @@ pub async fn run(
     let queues = Queues::create(env.replication.shares);
     let peers = Rc::new(crate::fetch::client::Peers::new(
         env.replication.peer_limits,
-        env.peer_tls.clone(),
+        env.peer_tls.for_shard(),
         env.peer_pool,
     ));
     let worker = fetch::worker::WorkerEnv {
@@ -229,7 +229,7 @@ pub async fn run(
         access_log: env
             .access_log
             .map(|c| Rc::new(crate::serve::access_log::AccessLog::new(c, index))),
-        tls: env.tls,
+        tls: env.tls.map(|t| t.for_shard()),
     });
     if let Some(log) = &shard.access_log {
         let shard = shard.clone();

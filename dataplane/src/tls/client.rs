@@ -14,8 +14,12 @@ use super::{Stream, TlsError};
 /// The client side's configuration, shared by every shard.
 #[derive(Clone)]
 pub struct ClientTls {
+    config: Arc<rustls::ClientConfig>,
     connector: futures_rustls::TlsConnector,
 }
+
+/// Peers' sessions remembered for resumption, per shard.
+const SESSIONS_PER_SHARD: usize = 256;
 
 impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,9 +54,23 @@ impl ClientTls {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = Arc::new(config);
         Ok(ClientTls {
-            connector: futures_rustls::TlsConnector::from(Arc::new(config)),
+            connector: futures_rustls::TlsConnector::from(config.clone()),
+            config,
         })
+    }
+
+    /// This configuration with a session cache of the shard's own (rustls's is behind a mutex
+    /// that shards sharing one would all take).
+    pub fn for_shard(&self) -> ClientTls {
+        let mut config = (*self.config).clone();
+        config.resumption = rustls::client::Resumption::in_memory_sessions(SESSIONS_PER_SHARD);
+        let config = Arc::new(config);
+        ClientTls {
+            connector: futures_rustls::TlsConnector::from(config.clone()),
+            config,
+        }
     }
 
     /// Runs the handshake with `host` over `tcp`.

@@ -39,9 +39,14 @@ impl ResolvesServerCert for Current {
     }
 }
 
-/// The server side: the acceptor every shard uses, and the slot a reload swaps.
+/// Sessions remembered for resumption, per shard.
+const SESSIONS_PER_SHARD: usize = 256;
+
+/// The server side: the acceptor, and the slot a reload swaps (shared by every shard; see
+/// [`ServerTls::for_shard`]).
 #[derive(Clone)]
 pub struct ServerTls {
+    config: Arc<rustls::ServerConfig>,
     acceptor: futures_rustls::TlsAcceptor,
     current: Arc<Current>,
     /// The PEM bytes the current certificate came from (to tell a change).
@@ -58,11 +63,28 @@ impl ServerTls {
             .with_no_client_auth()
             .with_cert_resolver(current.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = Arc::new(config);
         Ok(ServerTls {
-            acceptor: futures_rustls::TlsAcceptor::from(Arc::new(config)),
+            acceptor: futures_rustls::TlsAcceptor::from(config.clone()),
+            config,
             current,
             loaded: Arc::new(ArcSwap::from_pointee((cert_pem.to_vec(), key_pem.to_vec()))),
         })
+    }
+
+    /// This configuration with a session cache of the shard's own: rustls's cache is behind a
+    /// mutex, which shards sharing one would take at every handshake. The certificate slot
+    /// stays shared (a lock-free swap), so a reload reaches every shard.
+    pub fn for_shard(&self) -> ServerTls {
+        let mut config = (*self.config).clone();
+        config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSIONS_PER_SHARD);
+        let config = Arc::new(config);
+        ServerTls {
+            acceptor: futures_rustls::TlsAcceptor::from(config.clone()),
+            config,
+            current: self.current.clone(),
+            loaded: self.loaded.clone(),
+        }
     }
 
     /// Takes the files' new contents: `Ok(true)` if they changed and now serve, `Ok(false)` if
