@@ -68,15 +68,9 @@ pub async fn load(path: &Path) -> Option<(Vec<Saved>, Vec<u64>)> {
         Ok(f) => f,
         Err(_) => return None,
     };
-    let size = f.file_size().await.ok()?;
-    let mut bytes = Vec::with_capacity(size as usize);
-    while (bytes.len() as u64) < size {
-        match f.read_at(bytes.len() as u64, 4 << 20).await {
-            Ok(chunk) if !chunk.is_empty() => bytes.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
+    let read = crate::store::read_whole(&f, u64::MAX).await;
     let _ = f.close().await;
+    let bytes = read.ok()?;
     match serde_json::from_slice::<File>(&bytes) {
         Ok(file) if file.version == VERSION => Some((
             file.entries

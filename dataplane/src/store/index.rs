@@ -107,13 +107,25 @@ impl Index {
 }
 
 async fn read_all(file: &BufferedFile, path: &Path) -> Result<Vec<u8>, StoreError> {
-    let size = file.file_size().await.ctx("stat index", path)?;
+    read_whole(file, u64::MAX).await.ctx("read index", path)
+}
+
+/// Reads all of `file`, however many reads it takes; a file larger than `max` bytes is refused
+/// (`InvalidData`) before anything is read.
+pub(crate) async fn read_whole(file: &BufferedFile, max: u64) -> std::io::Result<Vec<u8>> {
+    let size = file.file_size().await.map_err(std::io::Error::from)?;
+    if size > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
     let mut bytes = Vec::with_capacity(size as usize);
     while (bytes.len() as u64) < size {
         let chunk = file
             .read_at(bytes.len() as u64, READ_CHUNK)
             .await
-            .ctx("read index", path)?;
+            .map_err(std::io::Error::from)?;
         if chunk.is_empty() {
             break;
         }

@@ -68,21 +68,9 @@ pub async fn read_file(path: &Path) -> Result<Vec<u8>, TlsError> {
     let file = glommio::io::BufferedFile::open(path)
         .await
         .map_err(|e| err(e.into()))?;
-    let size = file.file_size().await.map_err(|e| err(e.into()))?;
-    if size > PEM_MAX_BYTES {
-        let _ = file.close().await;
-        return Err(err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {PEM_MAX_BYTES} bytes"),
-        )));
-    }
-    let bytes = file
-        .read_at(0, size as usize)
-        .await
-        .map_err(|e| err(e.into()))?
-        .to_vec();
+    let read = crate::store::read_whole(&file, PEM_MAX_BYTES).await;
     let _ = file.close().await;
-    Ok(bytes)
+    read.map_err(err)
 }
 
 /// The crypto provider both directions use.
