@@ -15,8 +15,14 @@ pub async fn forward_sighup(store_dir: PathBuf) {
         Err(e) => return warn!("cannot handle SIGHUP: {e}"),
     };
     while hup.recv().await.is_some() {
-        match super::process_metrics::dataplane_pid(&store_dir).and_then(|p| p.parse::<i32>().ok())
-        {
+        // The store's lock file is read off the runtime's workers.
+        let dir = store_dir.clone();
+        let pid = tokio::task::spawn_blocking(move || super::process_metrics::dataplane_pid(&dir))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|p| p.parse::<i32>().ok());
+        match pid {
             Some(pid) => {
                 // SAFETY: kill(2) with a pid and a signal number; no memory is involved.
                 let rc = unsafe { libc::kill(pid, libc::SIGHUP) };

@@ -15,7 +15,7 @@ const RECORDED: &str = include_str!("../../data/squid/storage-buckets.json");
 const PAGE: usize = 1000;
 
 /// Bucket 0's endpoint as the client knows it.
-async fn endpoint_of_bucket_0(chain: &JoystreamClient) -> Option<String> {
+pub(super) async fn endpoint_of_bucket_0(chain: &JoystreamClient) -> Option<String> {
     let buckets = chain.storage_buckets().await.unwrap();
     buckets[0]
         .operator_metadata
@@ -106,11 +106,7 @@ async fn a_fresh_node_reads_every_endpoint_from_the_squid_in_pages() {
             ..Bootstrap::default()
         },
     );
-    let buckets = chain.storage_buckets().await.unwrap();
-    let endpoint = buckets[0]
-        .operator_metadata
-        .as_ref()
-        .and_then(|m| m.endpoint.clone());
+    let endpoint = endpoint_of_bucket_0(&chain).await;
     assert_eq!(
         endpoint.as_deref(),
         Some("https://storage-0.squid.example/storage/")
@@ -153,11 +149,7 @@ async fn a_fresh_node_scans_old_blocks_for_endpoints() {
             ..Bootstrap::default()
         },
     );
-    let buckets = chain.storage_buckets().await.unwrap();
-    let endpoint = buckets[0]
-        .operator_metadata
-        .as_ref()
-        .and_then(|m| m.endpoint.clone());
+    let endpoint = endpoint_of_bucket_0(&chain).await;
     assert_eq!(endpoint.as_deref(), Some(published));
     let saved = saved(dir.path());
     assert!(saved["block"].as_u64().unwrap() >= 6, "{saved}");

@@ -190,11 +190,7 @@ async fn a_storage_node_follows_a_joystream_node_uploads_are_accepted_disconnect
         fake.count("chain_subscribeFinalizedHeads") >= 2,
         "resubscribed"
     );
-    let buckets = observer.storage_buckets().await.unwrap();
-    let endpoint = buckets[0]
-        .operator_metadata
-        .as_ref()
-        .and_then(|m| m.endpoint.clone());
+    let endpoint = super::directory::endpoint_of_bucket_0(&observer).await;
     assert_eq!(
         endpoint.as_deref(),
         Some(moved),
