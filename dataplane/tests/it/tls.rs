@@ -312,3 +312,25 @@ fn a_certificate_that_does_not_load_is_a_configuration_error_and_sighup_spares_p
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.get("/api/v1/files/1", &[]).status, 200);
 }
+
+#[test]
+fn a_handshake_that_never_finishes_is_cut_at_the_head_deadline() {
+    let (dir, store) = store_with(&[(1, bytes(100, 7))]);
+    let ca = Ca::new("test CA");
+    let (cert, key) = ca.write_leaf(dir.path(), "node", Leaf::Good);
+    let mut args = tls_args(&cert, &key);
+    args.extend(["--header-timeout-ms".into(), "500".into()]);
+    let server = start(&store, &args);
+    // The first bytes of a TLS record header, then nothing.
+    let mut c = server.connect();
+    std::io::Write::write_all(&mut c, &[0x16, 0x03]).unwrap();
+    let started = Instant::now();
+    assert!(crate::support::closed_by_server(&mut c));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    // The shard goes on serving.
+    assert!(answers(server.addr, &ca.pem()));
+}
