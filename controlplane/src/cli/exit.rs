@@ -4,7 +4,7 @@
 use hecaton_controlplane::chain::ChainError;
 use hecaton_controlplane::migrate::MigrateError;
 use hecaton_controlplane::node::config::ConfigError;
-use hecaton_controlplane::storage_node::NodeError;
+use hecaton_controlplane::node::error::NodeError;
 use hecaton_shared::exit_code;
 
 /// The code for `e`.

@@ -2,7 +2,7 @@
 
 use super::config::{DistributionBuckets, DistributorConfig};
 use crate::chain::Chain;
-use crate::storage_node::NodeError;
+use crate::node::error::NodeError;
 
 /// Checks at start that a distributor that serves "every bucket of its worker" has a worker
 /// that operates (or is invited to) at least one distribution bucket. With explicit buckets the

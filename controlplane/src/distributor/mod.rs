@@ -27,6 +27,7 @@ use self::config::{DistributionBuckets, DistributorConfig};
 use self::operator::{Operator, OperatorCommand};
 use self::status::DistributorStatus;
 use crate::chain::Chain;
+use crate::node::error::NodeError;
 use crate::node::follow;
 use crate::node::health::{self, Health};
 use crate::node::link::{self, LinkEvent};
@@ -34,7 +35,6 @@ use crate::node::obligations::{Obligations, Scope};
 use crate::node::operator_api;
 use crate::node::peers::{self, Peers};
 use crate::node::supervisor::{self, DataPlaneCommand, ServeOptions};
-use crate::storage_node::NodeError;
 
 /// The data plane command line for `config`.
 pub fn dataplane_command(config: &DistributorConfig) -> Result<DataPlaneCommand, NodeError> {

@@ -444,11 +444,6 @@ async fn channel(State(node): State<Node>, Path(id): Path<String>) -> ApiResult<
         .ok_or_else(|| ApiError::not_found(format!("channel {id} does not exist")))
 }
 
-/// Serializes anything the API returns (used by views).
-pub(super) fn to_value(value: impl Serialize) -> Value {
-    serde_json::to_value(value).expect("view serializes")
-}
-
 async fn video(State(node): State<Node>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let id: u64 = parse("video_id", &id)?;
     let head = node.head();
@@ -458,7 +453,7 @@ async fn video(State(node): State<Node>, Path(id): Path<String>) -> ApiResult<Js
         .videos
         .get(&id)
         .ok_or_else(|| ApiError::not_found(format!("video {id} does not exist")))?;
-    let mut value = to_value(video);
+    let mut value = views::to_value(video);
     value["id"] = json!(id);
     Ok(Json(value))
 }

@@ -2,9 +2,9 @@
 //! them (a bucket's bags and operator metadata, a family's buckets).
 
 use hecaton_shared::{BagId, DistributionBucketId};
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::api::to_value;
 use crate::runtime::storage::types::{Bag, DataObject};
 use crate::runtime::storage::StorageState;
 use crate::runtime::{Constants, State};
@@ -119,4 +119,9 @@ pub fn channel(state: &State, id: u64) -> Option<Value> {
     value["bag_id"] = json!(BagId::Dynamic(hecaton_shared::DynamicBagId::Channel(id)));
     value["videos"] = json!(videos);
     Some(value)
+}
+
+/// Serializes anything the API returns (used by views).
+pub(super) fn to_value(value: impl Serialize) -> Value {
+    serde_json::to_value(value).expect("view serializes")
 }

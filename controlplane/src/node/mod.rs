@@ -4,6 +4,7 @@
 //! `storage_node` and `distributor` put these together with what is theirs alone.
 
 pub mod config;
+pub mod error;
 pub mod follow;
 pub mod health;
 pub mod link;

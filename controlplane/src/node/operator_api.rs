@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::http_server::ServerLimits;
-use crate::storage_node::NodeError;
+use crate::node::error::NodeError;
 
 /// Binds `addr`, serves `api` on it in `tasks` and says where; returns the bound address (the
 /// port chosen when `addr` asked for port 0).

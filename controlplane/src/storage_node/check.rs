@@ -1,7 +1,7 @@
 //! The check a storage node makes before anything else: its worker must operate a bucket.
 
-use super::NodeError;
 use crate::chain::Chain;
+use crate::node::error::NodeError;
 use crate::node::obligations::{BucketSelection, Scope};
 
 /// Checks at start that the worker operates at least one selected bucket.

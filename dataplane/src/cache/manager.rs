@@ -16,7 +16,7 @@ use hecaton_shared::DataObjectId;
 use tracing::{info, warn};
 
 use super::{cold, state, CachePolicy, Split};
-use crate::control::Publisher;
+use crate::control::writer::Publisher;
 use crate::store::Catalog;
 use crate::views::Views;
 

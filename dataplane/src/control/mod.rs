@@ -6,7 +6,7 @@
 
 mod session;
 mod sweep;
-mod writer;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 use std::rc::Rc;

@@ -6,9 +6,9 @@
 //! (`task.rs`): from the best storage node of the object's bag, into `tmp/fill-<id>` through the
 //! page cache, so that every other reader sees the bytes the moment they are written; on a cut,
 //! the next source resumes with `Range`. Every request for the object meanwhile — the first
-//! included — streams from that growing file (`stream.rs`), waking as bytes arrive; a range
+//! included — streams from that growing file (`serve/asset/from_fill.rs`), waking as bytes arrive; a range
 //! that starts beyond what has arrived is fetched from the source for that client alone
-//! (`proxy.rs`), not downloaded twice.
+//! (`serve/asset/proxy.rs`), not downloaded twice.
 //!
 //! The bytes become a cache entry only once they hash to the content id. Until then the last
 //! byte of every response that ends at the object's end is held back: a client can never
@@ -20,8 +20,6 @@
 //! Argus marks every pending response), and is the one case where a bad source's bytes can
 //! reach a client as a complete response.
 
-pub mod proxy;
-pub mod stream;
 pub mod task;
 
 use std::path::PathBuf;

@@ -4,27 +4,16 @@
 
 use std::io;
 
-use crate::tls::Stream;
-
-use crate::http::request::{Method, Request};
-use crate::http::response::ResponseHead;
-use crate::serve::connection::Pending;
-use crate::serve::routes::{preflight, send_json};
+use crate::http::request::Method;
+use crate::serve::asset;
+use crate::serve::exchange::Exchange;
 use crate::serve::shard::Shard;
-use crate::serve::{asset, routes};
 
-/// Answers `req`; `Ok(true)` when the connection stays open.
-pub async fn respond(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    _pending: Pending<'_>,
-) -> io::Result<bool> {
-    let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
-    let head_only = req.method == Method::Head;
+/// Answers a request to a distributor; `Ok(true)` when the connection stays open.
+pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
+    let req = ex.req;
     if req.method == Method::Options {
-        return preflight(stream, req, head, keep).await;
+        return ex.preflight().await;
     }
     let readable = matches!(req.method, Method::Get | Method::Head);
     let path = req
@@ -36,26 +25,26 @@ pub async fn respond(
     match api {
         _ if api.starts_with("assets/") && !api["assets/".len()..].contains('/') => {
             if !readable {
-                return routes::not_allowed(stream, head, req, keep, b"GET, HEAD").await;
+                return ex.not_allowed(b"GET, HEAD").await;
             }
-            asset::serve(stream, req, shard, head, &api["assets/".len()..], keep).await
+            asset::serve(ex, &api["assets/".len()..]).await
         }
         "status" if readable => {
-            let body = status_json(shard);
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            let body = status_json(ex.shard);
+            ex.json(200, &body).await
         }
         "buckets" if readable => {
-            let body = buckets_json(shard);
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            let body = buckets_json(ex.shard);
+            ex.json(200, &body).await
         }
-        "status" | "buckets" => routes::not_allowed(stream, head, req, keep, b"GET, HEAD").await,
+        "status" | "buckets" => ex.not_allowed(b"GET, HEAD").await,
         _ => {
             let body = serde_json::to_vec(&serde_json::json!({
                 "type": "request_validation",
                 "message": "not found",
             }))
             .expect("strings serialize");
-            send_json(stream, head, 404, &body, keep, req.http10, head_only).await
+            ex.json(404, &body).await
         }
     }
 }

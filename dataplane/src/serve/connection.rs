@@ -14,25 +14,15 @@ use crate::http::request::{self, Method, Request};
 use crate::http::response::{error_body, ResponseHead};
 use crate::metrics::Route;
 use crate::serve::access_log::{object_of, Entry};
+use crate::serve::exchange::{Exchange, Pending};
 use crate::serve::reaper::{Phase, Slot};
-use crate::serve::routes;
 use crate::serve::sendfile::set_nonblocking;
 use crate::serve::shard::Shard;
+use crate::serve::{argus, colossus, respond};
 use crate::tls::Stream;
+use hecaton_shared::socket::Role;
 
 const INITIAL_BUFFER: usize = 8 * 1024;
-
-/// Bytes read past the request head (the start of a body, or pipelined requests), and the
-/// connection's deadline slot, for routes that read a body.
-#[derive(Debug)]
-pub struct Pending<'a> {
-    /// The connection's read buffer.
-    pub buf: &'a mut Vec<u8>,
-    /// How much of it holds unread bytes.
-    pub filled: &'a mut usize,
-    /// The connection's deadlines.
-    pub slot: &'a Slot,
-}
 
 enum Next {
     Request(Box<Request>),
@@ -76,7 +66,7 @@ pub async fn serve(tcp: TcpStream, shard: &Shard, doing: &RefCell<String>) {
                 slot.set(Phase::Busy, Instant::now());
                 let body = error_body("request_exception", message);
                 let _ =
-                    routes::send_json(&mut stream, &mut head, status, &body, false, false, false)
+                    respond::send_json(&mut stream, &mut head, status, &body, false, false, false)
                         .await;
                 return;
             }
@@ -91,13 +81,23 @@ pub async fn serve(tcp: TcpStream, shard: &Shard, doing: &RefCell<String>) {
         }
         buf.copy_within(req.head_len..filled, 0);
         filled -= req.head_len;
-        let pending = Pending {
-            buf: &mut buf,
-            filled: &mut filled,
-            slot,
-        };
         let started = Instant::now();
-        let mut answered = routes::respond(&mut stream, &req, shard, &mut head, pending).await;
+        let ex = Exchange {
+            stream: &mut stream,
+            req: &req,
+            shard,
+            head: &mut head,
+            pending: Pending {
+                buf: &mut buf,
+                filled: &mut filled,
+                slot,
+            },
+            keep: req.keep_alive && !shard.draining.get() && !req.has_body,
+        };
+        let mut answered = match shard.role {
+            Role::Distributor => argus::respond(ex).await,
+            Role::Storage => colossus::respond(ex).await,
+        };
         if stream.is_tls() && answered.is_ok() {
             // Records a response left in the session go out before the next request is read.
             if let Err(e) = stream.flush().await {

@@ -9,13 +9,16 @@
 
 pub mod access_log;
 mod argus;
-mod asset;
+pub mod asset;
+mod colossus;
 mod connection;
+mod exchange;
 mod limits;
+mod listener;
 pub(crate) mod object;
 mod open_files;
 mod reaper;
-pub(crate) mod routes;
+mod respond;
 pub mod sendfile;
 pub(crate) mod shard;
 mod upload;
@@ -205,7 +208,7 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         let handle = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{index}"))
             .io_memory(io_memory.per_executor)
-            .spawn(move || shard::run(index, addr, env, limits, orders, stop, ready))
+            .spawn(move || listener::run(index, addr, env, limits, orders, stop, ready))
             .map_err(|e| ServeError::Executor(format!("shard {index}: {e}")))?;
         handles.push(handle);
     }

@@ -4,17 +4,14 @@
 
 use std::io;
 
-use crate::tls::Stream;
 use futures_lite::AsyncWriteExt;
 use hecaton_shared::{DataObjectId, DecimalError};
 use tracing::error;
 
-use crate::http::request::{Method, Request};
 use crate::http::response::{error_body, ResponseHead};
 use crate::http::{conditional, range};
-use crate::serve::routes::send_json;
+use crate::serve::exchange::Exchange;
 use crate::serve::sendfile::{send_file, send_head};
-use crate::serve::shard::Shard;
 
 /// Colossus sends `max-age=0`: caches must revalidate, which the strong ETag makes a cheap 304.
 /// (Objects are immutable under their id, but a deletion, e.g. for moderation, must take effect.)
@@ -24,15 +21,7 @@ pub const STORAGE_HEADERS: &[(&str, &[u8])] = &[("Cache-Control", b"public, max-
 pub type InMemory = std::sync::Arc<[u8]>;
 
 /// Serves object `id_text` (the path segment after `files/`).
-pub async fn serve(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    id_text: &str,
-    keep: bool,
-) -> io::Result<bool> {
-    let head_only = req.method == Method::Head;
+pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     let id = match id_text.parse::<DataObjectId>() {
         Ok(id) => id,
         Err(e) => {
@@ -43,45 +32,28 @@ pub async fn serve(
                 _ => "request.params.id should match pattern \"^\\d+$\"".to_string(),
             };
             let body = error_body("request_exception", &message);
-            return send_json(stream, head, 400, &body, keep, req.http10, head_only).await;
+            return ex.json(400, &body).await;
         }
     };
-    let catalog = shard.catalog();
+    let catalog = ex.shard.catalog();
     let Some(meta) = catalog.get(id) else {
         let body = error_body("files", "File not found.");
-        return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;
+        return ex.json(404, &body).await;
     };
-    send_object(
-        stream,
-        req,
-        shard,
-        head,
-        &catalog,
-        meta,
-        STORAGE_HEADERS,
-        None,
-        keep,
-    )
-    .await
+    send_object(&mut ex, &catalog, meta, STORAGE_HEADERS, None).await
 }
 
 /// Answers `req` with the published object `meta`, with `extra` header lines; from `memory`
 /// when the object is kept there, else from its file.
-#[allow(clippy::too_many_arguments)]
 pub async fn send_object(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
+    ex: &mut Exchange<'_>,
     catalog: &crate::store::Catalog,
     meta: &crate::store::ObjectMeta,
     extra: &[(&str, &[u8])],
     memory: Option<InMemory>,
-    keep: bool,
 ) -> io::Result<bool> {
-    let head_only = req.method == Method::Head;
     let id = meta.id;
-    let open = match shard.files.get(catalog, meta).await {
+    let open = match ex.shard.files.get(catalog, meta).await {
         Ok(open) => open,
         Err(e) => {
             error!(object = %id, "cannot serve: {e}");
@@ -91,10 +63,17 @@ pub async fn send_object(
                 (500, "Error: the object cannot be read")
             };
             let body = error_body("files", message);
-            return send_json(stream, head, status, &body, keep, req.http10, head_only).await;
+            return ex.json(status, &body).await;
         }
     };
     let size = meta.size;
+    let (req, keep, head_only) = (ex.req, ex.keep, ex.head_only());
+    let Exchange {
+        stream,
+        head,
+        shard,
+        ..
+    } = ex;
     let common = |head: &mut ResponseHead, status: u16| {
         head.begin(status)
             .header("Accept-Ranges", b"bytes")

@@ -57,7 +57,7 @@ struct InProcessNode {
     _dataplane: DataPlane,
     operator: String,
     stop: tokio::sync::oneshot::Sender<()>,
-    node: tokio::task::JoinHandle<Result<(), storage_node::NodeError>>,
+    node: tokio::task::JoinHandle<Result<(), hecaton_controlplane::node::error::NodeError>>,
 }
 
 impl InProcessNode {

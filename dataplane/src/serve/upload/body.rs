@@ -12,7 +12,7 @@ use crate::tls::Stream;
 use bytes::Bytes;
 use futures_lite::AsyncReadExt;
 
-use crate::serve::connection::Pending;
+use crate::serve::exchange::Pending;
 use crate::serve::limits::Limits;
 use crate::serve::reaper::Phase;
 

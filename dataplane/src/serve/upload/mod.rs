@@ -20,6 +20,7 @@ mod body;
 mod checks;
 mod error;
 mod multipart;
+pub mod resume;
 mod tus;
 
 use std::io;
@@ -30,15 +31,15 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use tracing::{debug, info};
 
 pub use error::UploadError;
-pub use tus::{handle as tus, ResumeCache};
+pub use tus::handle as tus;
 
 use self::body::Body;
 use crate::control::PublishError;
 use crate::http::request::Request;
 use crate::http::response::{error_body, ResponseHead};
 use crate::metrics::UploadOutcome;
-use crate::serve::connection::Pending;
-use crate::serve::routes::send_json_with;
+use crate::serve::exchange::{Exchange, Pending};
+use crate::serve::respond::send_json_with;
 use crate::serve::shard::Shard;
 use crate::store::temp::{self, TempObject, WRITE_BUFFER};
 use crate::store::{Expected, StoreError};
@@ -57,13 +58,17 @@ const LINGER_TIME: Duration = Duration::from_secs(30);
 const LINGER_IDLE: Duration = Duration::from_secs(2);
 
 /// Answers an upload; `Ok(true)` when the connection stays open.
-pub async fn post(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    mut pending: Pending<'_>,
-) -> io::Result<bool> {
+pub async fn post(ex: Exchange<'_>) -> io::Result<bool> {
+    // The body is read here in pieces, between the socket and the pending bytes: the context
+    // is taken apart once.
+    let Exchange {
+        stream,
+        req,
+        shard,
+        head,
+        mut pending,
+        ..
+    } = ex;
     let started = Instant::now();
     let mut consumed = false;
     let outcome = receive(stream, req, shard, &mut pending, &mut consumed).await;

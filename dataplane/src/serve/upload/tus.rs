@@ -24,7 +24,6 @@
 //! The digest of the bytes so far is kept by the shard that received them; a PATCH arriving
 //! elsewhere, or after a restart, re-reads the prefix once to rebuild it.
 
-use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -38,8 +37,7 @@ use super::checks;
 use super::error::UploadError;
 use crate::control::PublishError;
 use crate::http::request::{Method, Request};
-use crate::http::response::ResponseHead;
-use crate::serve::connection::Pending;
+use crate::serve::exchange::{Exchange, Pending};
 use crate::serve::shard::Shard;
 use crate::store::temp::remove;
 use crate::store::{unix_now, write_all_at, Digester, Expected, StoreError, UploadName};
@@ -48,44 +46,20 @@ use crate::store::{unix_now, write_all_at, Digester, Expected, StoreError, Uploa
 const EXPOSE: &[u8] =
     b"Upload-Offset, Upload-Length, Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size";
 
-/// Digest states kept between PATCHes, at most this many per shard.
-const RESUME_CACHE: usize = 256;
-
 /// Memory a PATCH reserves from its shard's upload budget before reading its body: the pieces
 /// between the socket and the file.
 const RESERVED_PER_PATCH: u64 = 4 * super::body::PIECE as u64;
 
-/// Per-shard digests of uploads in progress: upload → (offset, digest of the bytes before).
-#[derive(Debug, Default)]
-pub struct ResumeCache(HashMap<UploadName, (u64, Digester)>);
-
-impl ResumeCache {
-    fn take(&mut self, id: UploadName, offset: u64) -> Option<Digester> {
-        match self.0.remove(&id) {
-            Some((at, d)) if at == offset => Some(d),
-            _ => None,
-        }
-    }
-
-    fn put(&mut self, id: UploadName, offset: u64, digester: Digester) {
-        if self.0.len() >= RESUME_CACHE {
-            if let Some(victim) = self.0.keys().next().copied() {
-                self.0.remove(&victim);
-            }
-        }
-        self.0.insert(id, (offset, digester));
-    }
-}
-
 /// Answers a request under `/api/v1/uploads`; `Ok(true)` when the connection stays open.
-pub async fn handle(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    pending: Pending<'_>,
-    id_text: Option<&str>,
-) -> io::Result<bool> {
+pub async fn handle(ex: Exchange<'_>, id_text: Option<&str>) -> io::Result<bool> {
+    let Exchange {
+        stream,
+        req,
+        shard,
+        head,
+        pending,
+        ..
+    } = ex;
     let mut consumed = !req.has_body;
     let outcome = route(stream, req, shard, pending, id_text, &mut consumed).await;
     let keep = consumed && req.keep_alive && !shard.draining.get();
@@ -459,7 +433,7 @@ async fn terminate(name: UploadName, shard: &Shard) -> Result<Answer, UploadErro
     let existed = file_len(&path).await?.is_some();
     if existed {
         remove(&path).await;
-        shard.resumable.borrow_mut().0.remove(&name);
+        shard.resumable.borrow_mut().forget(name);
     }
     lock.release().await;
     if !existed {

@@ -6,16 +6,16 @@
 use std::io;
 use std::sync::Arc;
 
-use crate::tls::Stream;
 use glommio::io::BufferedFile;
 
-use super::{Fill, FillState};
+use crate::fill::{Fill, FillState};
 use crate::http::range;
-use crate::http::request::{Method, Request};
-use crate::http::response::ResponseHead;
+use crate::http::request::Method;
 use crate::metrics::Served;
+use crate::serve::exchange::Exchange;
 use crate::serve::sendfile::{send_file, send_head};
 use crate::serve::shard::Shard;
+use crate::tls::Stream;
 
 /// A range starting this far past the arrived bytes is proxied rather than waited for (a player
 /// reading the end of a file for its index must not wait for the whole file).
@@ -47,36 +47,27 @@ pub const PENDING_HEADERS: &[(&str, &[u8])] = &[
 /// The status and inclusive byte range that answer `req` for an object of `size` bytes (200 and
 /// the whole, or 206 and the range asked), or `Err` with the 416 already sent.
 pub async fn answer_range(
-    stream: &mut Stream,
-    req: &Request,
-    head: &mut ResponseHead,
+    ex: &mut Exchange<'_>,
     size: u64,
-    keep: bool,
 ) -> Result<(u16, u64, u64), io::Result<bool>> {
+    let (req, keep) = (ex.req, ex.keep);
     let spec = req.range.as_ref().and_then(|r| range::parse(r));
     match range::resolve(spec, size) {
         range::Resolved::Full => Ok((200, 0, size.saturating_sub(1))),
         range::Resolved::Partial { start, end } => Ok((206, start, end)),
         range::Resolved::Unsatisfiable => {
-            head.begin(416)
+            ex.head
+                .begin(416)
                 .header("Content-Length", b"0")
                 .content_range_unsatisfied(size);
-            let sent = send_head(stream, head.finish(keep, req.http10), false).await;
+            let sent = send_head(ex.stream, ex.head.finish(keep, req.http10), false).await;
             Err(sent.map(|_| keep))
         }
     }
 }
 
 /// Answers `req` from `fill`; `how` says whether this request started it.
-pub async fn serve(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    fill: &Arc<Fill>,
-    how: Served,
-    keep: bool,
-) -> FromFill {
+pub async fn serve(ex: &mut Exchange<'_>, fill: &Arc<Fill>, how: Served) -> FromFill {
     while fill.media_type.get().is_none() && fill.state() == FillState::Running {
         fill.changed(fill.written(), true).await;
     }
@@ -87,10 +78,12 @@ pub async fn serve(
         FillState::Running | FillState::Checked => {}
     }
     let size = fill.size;
-    let (status, start, end) = match answer_range(stream, req, head, size, keep).await {
+    let (status, start, end) = match answer_range(ex, size).await {
         Ok(resolved) => resolved,
         Err(answered) => return FromFill::Answered(answered),
     };
+    let (req, shard, keep) = (ex.req, ex.shard, ex.keep);
+    let Exchange { stream, head, .. } = ex;
     if status == 206 && start > fill.written() + AHEAD {
         return FromFill::Proxy;
     }

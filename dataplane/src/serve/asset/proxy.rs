@@ -11,18 +11,16 @@
 
 use std::io;
 
-use crate::tls::Stream;
 use futures_lite::AsyncWriteExt;
 use hecaton_shared::socket::Source;
 use hecaton_shared::DataObjectId;
 
+use super::from_fill::answer_range;
 use crate::fetch::client::{self, Head};
-use crate::fill::stream::answer_range;
-use crate::http::request::{Method, Request};
-use crate::http::response::ResponseHead;
+use crate::http::request::Method;
 use crate::metrics::Served;
+use crate::serve::exchange::Exchange;
 use crate::serve::sendfile::Pace;
-use crate::serve::shard::Shard;
 
 /// Headers of every proxied response.
 const EXTERNAL_HEADERS: &[(&str, &[u8])] = &[
@@ -67,19 +65,15 @@ pub fn safe_media_type(peer: Option<&str>) -> &str {
 
 /// Relays `req` for object `id` of `size` bytes from the first of `sources` whose answer
 /// matches; `None` when none did (nothing was sent).
-#[allow(clippy::too_many_arguments)]
 pub async fn serve(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
+    ex: &mut Exchange<'_>,
     id: DataObjectId,
     size: u64,
     sources: &[Source],
-    keep: bool,
 ) -> Option<io::Result<bool>> {
+    let (req, shard, keep) = (ex.req, ex.shard, ex.keep);
     let peers = &shard.fill_env.peers;
-    let (status, start, end) = match answer_range(stream, req, head, size, keep).await {
+    let (status, start, end) = match answer_range(ex, size).await {
         Ok(resolved) => resolved,
         Err(answered) => return Some(answered),
     };
@@ -96,6 +90,7 @@ pub async fn serve(
         if !matches_exactly(&up, status, (start, end), size) {
             continue;
         }
+        let Exchange { stream, head, .. } = &mut *ex;
         head.begin(status)
             .header(
                 "Content-Type",

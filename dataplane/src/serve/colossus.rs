@@ -1,4 +1,4 @@
-//! The Colossus-compatible storage API (`reference/colossus.md` §1), routed by path.
+//! The storage node's public API, Colossus-compatible, routed by path, with its JSON views.
 //!
 //! Where Colossus is wrong we do the right thing: a single range is 206, an unsatisfiable one
 //! 416 (Colossus: 500), conditional requests use a strong ETag, HEAD sends exactly the GET
@@ -7,36 +7,16 @@
 use std::io;
 use std::rc::Rc;
 
-use crate::tls::Stream;
-use futures_lite::AsyncWriteExt;
-
-use crate::http::request::{Method, Request};
-use crate::http::response::{error_body, ResponseHead};
-use crate::serve::connection::Pending;
+use crate::http::request::Method;
+use crate::serve::exchange::Exchange;
 use crate::serve::shard::Shard;
 use crate::serve::{object, upload};
 
-const JSON: &[u8] = b"application/json; charset=utf-8";
-
-/// JSON bodies up to this many bytes go out in the same write as their head.
-const INLINE_BODY: usize = 16 * 1024;
-
-/// Answers `req`; `Ok(true)` when the connection stays open for the next request.
-pub async fn respond(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    pending: Pending<'_>,
-) -> io::Result<bool> {
-    if shard.role == hecaton_shared::socket::Role::Distributor {
-        return crate::serve::argus::respond(stream, req, shard, head, pending).await;
-    }
-    // A body we do not read would be taken for the next request: answer, then close.
-    let keep = req.keep_alive && !shard.draining.get() && !req.has_body;
-    let head_only = req.method == Method::Head;
+/// Answers a request to a storage node; `Ok(true)` when the connection stays open.
+pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
+    let req = ex.req;
     if req.method == Method::Options {
-        return preflight(stream, req, head, keep).await;
+        return ex.preflight().await;
     }
     let path = req
         .path
@@ -44,33 +24,33 @@ pub async fn respond(
         .filter(|p| !p.is_empty())
         .unwrap_or(&req.path);
     let Some(api) = path.strip_prefix("/api/v1/") else {
-        return not_found(stream, head, req, keep).await;
+        return ex.not_found().await;
     };
     let readable = matches!(req.method, Method::Get | Method::Head);
     match api {
         "files" => {
             if req.method != Method::Post {
-                return not_allowed(stream, head, req, keep, b"POST").await;
+                return ex.not_allowed(b"POST").await;
             }
-            upload::post(stream, req, shard, head, pending).await
+            upload::post(ex).await
         }
-        "uploads" => upload::tus(stream, req, shard, head, pending, None).await,
+        "uploads" => upload::tus(ex, None).await,
         _ if api.starts_with("uploads/") && !api["uploads/".len()..].contains('/') => {
             let id = &api["uploads/".len()..];
-            upload::tus(stream, req, shard, head, pending, Some(id)).await
+            upload::tus(ex, Some(id)).await
         }
         _ if api.starts_with("files/") && !api["files/".len()..].contains('/') => {
             if !readable {
-                return not_allowed(stream, head, req, keep, b"GET, HEAD").await;
+                return ex.not_allowed(b"GET, HEAD").await;
             }
-            object::serve(stream, req, shard, head, &api["files/".len()..], keep).await
+            object::serve(ex, &api["files/".len()..]).await
         }
         "state/data-objects" if readable => {
-            let body = data_objects_json(shard);
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            let body = data_objects_json(ex.shard);
+            ex.json(200, &body).await
         }
         "state/data" if readable => {
-            let catalog = shard.views.catalog();
+            let catalog = ex.shard.views.catalog();
             let body = serde_json::to_vec(&serde_json::json!({
                 "objectNumber": catalog.len(),
                 "totalSize": catalog.total_size(),
@@ -80,7 +60,7 @@ pub async fn respond(
                 "pendingDirSize": 0,
             }))
             .expect("numbers serialize");
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            ex.json(200, &body).await
         }
         "version" if readable => {
             let version = env!("CARGO_PKG_VERSION");
@@ -89,20 +69,20 @@ pub async fn respond(
                 "userAgent": format!("hecaton-dataplane/{version} {}-{}", std::env::consts::OS, std::env::consts::ARCH),
             }))
             .expect("strings serialize");
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            ex.json(200, &body).await
         }
         "status" if readable => {
-            let body = status_json(shard);
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            let body = status_json(ex.shard);
+            ex.json(200, &body).await
         }
         _ if readable && bag_of(api).is_some() => {
-            let body = bag_objects_json(shard, bag_of(api).unwrap_or_default());
-            send_json(stream, head, 200, &body, keep, req.http10, head_only).await
+            let body = bag_objects_json(ex.shard, bag_of(api).unwrap_or_default());
+            ex.json(200, &body).await
         }
         "state/data-objects" | "state/data" | "version" | "status" => {
-            not_allowed(stream, head, req, keep, b"GET, HEAD").await
+            ex.not_allowed(b"GET, HEAD").await
         }
-        _ => not_found(stream, head, req, keep).await,
+        _ => ex.not_found().await,
     }
 }
 
@@ -215,112 +195,4 @@ fn data_objects_json(shard: &Shard) -> Rc<Vec<u8>> {
             body
         }
     }
-}
-
-/// Sends a JSON response (head and body in one write; the body is left out for HEAD).
-pub async fn send_json(
-    stream: &mut Stream,
-    head: &mut ResponseHead,
-    status: u16,
-    body: &[u8],
-    keep: bool,
-    http10: bool,
-    head_only: bool,
-) -> io::Result<bool> {
-    send_json_with(stream, head, status, &[], body, keep, http10, head_only).await
-}
-
-/// [`send_json`] with extra header lines.
-#[allow(clippy::too_many_arguments)]
-pub async fn send_json_with(
-    stream: &mut Stream,
-    head: &mut ResponseHead,
-    status: u16,
-    extra: &[(&str, &[u8])],
-    body: &[u8],
-    keep: bool,
-    http10: bool,
-    head_only: bool,
-) -> io::Result<bool> {
-    head.begin(status);
-    for (name, value) in extra {
-        head.header(name, value);
-    }
-    head.header("Content-Type", JSON)
-        .header_u64("Content-Length", body.len() as u64);
-    head.finish(keep, http10);
-    if head_only {
-        stream.write_all(head.bytes()).await?;
-    } else if body.len() > INLINE_BODY {
-        // Large bodies (every id at mainnet's size is ~20 MB) go from their own buffer, so the
-        // connection's head buffer never grows to them.
-        stream.write_all(head.bytes()).await?;
-        stream.write_all(body).await?;
-    } else {
-        stream.write_all(head.append_body(body)).await?;
-    }
-    Ok(keep)
-}
-
-async fn not_found(
-    stream: &mut Stream,
-    head: &mut ResponseHead,
-    req: &Request,
-    keep: bool,
-) -> io::Result<bool> {
-    let body = error_body("request_exception", "not found");
-    send_json(
-        stream,
-        head,
-        404,
-        &body,
-        keep,
-        req.http10,
-        req.method == Method::Head,
-    )
-    .await
-}
-
-pub(crate) async fn not_allowed(
-    stream: &mut Stream,
-    head: &mut ResponseHead,
-    req: &Request,
-    keep: bool,
-    allow: &[u8],
-) -> io::Result<bool> {
-    let body = error_body(
-        "request_exception",
-        &format!("{} method not allowed", req.method.as_str()),
-    );
-    let head_only = req.method == Method::Head;
-    let extra = [("Allow", allow)];
-    send_json_with(
-        stream, head, 405, &extra, &body, keep, req.http10, head_only,
-    )
-    .await
-}
-
-/// CORS preflight, as Express's `cors()` answers it for every path.
-pub(crate) async fn preflight(
-    stream: &mut Stream,
-    req: &Request,
-    head: &mut ResponseHead,
-    keep: bool,
-) -> io::Result<bool> {
-    head.begin(204)
-        .header(
-            "Access-Control-Allow-Methods",
-            b"GET,HEAD,PUT,PATCH,POST,DELETE",
-        )
-        // tus discovery (resumable uploads under /api/v1/uploads).
-        .header("Tus-Resumable", b"1.0.0")
-        .header("Tus-Version", b"1.0.0")
-        .header("Tus-Extension", b"creation,termination")
-        .header("Vary", b"Access-Control-Request-Headers");
-    if let Some(asked) = &req.cors_request_headers {
-        head.header("Access-Control-Allow-Headers", asked);
-    }
-    head.header("Content-Length", b"0");
-    stream.write_all(head.finish(keep, req.http10)).await?;
-    Ok(keep)
 }

@@ -4,7 +4,7 @@
 //! | the object | status | `x-cache` |
 //! |---|---|---|
 //! | cached (verified) | 200/206/304/416 from the store | `hit` |
-//! | being fetched | 200/206 streamed from the fill (`fill/stream.rs`) | `pending` |
+//! | being fetched | 200/206 streamed from the fill (`from_fill.rs`) | `pending` |
 //! | distributed here, not cached | a fill starts, then as above | `miss` |
 //! | larger than the largest cached item | proxied from a storage node | `miss` |
 //! | distributed here, not accepted on chain | 404 `Data object has not been uploaded yet` | |
@@ -13,23 +13,23 @@
 //!
 //! HEAD never starts a fetch.
 
+mod from_fill;
+pub mod proxy;
+
 use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::tls::Stream;
 use hecaton_shared::socket::Source;
 use hecaton_shared::{BagId, ContentId, DataObjectId, DecimalError};
 
-use crate::fill::stream::{self, FromFill, PENDING_HEADERS};
-use crate::fill::{proxy, task, Fill};
-use crate::http::request::{Method, Request};
-use crate::http::response::ResponseHead;
+use crate::fill::{task, Fill};
 use crate::metrics::Served;
 use crate::placement::Placement;
+use crate::serve::exchange::Exchange;
 use crate::serve::object::send_object;
-use crate::serve::routes::{send_json, send_json_with};
 use crate::serve::shard::Shard;
+use from_fill::{FromFill, PENDING_HEADERS};
 
 /// Headers of a cache hit: verified bytes, long-cacheable.
 const HIT_HEADERS: &[(&str, &[u8])] = &[
@@ -45,15 +45,8 @@ fn message(text: &str) -> Vec<u8> {
 }
 
 /// Serves asset `id_text`.
-pub async fn serve(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    id_text: &str,
-    keep: bool,
-) -> io::Result<bool> {
-    let head_only = req.method == Method::Head;
+pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
+    let (shard, head_only) = (ex.shard, ex.head_only());
     let id = match id_text.parse::<DataObjectId>() {
         Ok(id) => id,
         Err(e) => {
@@ -67,21 +60,19 @@ pub async fn serve(
                 "errors": [{ "path": ".params.objectId", "message": why }],
             }))
             .expect("strings serialize");
-            return send_json(stream, head, 400, &body, keep, req.http10, head_only).await;
+            return ex.json(400, &body).await;
         }
     };
     // Twice at most: a fill that ends while we look is then a hit.
     for _ in 0..2 {
-        if let Some(answered) = hit(stream, req, shard, head, id, keep).await {
+        if let Some(answered) = hit(&mut ex, id).await {
             return answered;
         }
         let Some(placement) = shard.views.placement() else {
             let body = message("the node has not received its placement yet");
             let extra = [("Retry-After", &b"1"[..])];
-            return send_json_with(
-                stream, head, 503, &extra, &body, false, req.http10, head_only,
-            )
-            .await;
+            ex.keep = false;
+            return ex.json_with(503, &extra, &body).await;
         };
         let Some(object) = placement.object(id).cloned() else {
             let (status, text) = match placement.exists(id) {
@@ -89,11 +80,11 @@ pub async fn serve(
                 _ => (404, "Data object does not exist"),
             };
             let body = message(text);
-            return send_json(stream, head, status, &body, keep, req.http10, head_only).await;
+            return ex.json(status, &body).await;
         };
         if !object.accepted {
             let body = message("Data object has not been uploaded yet");
-            return send_json(stream, head, 404, &body, keep, req.http10, head_only).await;
+            return ex.json(404, &body).await;
         }
         let sources = sources(shard, &placement, &object.bag);
         if sources.is_empty() && !head_only {
@@ -101,21 +92,21 @@ pub async fn serve(
             // none of them published an endpoint.
             let body = message("no storage node is known for the object's bag yet");
             let extra = [("Retry-After", &b"2"[..])];
-            return send_json_with(stream, head, 503, &extra, &body, keep, req.http10, false).await;
+            return ex.json_with(503, &extra, &body).await;
         }
         if head_only {
-            return head_of_missing(stream, req, shard, head, id, object.size, keep).await;
+            return head_of_missing(&mut ex, id, object.size).await;
         }
         if shard
             .limits
             .max_cached_item
             .is_some_and(|max| object.size > max)
         {
-            return proxied(stream, req, shard, head, (id, object.size), &sources, keep).await;
+            return proxied(&mut ex, (id, object.size), &sources).await;
         }
         let Ok(content_id) = object.content_id.parse::<ContentId>() else {
             let body = message("the chain's content id of this object is not a BLAKE3 multihash");
-            return send_json(stream, head, 502, &body, keep, req.http10, head_only).await;
+            return ex.json(502, &body).await;
         };
         let (fill, how) = match join_or_start(
             shard,
@@ -129,65 +120,43 @@ pub async fn serve(
             Start::Busy => {
                 let body = message("too many objects are being fetched; retry in a moment");
                 let extra = [("Retry-After", &b"1"[..])];
-                return send_json_with(stream, head, 503, &extra, &body, keep, req.http10, false)
-                    .await;
+                return ex.json_with(503, &extra, &body).await;
             }
-            Start::NoRoom => {
-                return proxied(stream, req, shard, head, (id, object.size), &sources, keep).await
-            }
+            Start::NoRoom => return proxied(&mut ex, (id, object.size), &sources).await,
         };
-        match stream::serve(stream, req, shard, head, &fill, how, keep).await {
+        match from_fill::serve(&mut ex, &fill, how).await {
             FromFill::Answered(answered) => return answered,
             FromFill::Stored => {
                 // Verified: the catalog shows it before the fill says so, unless the
                 // publish failed, which the state tells. (Looking at the catalog while the
                 // publish ran gave viewers a 503: issue 14, defect 19.)
                 if fill.ended().await == crate::fill::FillState::Failed {
-                    return proxied(stream, req, shard, head, (id, object.size), &sources, keep)
-                        .await;
+                    return proxied(&mut ex, (id, object.size), &sources).await;
                 }
                 continue;
             }
-            FromFill::Proxy => {
-                return proxied(stream, req, shard, head, (id, object.size), &sources, keep).await
-            }
+            FromFill::Proxy => return proxied(&mut ex, (id, object.size), &sources).await,
             FromFill::Failed => {
                 let body = message("no storage node could serve the object");
-                return send_json(stream, head, 502, &body, keep, req.http10, false).await;
+                return ex.json(502, &body).await;
             }
         }
     }
     let body = message("the object could not be served; try again");
-    send_json(stream, head, 503, &body, false, req.http10, head_only).await
+    ex.keep = false;
+    ex.json(503, &body).await
 }
 
 /// A cache hit, if the object is cached.
-async fn hit(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    id: DataObjectId,
-    keep: bool,
-) -> Option<io::Result<bool>> {
+async fn hit(ex: &mut Exchange<'_>, id: DataObjectId) -> Option<io::Result<bool>> {
+    let shard = ex.shard;
     let catalog = shard.catalog();
     let meta = catalog.get(id)?;
     shard.accessed(id);
     let memory = shard.views.memory.load().get(&id).cloned();
     let len = meta.size;
-    let answered = send_object(
-        stream,
-        req,
-        shard,
-        head,
-        &catalog,
-        meta,
-        HIT_HEADERS,
-        memory,
-        keep,
-    )
-    .await;
-    if answered.is_ok() && req.method != Method::Head {
+    let answered = send_object(ex, &catalog, meta, HIT_HEADERS, memory).await;
+    if answered.is_ok() && !ex.head_only() {
         shard.views.metrics.served(shard.index, Served::Hit, len);
     }
     Some(answered)
@@ -291,16 +260,10 @@ fn join_or_start(
 const FILLS_SHARE_PERCENT: u64 = 50;
 
 /// HEAD of an object not cached: its length from the chain, without fetching it.
-async fn head_of_missing(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
-    id: DataObjectId,
-    size: u64,
-    keep: bool,
-) -> io::Result<bool> {
-    let state: &[u8] = if shard.views.fills.get(id).is_some() {
+async fn head_of_missing(ex: &mut Exchange<'_>, id: DataObjectId, size: u64) -> io::Result<bool> {
+    let (keep, http10) = (ex.keep, ex.req.http10);
+    let head = &mut *ex.head;
+    let state: &[u8] = if ex.shard.views.fills.get(id).is_some() {
         b"pending"
     } else {
         b"miss"
@@ -313,24 +276,20 @@ async fn head_of_missing(
         head.header(name, value);
     }
     head.header_u64("Content-Length", size);
-    crate::serve::sendfile::send_head(stream, head.finish(keep, req.http10), false).await?;
+    crate::serve::sendfile::send_head(ex.stream, head.finish(keep, http10), false).await?;
     Ok(keep)
 }
 
 async fn proxied(
-    stream: &mut Stream,
-    req: &Request,
-    shard: &Shard,
-    head: &mut ResponseHead,
+    ex: &mut Exchange<'_>,
     (id, size): (DataObjectId, u64),
     sources: &[Source],
-    keep: bool,
 ) -> io::Result<bool> {
-    match proxy::serve(stream, req, shard, head, id, size, sources, keep).await {
+    match proxy::serve(ex, id, size, sources).await {
         Some(answered) => answered,
         None => {
             let body = message("no storage node could serve the object");
-            send_json(stream, head, 502, &body, keep, req.http10, false).await
+            ex.json(502, &body).await
         }
     }
 }
