@@ -1,5 +1,5 @@
-//! The distributor's public API, Argus-compatible (`reference/argus.md` §1.2,
-//! `argus-public.yml`): `/api/v1/assets/{id}`, `/api/v1/status` (from in-memory values only,
+//! The distributor's router: its public API as Argus 2.x offers it (`argus-public.yml`):
+//! `/api/v1/assets/{id}`, `/api/v1/status` (from in-memory values only,
 //! never waiting on the chain), `/api/v1/buckets`, and CORS preflights.
 
 use std::io;

@@ -119,7 +119,7 @@ fn bag_objects_json(shard: &Shard, bag: &str) -> Vec<u8> {
     serde_json::to_vec(&ids).expect("strings serialize")
 }
 
-/// `/status` in Colossus's shape (`reference/colossus.md` §1.9), from in-memory values only:
+/// `/status` in the shape of Colossus's `GET /api/v1/status`, from in-memory values only:
 /// the buckets accepting uploads, the chain block of the placement applied, and replication and
 /// cleanup as the control plane last summarised them.
 fn status_json(shard: &Shard) -> Vec<u8> {

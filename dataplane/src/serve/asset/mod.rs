@@ -1,5 +1,5 @@
 //! `GET`/`HEAD /api/v1/assets/{id}`: a distributor's answer, as Argus gives it
-//! (`reference/argus.md` §1.2) with its bugs fixed.
+//! (Argus 2.x) with its bugs fixed.
 //!
 //! | the object | status | `x-cache` |
 //! |---|---|---|

@@ -1,5 +1,5 @@
 //! Every way an upload ends other than 201, with its status and the Colossus error text
-//! (`reference/colossus.md` §1.4), so existing clients (joystream-cli, Atlas) read them as they
+//! (Colossus 4.x), so existing clients (joystream-cli, Atlas) read them as they
 //! read Colossus's. Where Colossus answers 500 for a client's mistake or a race we answer the
 //! status that says what happened.
 

@@ -1,5 +1,5 @@
 //! `POST /api/v1/files?dataObjectId=&storageBucketId=&bagId=`: a Colossus-compatible upload
-//! (`reference/colossus.md` §1.4, §2), done the way Colossus should:
+//! (Colossus 4.x), done the way Colossus should:
 //!
 //! 1. the query and placement checks, in Colossus's order, before a byte of the body is read
 //!    (`checks.rs`); a body longer than the declared size can be is refused at once (413);
