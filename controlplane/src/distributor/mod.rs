@@ -259,7 +259,7 @@ impl State {
                 s.cached_bytes = bytes;
             }),
             LinkEvent::Metrics(m) => *status.reported.dataplane.lock().expect("metrics") = Some(*m),
-            LinkEvent::Stored(ids) => self.held.extend(ids),
+            LinkEvent::Stored(objects) => self.held.extend(objects.iter().map(|o| o.id)),
             LinkEvent::Sync(Report::Inventory { objects, last }) => {
                 self.inventory.extend(objects.iter().map(|o| o.id));
                 if last {

@@ -9,10 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hecaton_shared::socket::{
-    encode, DataPlaneMetrics, FrameDecoder, FrameError, FromDataPlane, Report, Role, ToDataPlane,
-    PROTOCOL_VERSION,
+    encode, DataPlaneMetrics, FrameDecoder, FrameError, FromDataPlane, Report, Role, StoredObject,
+    ToDataPlane, PROTOCOL_VERSION,
 };
-use hecaton_shared::DataObjectId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
@@ -38,8 +37,8 @@ pub enum LinkEvent {
     },
     /// The data plane applied placement as of this block.
     Applied(u64),
-    /// The data plane stores these objects.
-    Stored(Vec<DataObjectId>),
+    /// The data plane stores these objects (an upload's with its bucket and bag).
+    Stored(Vec<StoredObject>),
     /// Store totals.
     Usage {
         /// Objects.
@@ -234,7 +233,7 @@ impl Session {
 fn forward(m: FromDataPlane, events: &mpsc::UnboundedSender<LinkEvent>) -> Result<(), LinkError> {
     let event = match m {
         FromDataPlane::Applied { block } => LinkEvent::Applied(block),
-        FromDataPlane::Report(Report::Stored { ids }) => LinkEvent::Stored(ids),
+        FromDataPlane::Report(Report::Stored { objects }) => LinkEvent::Stored(objects),
         FromDataPlane::Report(Report::Usage { objects, bytes }) => {
             LinkEvent::Usage { objects, bytes }
         }

@@ -1,14 +1,19 @@
 //! Acceptance on chain: objects the data plane reports stored, and still pending on chain, are
 //! accepted with `accept_pending_data_objects`, batched per (bucket, bag) at a configurable
-//! interval and batch size, and signed by the bucket's transactor. A failed batch is retried
-//! with exponential backoff; objects the chain no longer lists (deleted) or lists as accepted
-//! leave the queue. Nothing is re-hashed: the data plane verified the bytes before reporting.
+//! interval and batch size, and signed by the bucket's transactor. An upload's report names its
+//! bucket and bag (straight from the link), so it is accepted at the next pass even while this
+//! node's view of the chain lags the block that registered it; an object reported without them
+//! waits for the obligations to list it. A failed batch is retried with exponential backoff;
+//! objects the chain lists as accepted leave the queue, and so do objects it never lists after
+//! [`UNLISTED_PASSES`]. Nothing is re-hashed: the data plane verified the bytes before
+//! reporting.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hecaton_shared::{BagId, DataObjectId};
+use hecaton_shared::socket::StoredObject;
+use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -62,8 +67,16 @@ pub struct AcceptStats {
     pub queued: usize,
 }
 
+/// Passes (or failed calls) an object the obligations do not list stays queued: a report can
+/// come before the chain's view lists the object, but an object deleted meanwhile must leave.
+pub const UNLISTED_PASSES: u32 = 20;
+
 #[derive(Debug, Default)]
 struct Entry {
+    /// Its bag, as reported.
+    bag: Option<BagId>,
+    /// The bucket its upload named.
+    bucket: Option<StorageBucketId>,
     attempts: u32,
     last_error: Option<String>,
     not_before: Option<Instant>,
@@ -73,7 +86,7 @@ struct Entry {
 pub async fn run<C: Chain>(
     chain: C,
     config: AcceptConfig,
-    mut stored: mpsc::UnboundedReceiver<Vec<DataObjectId>>,
+    mut stored: mpsc::UnboundedReceiver<Vec<StoredObject>>,
     obligations: watch::Receiver<Arc<Obligations>>,
     stats: Arc<Mutex<AcceptStats>>,
 ) {
@@ -82,10 +95,12 @@ pub async fn run<C: Chain>(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            ids = stored.recv() => match ids {
-                Some(ids) => {
-                    for id in ids {
-                        queue.entry(id).or_default();
+            objects = stored.recv() => match objects {
+                Some(objects) => {
+                    for o in objects {
+                        let entry = queue.entry(o.id).or_default();
+                        entry.bag = entry.bag.or(o.bag);
+                        entry.bucket = entry.bucket.or(o.bucket);
                     }
                 }
                 None => return,
@@ -110,35 +125,56 @@ async fn pass<C: Chain>(
     let now = Instant::now();
     let mut groups: BTreeMap<(u64, BagId, AccountId), BTreeSet<DataObjectId>> = BTreeMap::new();
     queue.retain(|id, entry| {
+        let due = entry.not_before.is_none_or(|t| t <= now);
+        let signer = |bucket: &StorageBucketId| {
+            // Each bucket's acceptances are signed by its own transactor.
+            ob.transactors
+                .get(&bucket.0)
+                .copied()
+                .unwrap_or(config.transactor)
+        };
         match ob.object(*id) {
-            // Accepted already (by us or another holder), or gone from this node's bags.
+            // Accepted already (by us or another holder).
             Some((_, o)) if o.accepted => false,
-            None if ob.bags.is_empty() => true,
-            None => {
-                entry.attempts < 20 && {
-                    // Reported before this node's obligations list it: wait a little.
-                    entry.attempts += 1;
-                    true
-                }
-            }
             Some((bag, _)) => {
-                if entry.not_before.is_none_or(|t| t <= now) {
-                    let operated = bag.buckets.iter().find(|b| ob.globals.buckets.contains(b));
-                    if let Some(bucket) = operated {
-                        // Each bucket's acceptances are signed by its own transactor.
-                        let signer = ob
-                            .transactors
-                            .get(&bucket.0)
+                // The bucket the upload named if this node operates it, else any of the bag's.
+                let operated = entry
+                    .bucket
+                    .filter(|b| bag.buckets.contains(b) && ob.globals.buckets.contains(b))
+                    .or_else(|| {
+                        bag.buckets
+                            .iter()
+                            .find(|b| ob.globals.buckets.contains(b))
                             .copied()
-                            .unwrap_or(config.transactor);
-                        groups
-                            .entry((bucket.0, bag.bag, signer))
-                            .or_default()
-                            .insert(*id);
-                    }
+                    });
+                if let (true, Some(bucket)) = (due, operated) {
+                    groups
+                        .entry((bucket.0, bag.bag, signer(&bucket)))
+                        .or_default()
+                        .insert(*id);
                 }
                 true
             }
+            // Not listed yet: the report says where it belongs, the chain will judge.
+            None => match (entry.bag, entry.bucket) {
+                (Some(bag), Some(bucket)) if entry.attempts < UNLISTED_PASSES => {
+                    if due {
+                        groups
+                            .entry((bucket.0, bag, signer(&bucket)))
+                            .or_default()
+                            .insert(*id);
+                    }
+                    true
+                }
+                _ if ob.bags.is_empty() => true,
+                _ => {
+                    entry.attempts < UNLISTED_PASSES && {
+                        // Reported before this node's obligations list it: wait a little.
+                        entry.attempts += 1;
+                        true
+                    }
+                }
+            },
         }
     });
     let calls = groups.into_iter().flat_map(|((bucket, bag, signer), ids)| {
@@ -204,9 +240,152 @@ fn publish_stats(
         .take(100)
         .map(|(id, e)| PendingObject {
             id: *id,
-            bag: ob.object(*id).map(|(b, _)| b.bag),
+            bag: e.bag.or_else(|| ob.object(*id).map(|(b, _)| b.bag)),
             attempts: e.attempts,
             last_error: e.last_error.clone(),
         })
         .collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::{
+        BagInfo, BlockStream, ChannelInfo, FamilyInfo, ObjectInfo, StorageBucketInfo, UploadTerms,
+    };
+    use crate::embedded::block::BlockHash;
+    use crate::embedded::Inclusion;
+    use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
+    use hecaton_shared::socket::BagPlacement;
+
+    /// Records what is submitted; the acceptor reads nothing else from the chain.
+    #[derive(Default)]
+    struct Recording(Mutex<Vec<(Origin, Call)>>);
+
+    async fn unused<T>() -> Result<T, ChainError> {
+        unreachable!("the acceptor only submits")
+    }
+
+    impl Chain for Recording {
+        async fn submit(&self, origin: Origin, call: Call) -> Result<Inclusion, ChainError> {
+            self.0.lock().unwrap().push((origin, call));
+            Ok(Inclusion {
+                block: 1,
+                block_hash: BlockHash([0; 32]),
+                index: 0,
+                error: None,
+                events: Vec::new(),
+            })
+        }
+        async fn finalized_block(&self) -> Result<u64, ChainError> {
+            unused().await
+        }
+        async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {
+            unused().await
+        }
+        async fn families(&self) -> Result<Vec<FamilyInfo>, ChainError> {
+            unused().await
+        }
+        async fn policy(&self, _: DynamicBagType) -> Result<DynamicBagCreationPolicy, ChainError> {
+            unused().await
+        }
+        async fn upload_terms(&self) -> Result<UploadTerms, ChainError> {
+            unused().await
+        }
+        async fn bag(&self, _: BagId) -> Result<Option<BagInfo>, ChainError> {
+            unused().await
+        }
+        async fn bag_objects(&self, _: BagId) -> Result<Vec<ObjectInfo>, ChainError> {
+            unused().await
+        }
+        async fn object_ids(&self) -> Result<Vec<u64>, ChainError> {
+            unused().await
+        }
+        async fn blacklist(&self) -> Result<Vec<Cid>, ChainError> {
+            unused().await
+        }
+        async fn follow(&self, _: u64) -> Result<BlockStream, ChainError> {
+            unused().await
+        }
+        async fn channel(&self, _: u64) -> Result<Option<ChannelInfo>, ChainError> {
+            unused().await
+        }
+    }
+
+    fn config() -> AcceptConfig {
+        AcceptConfig {
+            worker_id: 3,
+            transactor: AccountId::dev("//Alice"),
+            interval: Duration::from_millis(10),
+            batch_size: 10,
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+
+    /// Obligations of bucket 0 with one other bag: the chain's view is live but does not list
+    /// the object yet (it lags the block that registered the upload).
+    fn lagging() -> Obligations {
+        let other: BagId = "dynamic:channel:1".parse().unwrap();
+        let mut ob = Obligations::default();
+        ob.globals.buckets = vec![StorageBucketId(0)];
+        ob.bags.insert(
+            other,
+            Arc::new(BagPlacement {
+                bag: other,
+                buckets: vec![StorageBucketId(0)],
+                peers: vec![],
+                objects: vec![],
+            }),
+        );
+        ob
+    }
+
+    #[tokio::test]
+    async fn an_upload_is_accepted_for_the_bucket_and_bag_it_named_before_the_chain_view_lists_it()
+    {
+        let chain = Recording::default();
+        let bag: BagId = "dynamic:channel:5".parse().unwrap();
+        let mut queue = BTreeMap::new();
+        queue.insert(
+            DataObjectId(7),
+            Entry {
+                bag: Some(bag),
+                bucket: Some(StorageBucketId(0)),
+                ..Entry::default()
+            },
+        );
+        let stats = Mutex::new(AcceptStats::default());
+        pass(&chain, &config(), &lagging(), &mut queue, &stats).await;
+        let calls = chain.0.lock().unwrap();
+        assert_eq!(calls.len(), 1, "one call at the first pass");
+        let (origin, call) = &calls[0];
+        assert_eq!(*origin, Origin::Signed(AccountId::dev("//Alice")));
+        assert_eq!(
+            *call,
+            Call::Storage(StorageCall::AcceptPendingDataObjects {
+                worker_id: 3,
+                storage_bucket_id: 0,
+                bag_id: bag,
+                data_objects: [7].into(),
+            })
+        );
+        assert!(queue.is_empty(), "accepted objects leave the queue");
+    }
+
+    #[tokio::test]
+    async fn an_object_reported_without_its_bucket_waits_for_the_chain_view_then_leaves() {
+        let chain = Recording::default();
+        let mut queue = BTreeMap::new();
+        queue.insert(DataObjectId(7), Entry::default());
+        let stats = Mutex::new(AcceptStats::default());
+        for _ in 0..UNLISTED_PASSES {
+            pass(&chain, &config(), &lagging(), &mut queue, &stats).await;
+            assert!(chain.0.lock().unwrap().is_empty());
+        }
+        pass(&chain, &config(), &lagging(), &mut queue, &stats).await;
+        assert!(
+            queue.is_empty(),
+            "never listed: dropped after {UNLISTED_PASSES} passes"
+        );
+    }
 }

@@ -139,14 +139,18 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         ob_rx.clone(),
         sync_rx,
         command_tx,
-        stored_tx,
+        stored_tx.clone(),
         sync_status,
     ));
     let st = status.clone();
     let link_health = health.clone();
     tasks.spawn(async move {
-        // Every event to the status; those replication needs to the sync task too.
+        // Every event to the status; stored objects to the acceptor; those replication needs
+        // to the sync task too.
         while let Some(event) = link_rx.recv().await {
+            if let LinkEvent::Stored(objects) = &event {
+                let _ = stored_tx.send(objects.clone());
+            }
             let for_sync = matches!(
                 event,
                 LinkEvent::Connected { .. }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use futures_channel::{mpsc, oneshot};
 use futures_lite::{future, StreamExt};
-use hecaton_shared::socket::{Removal, Report};
-use hecaton_shared::{BagId, DataObjectId};
+use hecaton_shared::socket::{Removal, Report, StoredObject};
+use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
 use tracing::{info, warn};
 
 use super::Ctx;
@@ -38,6 +38,8 @@ pub enum PublishError {
 
 struct PublishRequest {
     item: Publish,
+    /// The bucket an upload named, told to the control plane with the object.
+    bucket: Option<StorageBucketId>,
     reply: oneshot::Sender<Result<(), PublishError>>,
 }
 
@@ -75,14 +77,14 @@ pub fn channel() -> (Publisher, PublishQueue) {
 
 impl Publisher {
     /// Publishes the verified file `tmp` as object `id` of `bag` and waits until it is durable
-    /// and served.
+    /// and served; the report to the control plane names `bucket` (an upload's) and the bag.
     pub async fn publish(
         &self,
         id: DataObjectId,
         tmp: PathBuf,
         digest: Digest,
         expected: Expected,
-        bag: Option<BagId>,
+        (bag, bucket): (Option<BagId>, Option<StorageBucketId>),
     ) -> Result<(), PublishError> {
         let (reply, answer) = oneshot::channel();
         let item = Publish {
@@ -94,7 +96,11 @@ impl Publisher {
             durable: false,
         };
         self.tx
-            .unbounded_send(Request::Publish(PublishRequest { item, reply }))
+            .unbounded_send(Request::Publish(PublishRequest {
+                item,
+                bucket,
+                reply,
+            }))
             .map_err(|_| PublishError::Stopped)?;
         answer.await.map_err(|_| PublishError::Stopped)?
     }
@@ -160,7 +166,12 @@ async fn publish(store: &mut Store, batch: Vec<PublishRequest>, ctx: &Ctx) {
     let (items, replies): (Vec<Publish>, Vec<_>) = batch
         .into_iter()
         .map(|req| {
-            let key = (req.item.id, req.item.digest.size, req.reply);
+            let stored = StoredObject {
+                id: req.item.id,
+                bag: req.item.bag,
+                bucket: req.bucket,
+            };
+            let key = (stored, req.item.digest.size, req.reply);
             (req.item, key)
         })
         .unzip();
@@ -170,18 +181,19 @@ async fn publish(store: &mut Store, batch: Vec<PublishRequest>, ctx: &Ctx) {
         ctx.views.catalog.store(Arc::new(store.catalog()));
     }
     let mut stored = Vec::new();
-    for ((id, size, reply), result) in replies.into_iter().zip(results) {
+    for ((object, size, reply), result) in replies.into_iter().zip(results) {
+        let id = object.id;
         match &result {
             Ok(()) => {
                 info!(%id, size, "object published");
-                stored.push(id);
+                stored.push(object);
             }
             Err(e) => warn!(%id, "publish failed: {e}"),
         }
         let _ = reply.send(result.map_err(Into::into));
     }
     if !stored.is_empty() {
-        ctx.report(Report::Stored { ids: stored });
+        ctx.report(Report::Stored { objects: stored });
     }
 }
 

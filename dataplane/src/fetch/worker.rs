@@ -306,7 +306,13 @@ impl Worker {
         let published = self
             .env
             .publisher
-            .publish(job.id, path.clone(), done.digest, expected, Some(job.bag))
+            .publish(
+                job.id,
+                path.clone(),
+                done.digest,
+                expected,
+                (Some(job.bag), None),
+            )
             .await;
         match published {
             Ok(()) => Outcome::Published,

@@ -188,7 +188,13 @@ async fn fetch(
             };
             return env
                 .publisher
-                .publish(fill.id, fill.path.clone(), digest, expected, Some(fill.bag))
+                .publish(
+                    fill.id,
+                    fill.path.clone(),
+                    digest,
+                    expected,
+                    (Some(fill.bag), None),
+                )
                 .await
                 .map_err(|e| format!("publishing: {e}"));
         }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hecaton_shared::socket::{
     encode, BagPlacement, Change, FrameDecoder, FromDataPlane, Globals, HeldObject,
-    ObjectPlacement, Report, Role, ToDataPlane, PROTOCOL_VERSION,
+    ObjectPlacement, Report, Role, StoredObject, ToDataPlane, PROTOCOL_VERSION,
 };
 use hecaton_shared::{ContentId, DataObjectId, StorageBucketId};
 
@@ -106,9 +106,14 @@ impl FakeControl {
 
     /// The next `Stored` report's ids, skipping other messages.
     pub fn stored(&mut self) -> Vec<DataObjectId> {
+        self.stored_objects().iter().map(|o| o.id).collect()
+    }
+
+    /// The next `Stored` report, skipping other messages.
+    pub fn stored_objects(&mut self) -> Vec<StoredObject> {
         loop {
-            if let FromDataPlane::Report(Report::Stored { ids }) = self.recv() {
-                return ids;
+            if let FromDataPlane::Report(Report::Stored { objects }) = self.recv() {
+                return objects;
             }
         }
     }

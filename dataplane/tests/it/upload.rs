@@ -4,8 +4,10 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use hecaton_shared::socket::{BagPlacement, Change, FromDataPlane, Globals, HeldObject};
-use hecaton_shared::{ContentId, DataObjectId};
+use hecaton_shared::socket::{
+    BagPlacement, Change, FromDataPlane, Globals, HeldObject, StoredObject,
+};
+use hecaton_shared::{ContentId, DataObjectId, StorageBucketId};
 
 use crate::control::{buckets, object, FakeControl};
 use crate::support::{bytes, read_response, Response, Server};
@@ -130,7 +132,16 @@ fn an_upload_is_verified_published_served_at_once_and_reported() {
     let r = post(&f.server, &query(1, 0, CHANNEL), &multipart(&f.video), "");
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["id"], ContentId::of(&f.video).to_string());
-    assert_eq!(f.control.stored(), vec![DataObjectId(1)]);
+    // The report names the bucket and bag the upload named: the acceptor signs for them at
+    // once, whether or not the chain's view has caught up.
+    assert_eq!(
+        f.control.stored_objects(),
+        vec![StoredObject {
+            id: DataObjectId(1),
+            bag: Some(CHANNEL.parse().unwrap()),
+            bucket: Some(StorageBucketId(0)),
+        }]
+    );
     let got = f.server.get("/api/v1/files/1", &[]);
     assert_eq!(got.status, 200);
     assert!(got.body == f.video, "served bytes differ from the upload");

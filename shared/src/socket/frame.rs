@@ -111,8 +111,8 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::socket::message::{FromDataPlane, Report, Role};
-    use crate::DataObjectId;
+    use crate::socket::message::{FromDataPlane, Report, Role, StoredObject};
+    use crate::{DataObjectId, StorageBucketId};
     use proptest::prelude::*;
 
     fn sample() -> Vec<FromDataPlane> {
@@ -125,7 +125,18 @@ mod tests {
             },
             FromDataPlane::Applied { block: 9 },
             FromDataPlane::Report(Report::Stored {
-                ids: vec![DataObjectId(3), DataObjectId(4)],
+                objects: vec![
+                    StoredObject {
+                        id: DataObjectId(3),
+                        bag: None,
+                        bucket: None,
+                    },
+                    StoredObject {
+                        id: DataObjectId(4),
+                        bag: Some("dynamic:channel:5".parse().unwrap()),
+                        bucket: Some(StorageBucketId(1)),
+                    },
+                ],
             }),
         ]
     }
@@ -211,7 +222,11 @@ mod tests {
         /// Any report list round-trips through frames fed in arbitrary pieces.
         #[test]
         fn reports_round_trip(ids in proptest::collection::vec(any::<u64>(), 0..50), cut in 0usize..4096) {
-            let message = FromDataPlane::Report(Report::Stored { ids: ids.into_iter().map(DataObjectId).collect() });
+            let objects = ids
+                .into_iter()
+                .map(|id| StoredObject { id: DataObjectId(id), bag: None, bucket: Some(StorageBucketId(id % 7)) })
+                .collect();
+            let message = FromDataPlane::Report(Report::Stored { objects });
             let mut bytes = Vec::new();
             encode(&message, &mut bytes);
             let cut = cut.min(bytes.len());

@@ -8,7 +8,7 @@ use super::sync::{AttemptFailure, FetchJob, HeldObject, Removal, Source, SyncSum
 use crate::{BagId, DataObjectId, DistributionBucketId, IdSet, StorageBucketId};
 
 /// The protocol version both sides state in the handshake; a mismatch ends the session.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// What a node does; the control plane and data plane of one node must agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +237,21 @@ pub enum FromDataPlane {
     Report(Report),
 }
 
+/// An object the store published, with what the data plane knew of where it belongs: an
+/// upload names its bucket and bag, a replica its bag. The acceptor signs for that bucket and
+/// bag at once instead of waiting until the chain's view lists the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredObject {
+    /// The object.
+    pub id: DataObjectId,
+    /// Its bag, if known.
+    #[serde(default)]
+    pub bag: Option<BagId>,
+    /// The bucket it was uploaded into, for an upload whose request named it.
+    #[serde(default)]
+    pub bucket: Option<StorageBucketId>,
+}
+
 /// Reports from the data plane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "report", rename_all = "snake_case")]
@@ -245,8 +260,8 @@ pub enum Report {
     /// snapshot, placement objects the store already holds). The control plane accepts the
     /// pending ones on chain.
     Stored {
-        /// The objects.
-        ids: Vec<DataObjectId>,
+        /// The objects, with where they belong as far as the data plane knew.
+        objects: Vec<StoredObject>,
     },
     /// Store totals.
     Usage {

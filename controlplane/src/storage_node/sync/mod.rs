@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hecaton_shared::socket::{FetchJob, HeldObject, Report, SyncSummary, ToDataPlane};
+use hecaton_shared::socket::{
+    FetchJob, HeldObject, Report, StoredObject, SyncSummary, ToDataPlane,
+};
 use hecaton_shared::{BagId, DataObjectId};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -126,7 +128,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     mut obligations: watch::Receiver<Arc<Obligations>>,
     mut events: mpsc::UnboundedReceiver<LinkEvent>,
     to_link: mpsc::UnboundedSender<ToDataPlane>,
-    accept: mpsc::UnboundedSender<Vec<DataObjectId>>,
+    accept: mpsc::UnboundedSender<Vec<StoredObject>>,
     status: Arc<Mutex<SyncStatus>>,
 ) {
     let (endpoints_tx, endpoints_rx) = watch::channel(BTreeSet::new());
@@ -274,7 +276,7 @@ impl State {
         &mut self,
         event: LinkEvent,
         to_link: &mpsc::UnboundedSender<ToDataPlane>,
-        accept: &mpsc::UnboundedSender<Vec<DataObjectId>>,
+        accept: &mpsc::UnboundedSender<Vec<StoredObject>>,
     ) {
         let now = Instant::now();
         match event {
@@ -285,11 +287,11 @@ impl State {
                 self.backlog.requeue_sent();
             }
             LinkEvent::Disconnected { .. } => self.connected = false,
-            LinkEvent::Stored(ids) => {
-                for id in &ids {
-                    self.hold(*id);
+            // The acceptor hears of them from the link directly.
+            LinkEvent::Stored(objects) => {
+                for o in &objects {
+                    self.hold(o.id);
                 }
-                let _ = accept.send(ids);
             }
             LinkEvent::Metrics(m) => {
                 self.rate.push_back((now, m.fetch_bytes));
@@ -307,7 +309,7 @@ impl State {
         report: Report,
         now: Instant,
         to_link: &mpsc::UnboundedSender<ToDataPlane>,
-        accept: &mpsc::UnboundedSender<Vec<DataObjectId>>,
+        accept: &mpsc::UnboundedSender<Vec<StoredObject>>,
     ) {
         match report {
             Report::Inventory { objects, last } => {
@@ -317,11 +319,15 @@ impl State {
                     self.inventory_complete = true;
                     info!(held = self.held.len(), "store inventory received");
                     // Uploads the acceptor may not have seen (e.g. across a restart).
-                    let pending: Vec<DataObjectId> = self
+                    let pending: Vec<StoredObject> = self
                         .held
-                        .keys()
-                        .filter(|id| self.ob.object(**id).is_some_and(|(_, o)| !o.accepted))
-                        .copied()
+                        .iter()
+                        .filter(|(id, _)| self.ob.object(**id).is_some_and(|(_, o)| !o.accepted))
+                        .map(|(id, bag)| StoredObject {
+                            id: *id,
+                            bag: *bag,
+                            bucket: None,
+                        })
                         .collect();
                     if !pending.is_empty() {
                         let _ = accept.send(pending);

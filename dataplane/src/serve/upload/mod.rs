@@ -224,7 +224,13 @@ async fn receive(
     };
     match shard
         .publisher
-        .publish(target.id, path.clone(), digest, expected, Some(bag))
+        .publish(
+            target.id,
+            path.clone(),
+            digest,
+            expected,
+            (Some(bag), Some(target.bucket)),
+        )
         .await
     {
         Ok(()) => Ok(content_id),

@@ -389,7 +389,7 @@ async fn append(
     };
     match shard
         .publisher
-        .publish(id, path.clone(), digest, expected, Some(object.bag))
+        .publish(id, path.clone(), digest, expected, (Some(object.bag), None))
         .await
     {
         Ok(()) => {
