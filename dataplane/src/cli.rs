@@ -55,26 +55,26 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 10)]
     io_memory_mib: usize,
     /// Seconds a keep-alive connection may wait for its next request.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_secs: u64,
     /// Milliseconds a client may take to send a request head (408 after).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = Limits::default().header_timeout.as_millis() as u64)]
     header_timeout_ms: u64,
     /// Seconds a response may wait for the client to read before the connection is dropped.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = Limits::default().send_timeout.as_secs())]
     send_timeout_secs: u64,
     /// Connections per shard; more are answered 503.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = Limits::default().max_connections_per_shard)]
     max_connections_per_shard: usize,
     /// The local socket the control plane connects to; default: `control.sock` in the store.
     #[arg(long)]
     control_socket: Option<PathBuf>,
     /// Upload memory per shard, in MiB: uploads reserve their buffers from it before reading a
     /// body; more concurrent uploads are answered 503 with Retry-After.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(2..))]
+    #[arg(long, default_value_t = (Limits::default().upload_memory_per_shard >> 20) as u16, value_parser = clap::value_parser!(u16).range(2..))]
     upload_memory_mib: u16,
     /// Seconds a SIGTERM drain waits for in-flight responses.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = Limits::default().drain_timeout.as_secs())]
     drain_timeout_secs: u64,
     /// Replication: fetch attempts running at once, node-wide.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
