@@ -1,5 +1,5 @@
 //! What both Hecaton planes need to agree on: the chain's identifiers written as node software
-//! writes them (`storage-pallet.md` §7), content ids, and the error kinds both planes branch on.
+//! writes them (`storage-pallet.md` §7), and content ids.
 //!
 //! Everything here is pure: no I/O, no runtime. The data plane (glommio) and the control plane
 //! (tokio) both depend on it.
@@ -27,7 +27,6 @@ macro_rules! text_serde {
 pub mod address;
 mod bag;
 mod content_id;
-mod error;
 pub mod exit_code;
 mod ids;
 mod idset;
@@ -37,7 +36,6 @@ pub mod socket;
 
 pub use bag::{BagId, BagIdError, DynamicBagId, StaticBagId, WorkingGroup};
 pub use content_id::{ContentHasher, ContentId, ContentIdError, CONTENT_ID_LEN};
-pub use error::ErrorKind;
 pub use ids::{
     parse_decimal_u64, DataObjectId, DecimalError, DistributionBucketId, DistributionBucketIdError,
     StorageBucketId,

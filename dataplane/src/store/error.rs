@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use hecaton_shared::{ContentId, DataObjectId, ErrorKind};
+use hecaton_shared::{ContentId, DataObjectId};
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -66,23 +66,6 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
-}
-
-impl StoreError {
-    /// The shared kind, for HTTP statuses and retries.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            StoreError::Locked { .. } => ErrorKind::Unavailable,
-            StoreError::ForeignIndex { .. } | StoreError::Io { .. } | StoreError::Commit(_) => {
-                ErrorKind::Io
-            }
-            StoreError::AlreadyStored(_) => ErrorKind::Conflict,
-            StoreError::SizeMismatch { .. } | StoreError::ContentMismatch { .. } => {
-                ErrorKind::Corrupt
-            }
-            StoreError::CrossDevice { .. } => ErrorKind::InvalidInput,
-        }
-    }
 }
 
 /// Adds the operation and path to an I/O error (glommio's or the OS's).
