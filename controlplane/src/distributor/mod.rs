@@ -90,6 +90,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
         s.id = config.id.clone();
         s.worker_id = config.worker_id;
     });
+    // Unbounded: operator commands, from the authenticated operator API only.
     let (op_tx, mut op_rx) = mpsc::unbounded_channel();
     let api = operator::router(Operator {
         status: status.clone(),
@@ -122,6 +123,8 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     let (scope_tx, scope_rx) = watch::channel(scope_of(&config));
     let reconcile = Duration::from_secs(config.sync.reconcile_interval_secs);
     tasks.spawn(follow::follow(chain, scope_rx, ob_tx, reconcile));
+    // Unbounded: commands are placement deltas, one per followed block; link events are the
+    // data plane's frames, read one at a time; probe results, one per peer per probe interval.
     let (to_link, commands) = mpsc::unbounded_channel();
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let (endpoints_tx, endpoints_rx) = watch::channel(BTreeSet::new());

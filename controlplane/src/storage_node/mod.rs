@@ -115,6 +115,9 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     };
 
     let (ob_tx, ob_rx) = watch::channel(Arc::new(Obligations::default()));
+    // Unbounded: link events are the data plane's frames, read one at a time under the frame
+    // cap and forwarded as read; stored reports, commands and sync events follow them one to
+    // one; the consumers never wait on the chain while holding a message.
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let (stored_tx, stored_rx) = mpsc::unbounded_channel();
     let (command_tx, command_rx) = mpsc::unbounded_channel();

@@ -187,6 +187,8 @@ pub async fn run(
     lifecycle: Lifecycle,
 ) {
     let Lifecycle { stop, shards_done } = lifecycle;
+    // Unbounded: reports are queued only while a session is connected and its writer drains
+    // them; fetch jobs come from that session's frames, each bounded by the frame cap.
     let (report_tx, reports) = local_channel::new_unbounded();
     let (fetch_tx, fetch_rx) = local_channel::new_unbounded();
     let limits = config.fetch_limits;

@@ -71,6 +71,8 @@ pub struct PublishQueue {
 
 /// A connected publisher and queue.
 pub fn channel() -> (Publisher, PublishQueue) {
+    // Unbounded: every publisher awaits its reply, so the queue holds at most one request per
+    // upload, fetch attempt or fill in flight, each bounded by its own limit.
     let (tx, rx) = mpsc::unbounded();
     (Publisher { tx }, PublishQueue { rx })
 }
@@ -118,6 +120,7 @@ const GROUP: usize = 64;
 /// store. Publishes that queued up while a commit ran are committed together (group commit).
 pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>) {
     // Unlinks due after their grace come back here, so they are ordered with publishes.
+    // Unbounded: one message per removal batch the writer itself committed.
     let (unlink_tx, mut unlink_rx) = mpsc::unbounded::<Vec<DataObjectId>>();
     loop {
         let next = future::or(

@@ -162,6 +162,9 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
 
     let addr = probe(config.listen)?;
     let (publisher, queue) = control::channel();
+    // Unbounded: the scheduler sends an order only within the fetch concurrency, and each
+    // order ends in one result; cache events are one batch per shard per reaper tick plus one
+    // per fill.
     let (results_tx, results_rx) = futures_channel::mpsc::unbounded::<AttemptResult>();
     let (order_txs, order_rxs): (Vec<_>, Vec<_>) = (0..shards)
         .map(|_| futures_channel::mpsc::unbounded::<Order>())

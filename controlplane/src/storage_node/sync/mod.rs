@@ -132,6 +132,7 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
     status: Arc<Mutex<SyncStatus>>,
 ) {
     let (endpoints_tx, endpoints_rx) = watch::channel(BTreeSet::new());
+    // Unbounded: one probe result per peer per probe interval.
     let (probe_tx, mut probes) = mpsc::unbounded_channel::<Probe>();
     let prober = tokio::spawn(peers::run_prober(
         endpoints_rx,
