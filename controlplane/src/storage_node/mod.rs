@@ -116,8 +116,8 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
 
     let (ob_tx, ob_rx) = watch::channel(Arc::new(Obligations::default()));
     // Unbounded: link events are the data plane's frames, read one at a time under the frame
-    // cap and forwarded as read; stored reports, commands and sync events follow them one to
-    // one; the consumers never wait on the chain while holding a message.
+    // cap, and the stored reports and sync events are copies of them; commands to the data
+    // plane are placement deltas (one per block) and fetch jobs within the sync window.
     let (link_tx, mut link_rx) = mpsc::unbounded_channel();
     let (stored_tx, stored_rx) = mpsc::unbounded_channel();
     let (command_tx, command_rx) = mpsc::unbounded_channel();
