@@ -12,7 +12,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p hecaton-controlplane --bin hecaton \
+RUN cargo build --release --locked -p hecaton --bin hecaton \
  && strip target/release/hecaton
 
 FROM debian:bookworm-slim

@@ -14,7 +14,8 @@
 //! The copy is one chunk per wait, a few percent of the bytes at full load.
 //!
 //! The file side of `sendfile` reads the page cache synchronously, like nginx without `aio`.
-//! Objects that are not cached cost a disk read inside the call; see ARCHITECTURE.md.
+//! Objects that are not cached cost a disk read inside the call (BENCHMARKS.md, "The body
+//! path": the measurements behind this design).
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};

@@ -6,8 +6,8 @@
 //! answering it included (the same for both but the values it encodes and sends); memory is the
 //! process's peak resident growth during the call (`VmHWM` reset through `clear_refs` first).
 //!
-//!   cargo bench -p hecaton-controlplane --bench reconcile_scale
-//!   OBJECTS=1000000 cargo bench -p hecaton-controlplane --bench reconcile_scale
+//!   cargo bench -p hecaton --bench reconcile_scale
+//!   OBJECTS=1000000 cargo bench -p hecaton --bench reconcile_scale
 
 #![allow(dead_code, missing_debug_implementations)]
 

@@ -12,7 +12,7 @@ mod node;
 mod operations;
 // The test CA and certificates, shared with the data plane's tests.
 #[allow(dead_code)]
-#[path = "../../../dataplane/tests/it/pki.rs"]
+#[path = "../../../../dataplane/tests/it/pki.rs"]
 mod pki;
 mod replication;
 mod storage;

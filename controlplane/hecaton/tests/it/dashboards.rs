@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 /// The storage node's dashboard.
-pub const STORAGE: &str = include_str!("../../../deploy/grafana/storage-node.json");
+pub const STORAGE: &str = include_str!("../../../../deploy/grafana/storage-node.json");
 /// The distributor's dashboard.
-pub const DISTRIBUTOR: &str = include_str!("../../../deploy/grafana/distributor.json");
+pub const DISTRIBUTOR: &str = include_str!("../../../../deploy/grafana/distributor.json");
 
 /// Every `hecaton_*` name in the dashboard's expressions.
 fn queried(dashboard: &str) -> Vec<String> {

@@ -17,7 +17,7 @@ use cli::ChainArgs;
 #[derive(Parser, Debug)]
 #[command(
     name = "hecaton",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HECATON_BUILD"), ")"),
+    version = hecaton_controlplane::VERSION,
     about = "Hecaton: storage and distribution nodes for the Joystream network",
     long_about = "Hecaton replaces Joystream's Colossus (storage) and Argus (distributor) nodes.\n\
                   This binary is the control plane and command line; the data plane is `hecaton-dataplane`."
