@@ -185,7 +185,7 @@ fn status_json(shard: &Shard) -> Vec<u8> {
 /// `/state/data-objects`: every published id as a decimal string, cached per catalog version.
 fn data_objects_json(shard: &Shard) -> Rc<Vec<u8>> {
     let catalog = shard.views.catalog();
-    let mut cached = shard.data_objects_json.borrow_mut();
+    let mut cached = shard.storage.data_objects_json.borrow_mut();
     match &*cached {
         Some((version, body)) if *version == catalog.version() => body.clone(),
         _ => {

@@ -21,7 +21,7 @@ use crate::sched::Queues;
 use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
 use crate::serve::reaper::{self, Reaper};
-use crate::serve::shard::{Shard, ShardEnv};
+use crate::serve::shard::{DistributorShard, Shard, ShardEnv, StorageShard};
 use crate::serve::{connection, respond};
 use crate::tls::Stream;
 
@@ -80,10 +80,7 @@ pub async fn run(
         catalog_cache: RefCell::new(Rc::new(env.views.catalog())),
         views: env.views,
         publisher: env.publisher,
-        upload_memory: Semaphore::new(limits.upload_memory_per_shard as u64),
         tmp_dir: env.tmp_dir,
-        uploads_dir: env.uploads_dir,
-        resumable: RefCell::new(Default::default()),
         files: OpenFiles::new(limits.open_files_per_shard),
         limits,
         draining: Cell::new(false),
@@ -92,16 +89,23 @@ pub async fn run(
         started: Instant::now(),
         index,
         reaper: Reaper::default(),
-        data_objects_json: RefCell::new(None),
         files_checked: Cell::new(0),
         role: env.role,
         queues,
-        fill_env,
-        accessed: RefCell::new(Vec::new()),
         access_log: env
             .access_log
             .map(|c| Rc::new(crate::serve::access_log::AccessLog::new(c, index))),
         tls: env.tls.map(|t| t.for_shard()),
+        storage: StorageShard {
+            upload_memory: Semaphore::new(limits.upload_memory_per_shard as u64),
+            uploads_dir: env.uploads_dir,
+            resumable: RefCell::new(Default::default()),
+            data_objects_json: RefCell::new(None),
+        },
+        distributor: DistributorShard {
+            fill_env,
+            accessed: RefCell::new(Vec::new()),
+        },
     });
     if let Some(log) = &shard.access_log {
         let shard = shard.clone();
@@ -214,7 +218,7 @@ async fn reap(shard: Rc<Shard>, stop: Arc<AtomicBool>) {
             shard.files.retain_published(&catalog);
             shard.files_checked.set(catalog.version());
         }
-        shard.flush_accessed();
+        shard.distributor.flush_accessed();
         if shard.draining.get() && shard.active.get() == 0 {
             return;
         }

@@ -19,6 +19,7 @@ use crate::sched::Queues;
 use crate::serve::limits::Limits;
 use crate::serve::open_files::OpenFiles;
 use crate::serve::reaper::Reaper;
+use crate::serve::upload::resume::ResumeCache;
 use crate::store::Catalog;
 use crate::views::Views;
 use hecaton_shared::socket::Role;
@@ -62,15 +63,8 @@ pub struct Shard {
     pub views: Arc<Views>,
     /// The store writer.
     pub publisher: Publisher,
-    /// Upload memory: bytes reserved before an upload's body is read.
-    pub upload_memory: Semaphore,
-    /// Where uploads are written before they are published.
+    /// Where uploads and fills are written before they are published.
     pub tmp_dir: PathBuf,
-    /// Where resumable uploads live until complete.
-    pub uploads_dir: PathBuf,
-    /// Digest states of resumable uploads this shard received the last bytes of (a client's
-    /// next PATCH usually arrives on the same connection), so they need not be re-read.
-    pub resumable: RefCell<crate::serve::upload::resume::ResumeCache>,
     /// Open object files.
     pub files: OpenFiles,
     /// Connection limits.
@@ -91,38 +85,46 @@ pub struct Shard {
     pub started: Instant,
     /// Deadlines and drain for every connection.
     pub reaper: Reaper,
-    /// `/state/data-objects` body for one catalog version, rebuilt when the catalog changes.
-    pub data_objects_json: RefCell<Option<(u64, Rc<Vec<u8>>)>>,
     /// The catalog version the open files were last checked against.
     pub files_checked: Cell<u64>,
     /// What the node serves.
     pub role: Role,
     /// The shard's task queues.
     pub queues: Queues,
-    /// Distributor: what cache fills need.
-    pub fill_env: Rc<FillEnv>,
-    /// Distributor: cache hits not yet told to the cache manager.
-    pub accessed: RefCell<Vec<DataObjectId>>,
     /// This shard's access log, if one is kept.
     pub access_log: Option<Rc<crate::serve::access_log::AccessLog>>,
     /// The listener's TLS, if it serves https.
     pub tls: Option<crate::tls::ServerTls>,
+    /// What a storage node's routes keep per shard.
+    pub storage: StorageShard,
+    /// What a distributor's routes keep per shard.
+    pub distributor: DistributorShard,
 }
 
-impl Shard {
-    /// The current catalog. The shared `Arc` is cloned only when the control executor has
-    /// published a new version; otherwise the shard's own `Rc` is, so that serving does not
-    /// bounce the shared reference count between cores on every request.
-    #[allow(clippy::redundant_allocation)] // one Rc per catalog version, cloned without atomics
-    pub fn catalog(&self) -> Rc<Arc<Catalog>> {
-        let current = self.views.catalog.load();
-        let mut cached = self.catalog_cache.borrow_mut();
-        if !Arc::ptr_eq(&cached, &current) {
-            *cached = Rc::new(Arc::clone(&current));
-        }
-        cached.clone()
-    }
+/// A storage node's per-shard state: uploads and the Colossus views.
+#[derive(Debug)]
+pub struct StorageShard {
+    /// Upload memory: bytes reserved before an upload's body is read.
+    pub upload_memory: Semaphore,
+    /// Where resumable uploads live until complete.
+    pub uploads_dir: PathBuf,
+    /// Digest states of resumable uploads this shard received the last bytes of (a client's
+    /// next PATCH usually arrives on the same connection), so they need not be re-read.
+    pub resumable: RefCell<ResumeCache>,
+    /// `/state/data-objects` body for one catalog version, rebuilt when the catalog changes.
+    pub data_objects_json: RefCell<Option<(u64, Rc<Vec<u8>>)>>,
+}
 
+/// A distributor's per-shard state: cache fills and hits.
+#[derive(Debug)]
+pub struct DistributorShard {
+    /// What cache fills need.
+    pub fill_env: Rc<FillEnv>,
+    /// Cache hits not yet told to the cache manager.
+    pub accessed: RefCell<Vec<DataObjectId>>,
+}
+
+impl DistributorShard {
     /// Counts a cache hit for the cache manager (sent in batches by the reaper tick).
     pub fn accessed(&self, id: DataObjectId) {
         self.accessed.borrow_mut().push(id);
@@ -137,6 +139,21 @@ impl Shard {
                 .events
                 .unbounded_send(CacheEvent::Accessed(batch));
         }
+    }
+}
+
+impl Shard {
+    /// The current catalog. The shared `Arc` is cloned only when the control executor has
+    /// published a new version; otherwise the shard's own `Rc` is, so that serving does not
+    /// bounce the shared reference count between cores on every request.
+    #[allow(clippy::redundant_allocation)] // one Rc per catalog version, cloned without atomics
+    pub fn catalog(&self) -> Rc<Arc<Catalog>> {
+        let current = self.views.catalog.load();
+        let mut cached = self.catalog_cache.borrow_mut();
+        if !Arc::ptr_eq(&cached, &current) {
+            *cached = Rc::new(Arc::clone(&current));
+        }
+        cached.clone()
     }
 
     /// Waits until draining starts.

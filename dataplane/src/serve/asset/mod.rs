@@ -152,7 +152,7 @@ async fn hit(ex: &mut Exchange<'_>, id: DataObjectId) -> Option<io::Result<bool>
     let shard = ex.shard;
     let catalog = shard.catalog();
     let meta = catalog.get(id)?;
-    shard.accessed(id);
+    shard.distributor.accessed(id);
     let memory = shard.views.memory.load().get(&id).cloned();
     let len = meta.size;
     let answered = send_object(ex, &catalog, meta, HIT_HEADERS, memory).await;
@@ -221,7 +221,7 @@ fn join_or_start(
     if !owner {
         return Start::Fill(fill, Served::Pending);
     }
-    let env = Rc::clone(&shard.fill_env);
+    let env = Rc::clone(&shard.distributor.fill_env);
     let f = fill.clone();
     let work = async move {
         let _lease = lease;

@@ -72,7 +72,7 @@ pub async fn serve(
     sources: &[Source],
 ) -> Option<io::Result<bool>> {
     let (req, shard, keep) = (ex.req, ex.shard, ex.keep);
-    let peers = &shard.fill_env.peers;
+    let peers = &shard.distributor.fill_env.peers;
     let (status, start, end) = match answer_range(ex, size).await {
         Ok(resolved) => resolved,
         Err(answered) => return Some(answered),

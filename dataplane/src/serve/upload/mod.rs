@@ -164,6 +164,7 @@ async fn receive(
         return Err(UploadError::TooLarge);
     }
     let _memory = shard
+        .storage
         .upload_memory
         .try_acquire_permit(RESERVED_PER_UPLOAD as u64)
         .map_err(|_| UploadError::Busy)?;

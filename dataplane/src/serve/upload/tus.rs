@@ -142,7 +142,7 @@ fn header_u64(value: Option<&[u8]>, name: &'static str) -> Result<u64, UploadErr
 }
 
 fn upload_path(shard: &Shard, name: UploadName) -> PathBuf {
-    shard.uploads_dir.join(name.to_string())
+    shard.storage.uploads_dir.join(name.to_string())
 }
 
 /// Refuses an upload past its expiry (the sweep removes its file).
@@ -231,7 +231,7 @@ struct UploadLock(PathBuf);
 
 impl UploadLock {
     async fn acquire(shard: &Shard, name: UploadName) -> Result<Self, UploadError> {
-        let path = shard.uploads_dir.join(format!("{name}.lock"));
+        let path = shard.storage.uploads_dir.join(format!("{name}.lock"));
         if create_exclusive(&path).await.map_err(internal)? {
             Ok(UploadLock(path))
         } else {
@@ -272,6 +272,7 @@ async fn patch(
         return Err(UploadError::TooLarge);
     }
     let _memory = shard
+        .storage
         .upload_memory
         .try_acquire_permit(RESERVED_PER_PATCH)
         .map_err(|_| UploadError::Busy)?;
@@ -325,7 +326,7 @@ async fn append(
         let _ = file.close().await;
         return Err(UploadError::OffsetMismatch { sent, actual: at });
     }
-    let cached = shard.resumable.borrow_mut().take(name, at);
+    let cached = shard.storage.resumable.borrow_mut().take(name, at);
     let mut digester = match cached {
         Some(d) => d,
         None => rehash(&file, at).await?,
@@ -362,7 +363,11 @@ async fn append(
     file.fdatasync().await.map_err(internal)?;
     file.close().await.map_err(internal)?;
     if let Some(e) = cut {
-        shard.resumable.borrow_mut().put(name, offset, digester);
+        shard
+            .storage
+            .resumable
+            .borrow_mut()
+            .put(name, offset, digester);
         return Err(match e {
             UploadError::Aborted(why) => {
                 UploadError::Aborted(format!("{why} (kept {offset} bytes)"))
@@ -371,7 +376,11 @@ async fn append(
         });
     }
     if offset < object.size {
-        shard.resumable.borrow_mut().put(name, offset, digester);
+        shard
+            .storage
+            .resumable
+            .borrow_mut()
+            .put(name, offset, digester);
         return Ok(Answer {
             status: 204,
             headers: vec![("Upload-Offset", offset.to_string())],
@@ -433,7 +442,7 @@ async fn terminate(name: UploadName, shard: &Shard) -> Result<Answer, UploadErro
     let existed = file_len(&path).await?.is_some();
     if existed {
         remove(&path).await;
-        shard.resumable.borrow_mut().forget(name);
+        shard.storage.resumable.borrow_mut().forget(name);
     }
     lock.release().await;
     if !existed {
