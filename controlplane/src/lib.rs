@@ -6,7 +6,7 @@
 /// `build.rs` stamps.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HECATON_BUILD"), ")");
 
-pub mod account;
+pub use hecaton_vocabulary::account;
 pub mod chain;
 pub mod distributor;
 pub mod embedded;

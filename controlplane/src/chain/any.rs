@@ -8,9 +8,9 @@ use super::{
     BagInfo, BlockStream, Chain, ChainError, ChannelInfo, EmbeddedClient, FamilyInfo, ObjectInfo,
     StorageBucketInfo, UploadTerms,
 };
-use crate::embedded::Inclusion;
-use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
-use crate::runtime::{Call, Origin};
+use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::call::{Call, Origin};
+use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
 /// Why no client could be made for a `chain` setting.
 #[derive(Debug, thiserror::Error)]

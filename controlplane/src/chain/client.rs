@@ -11,9 +11,11 @@ use super::{
     BagInfo, BlockStream, Chain, ChainBlock, ChainError, ChannelInfo, FamilyInfo, ObjectInfo,
     StorageBucketInfo, UploadTerms,
 };
-use crate::embedded::{Block, Inclusion};
-use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
-use crate::runtime::{Call, Extrinsic, Origin};
+// The embedded chain's own API: its blocks are the one emulator type this client reads.
+use crate::embedded::Block;
+use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::call::{Call, Extrinsic, Origin};
+use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
 /// Connecting to the chain.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

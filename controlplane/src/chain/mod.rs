@@ -18,13 +18,15 @@ use serde::Deserialize;
 
 pub use self::any::{connect, AnyChain, ChainKind, ConnectError};
 pub use self::client::EmbeddedClient;
-use crate::embedded::Inclusion;
-use crate::runtime::metadata::OperatorMetadata;
-use crate::runtime::storage::types::{
+use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::call::{Call, Origin};
+use hecaton_vocabulary::error::DispatchError;
+use hecaton_vocabulary::event::Event;
+use hecaton_vocabulary::metadata::OperatorMetadata;
+use hecaton_vocabulary::storage_types::{
     Bag, Cid, DataObject, DistributionBucket, DynamicBagCreationPolicy, DynamicBagType,
     StorageBucket,
 };
-use crate::runtime::{Call, DispatchError, Event, Origin};
 
 /// Why a chain request failed.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,8 @@ use tokio::sync::{oneshot, watch};
 
 use super::block::{Block, BlockBody, BlockHash, ExtrinsicRecord};
 use super::ledger::{Ledger, LedgerError};
-use crate::runtime::{apply, Constants, DispatchError, Event, Extrinsic, Profile, State};
+use crate::runtime::{apply, Constants, DispatchError, Extrinsic, Profile, State};
+pub use hecaton_vocabulary::block::Inclusion;
 
 /// Most calls in one block; more wait for the next.
 const MAX_EXTRINSICS_PER_BLOCK: usize = 10_000;
@@ -55,21 +56,6 @@ pub enum NodeError {
     /// The node is shutting down.
     #[error("the chain node is stopping")]
     Stopped,
-}
-
-/// Where a call landed.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Inclusion {
-    /// Block number.
-    pub block: u64,
-    /// Block hash.
-    pub block_hash: BlockHash,
-    /// Position in the block.
-    pub index: usize,
-    /// Why it failed, if it did.
-    pub error: Option<DispatchError>,
-    /// What it emitted.
-    pub events: Vec<Event>,
 }
 
 /// The latest block and the state after it.

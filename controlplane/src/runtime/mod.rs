@@ -5,17 +5,15 @@
 //! and the copy replaces the state only if the call succeeds: a failed call changes nothing, not
 //! even a counter, as a storage transaction guarantees on chain.
 
-pub mod amount;
 pub mod balances;
-pub mod call;
 pub mod constants;
 pub mod content;
-pub mod error;
-pub mod event;
 pub mod membership;
-pub mod metadata;
 pub mod storage;
 pub mod working_group;
+
+// The chain's vocabulary, which the emulator speaks like every other part of the node.
+pub use hecaton_vocabulary::{amount, call, error, event, metadata};
 
 #[cfg(test)]
 mod tests;

@@ -21,8 +21,8 @@ use tracing::{info, warn};
 use crate::account::AccountId;
 use crate::chain::{Chain, ChainError};
 use crate::node::obligations::Obligations;
-use crate::runtime::call::StorageCall;
-use crate::runtime::{Call, Origin};
+use hecaton_vocabulary::call::StorageCall;
+use hecaton_vocabulary::call::{Call, Origin};
 
 /// How acceptance runs.
 #[derive(Debug, Clone)]
@@ -253,10 +253,10 @@ mod tests {
     use crate::chain::{
         BagInfo, BlockStream, ChannelInfo, FamilyInfo, ObjectInfo, StorageBucketInfo, UploadTerms,
     };
-    use crate::embedded::block::BlockHash;
-    use crate::embedded::Inclusion;
-    use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
     use hecaton_shared::socket::BagPlacement;
+    use hecaton_vocabulary::block::BlockHash;
+    use hecaton_vocabulary::block::Inclusion;
+    use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
     /// Records what is submitted; the acceptor reads nothing else from the chain.
     #[derive(Default)]

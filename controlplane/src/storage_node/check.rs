@@ -6,7 +6,7 @@ use crate::node::obligations::{BucketSelection, Scope};
 
 /// Checks at start that the worker operates at least one selected bucket.
 pub async fn check_worker(chain: &impl Chain, scope: &Scope) -> Result<Vec<u64>, NodeError> {
-    use crate::runtime::storage::types::StorageBucketOperatorStatus as Status;
+    use hecaton_vocabulary::storage_types::StorageBucketOperatorStatus as Status;
     let Scope::Storage {
         worker_id, buckets, ..
     } = scope

@@ -16,7 +16,7 @@ use super::config::JoystreamConfig;
 use super::events::storage_events;
 use super::JoystreamClient;
 use crate::chain::{BlockStream, ChainBlock, ChainError};
-use crate::runtime::Event;
+use hecaton_vocabulary::event::Event;
 
 /// The most blocks read back for operator metadata after a gap.
 pub const MAX_REPLAY: u64 = 20_000;
@@ -175,7 +175,7 @@ async fn read_block(
     client: &JoystreamClient,
     api: &OnlineClient<JoystreamConfig>,
     number: u64,
-) -> Result<(u64, Vec<crate::runtime::event::StorageEvent>), ChainError> {
+) -> Result<(u64, Vec<hecaton_vocabulary::event::StorageEvent>), ChainError> {
     let at = api
         .at_block(number)
         .await

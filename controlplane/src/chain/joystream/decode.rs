@@ -9,7 +9,7 @@ use subxt::ext::scale_decode::DecodeAsType;
 use subxt::ext::scale_encode::EncodeAsType;
 
 use crate::account::AccountId;
-use crate::runtime::storage::types::{
+use hecaton_vocabulary::storage_types::{
     Bag, Bytes, Cid, DataObject, DataObjectCreationParameters, DistributionBucket,
     DistributionBucketFamily, DynBagCreationParameters, DynamicBagCreationPolicy, DynamicBagType,
     RepayableBloatBond, StorageBucket, StorageBucketOperatorStatus, UploadParameters, Voucher,

@@ -8,9 +8,9 @@ use hecaton_shared::{BagId, DistributionBucketId, DynamicBagId, StaticBagId, Wor
 use subxt::dynamic::Value;
 
 use crate::account::AccountId;
-use crate::runtime::call::StorageCall;
-use crate::runtime::event::StorageEvent;
-use crate::runtime::storage::types::{
+use hecaton_vocabulary::call::StorageCall;
+use hecaton_vocabulary::event::StorageEvent;
+use hecaton_vocabulary::storage_types::{
     Bag, Bytes, Cid, DataObject, DataObjectCreationParameters, DistributionBucket,
     DistributionBucketFamily, DynBagCreationParameters, DynamicBagCreationPolicy, DynamicBagType,
     StorageBucket, StorageBucketOperatorStatus, UploadParameters, Voucher,

@@ -8,8 +8,8 @@ use super::decode::{
     bytes, AccountRepr, BagRepr, DistributionBucketIdRepr, DynBagRepr, DynamicBagRepr,
     DynamicBagTypeRepr, UploadRepr, VoucherRepr,
 };
-use crate::runtime::event::StorageEvent;
-use crate::runtime::storage::types::Cid;
+use hecaton_vocabulary::event::StorageEvent;
+use hecaton_vocabulary::storage_types::Cid;
 
 /// The runtime's outer event enum, of which only the `Storage` pallet's variant is decoded (the
 /// caller checks the pallet name first).

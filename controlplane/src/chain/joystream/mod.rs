@@ -40,9 +40,9 @@ use super::{
     ObjectInfo, StorageBucketInfo, UploadTerms,
 };
 use crate::account::AccountId;
-use crate::embedded::Inclusion;
-use crate::runtime::storage::types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
-use crate::runtime::{Call, Origin};
+use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::call::{Call, Origin};
+use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
 /// Makes a JSON-RPC connection: to a URL, or (in tests) to an in-process fake node.
 pub type Connect =

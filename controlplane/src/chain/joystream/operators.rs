@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use tracing::warn;
 
-use crate::runtime::event::StorageEvent;
-use crate::runtime::metadata::{MetadataIndex, OperatorMetadata};
+use hecaton_vocabulary::event::StorageEvent;
+use hecaton_vocabulary::metadata::{MetadataIndex, OperatorMetadata};
 
 /// The directory, shared by the clones of a client.
 #[derive(Debug, Clone, Default)]
@@ -170,7 +170,7 @@ fn save(path: &Path, saved: &Saved) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::storage::types::Bytes;
+    use hecaton_vocabulary::storage_types::Bytes;
     use prost::Message;
 
     fn meta(endpoint: &str) -> Bytes {

@@ -17,7 +17,7 @@ use super::decode::{
     PolicyRepr, StorageBucketRepr,
 };
 use crate::chain::UploadTerms;
-use crate::runtime::storage::types::{
+use hecaton_vocabulary::storage_types::{
     Bag, Cid, DataObject, DistributionBucket, DynamicBagCreationPolicy, DynamicBagType,
     StorageBucket,
 };

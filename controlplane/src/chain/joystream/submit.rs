@@ -13,10 +13,12 @@ use super::encode::{call_arguments, call_name};
 use super::events::storage_events;
 use super::JoystreamClient;
 use crate::chain::ChainError;
-use crate::embedded::block::BlockHash;
-use crate::embedded::Inclusion;
-use crate::runtime::error::StorageError;
-use crate::runtime::{Call, DispatchError, Event, Origin};
+use hecaton_vocabulary::block::BlockHash;
+use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::call::{Call, Origin};
+use hecaton_vocabulary::error::DispatchError;
+use hecaton_vocabulary::error::StorageError;
+use hecaton_vocabulary::event::Event;
 
 /// How long a signed call stays valid, in blocks.
 const MORTALITY: u64 = 64;

@@ -9,8 +9,8 @@ use hecaton_shared::socket::{BagPlacement, ObjectPlacement, Role};
 use hecaton_shared::{BagId, DataObjectId};
 
 use super::Obligations;
-use crate::runtime::event::StorageEvent;
-use crate::runtime::Event;
+use hecaton_vocabulary::event::Event;
+use hecaton_vocabulary::event::StorageEvent;
 
 /// What a block's events ask to re-read.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -123,7 +123,7 @@ impl Obligations {
         &mut self,
         bag: BagId,
         ids: &BTreeSet<u64>,
-        params: &[crate::runtime::storage::types::DataObjectCreationParameters],
+        params: &[hecaton_vocabulary::storage_types::DataObjectCreationParameters],
     ) {
         if !self.bags.contains_key(&bag) {
             return;

@@ -7,7 +7,7 @@ use hecaton_shared::{BagId, StorageBucketId};
 
 use super::{bag_objects, endpoints, BucketSelection, Obligations, Scope};
 use crate::chain::{Chain, ChainError, StorageBucketInfo};
-use crate::runtime::storage::types::{Cid, StorageBucketOperatorStatus};
+use hecaton_vocabulary::storage_types::{Cid, StorageBucketOperatorStatus};
 
 impl Obligations {
     /// Reads a storage node's obligations from the chain.

@@ -2,10 +2,10 @@
 
 use super::*;
 use crate::account::AccountId;
-use crate::runtime::event::StorageEvent;
-use crate::runtime::storage::types::{Cid, DataObjectCreationParameters, UploadParameters};
-use crate::runtime::Event;
 use hecaton_shared::StorageBucketId;
+use hecaton_vocabulary::event::Event;
+use hecaton_vocabulary::event::StorageEvent;
+use hecaton_vocabulary::storage_types::{Cid, DataObjectCreationParameters, UploadParameters};
 
 fn bag() -> BagId {
     "dynamic:channel:3".parse().unwrap()

@@ -5,7 +5,7 @@ mod distribution;
 mod lead;
 mod objects;
 mod operator;
-pub mod types;
+pub use hecaton_vocabulary::storage_types as types;
 
 use hecaton_shared::{BagId, DistributionBucketId};
 use imbl::{OrdMap, OrdSet};

@@ -1,6 +1,7 @@
-//! Operator and family metadata: the protobuf messages of `Storage.proto` and the index the
-//! embedded chain keeps of them, merged as the query node does (`storage-pallet.md` §8): fields
-//! present overwrite, an empty `location` unsets it, undecodable bytes change nothing.
+//! Operator and family metadata: the protobuf messages of `Storage.proto` and an index of them,
+//! merged as the query node does: fields present overwrite, an empty `location` unsets it,
+//! undecodable bytes change nothing. The embedded chain and the Joystream client's operator
+//! directory both keep one.
 
 use hecaton_shared::DistributionBucketId;
 use imbl::OrdMap;

@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use hecaton_shared::{BagId, DistributionBucketId, DynamicBagId};
 use serde::{Deserialize, Serialize};
 
-use super::storage::types::{
+use crate::account::AccountId;
+use crate::storage_types::{
     Bytes, Cid, DataObjectCreationParameters, DynBagCreationParameters, DynamicBagType,
     UploadParameters,
 };
-use crate::account::AccountId;
 
 /// Who submits a call. The embedded chain checks no signature: the caller declares it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ pub enum StorageCall {
         new_status: bool,
     },
     UpdateDataSizeFee {
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         new_data_size_fee: u128,
     },
     UpdateStorageBucketsPerBagLimit {
@@ -69,7 +69,7 @@ pub enum StorageCall {
         new_objects_number: u64,
     },
     UpdateDataObjectStateBloatBond {
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         state_bloat_bond: u128,
     },
     UpdateNumberOfStorageBucketsInDynamicBagCreationPolicy {
@@ -251,13 +251,13 @@ pub enum WorkingGroupCall {
 pub enum BalancesCall {
     TransferKeepAlive {
         dest: AccountId,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         value: u128,
     },
     /// Root: set an account's free balance (the dev faucet).
     ForceSetBalance {
         who: AccountId,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         new_free: u128,
     },
 }
@@ -279,9 +279,9 @@ pub enum ContentCall {
     CreateChannel {
         member_id: u64,
         assets: Vec<DataObjectCreationParameters>,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_size_fee: u128,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_object_state_bloat_bond: u128,
         storage_buckets: BTreeSet<u64>,
         distribution_buckets: BTreeSet<DistributionBucketId>,
@@ -290,9 +290,9 @@ pub enum ContentCall {
         channel_id: u64,
         assets_to_upload: Vec<DataObjectCreationParameters>,
         assets_to_remove: BTreeSet<u64>,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_size_fee: u128,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_object_state_bloat_bond: u128,
         storage_buckets_num_witness: Option<u32>,
     },
@@ -303,18 +303,18 @@ pub enum ContentCall {
     CreateVideo {
         channel_id: u64,
         assets: Vec<DataObjectCreationParameters>,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_size_fee: u128,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_object_state_bloat_bond: u128,
     },
     UpdateVideoAssets {
         video_id: u64,
         assets_to_upload: Vec<DataObjectCreationParameters>,
         assets_to_remove: BTreeSet<u64>,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_size_fee: u128,
-        #[serde(with = "crate::runtime::amount")]
+        #[serde(with = "crate::amount")]
         expected_data_object_state_bloat_bond: u128,
         storage_buckets_num_witness: Option<u32>,
     },

@@ -97,7 +97,7 @@ pub struct RepayableBloatBond {
     /// Who gets the bond back, whoever deletes the object; `None`: the account the deleter names.
     pub repayment_restricted_to: Option<AccountId>,
     /// The bond.
-    #[serde(with = "crate::runtime::amount")]
+    #[serde(with = "crate::amount")]
     pub amount: u128,
 }
 
@@ -135,10 +135,10 @@ pub struct UploadParameters {
     /// Who pays bonds and fee.
     pub state_bloat_bond_source_account_id: AccountId,
     /// Must equal the current fee per MiB.
-    #[serde(with = "crate::runtime::amount")]
+    #[serde(with = "crate::amount")]
     pub expected_data_size_fee: u128,
     /// Must equal the current bond per object.
-    #[serde(with = "crate::runtime::amount")]
+    #[serde(with = "crate::amount")]
     pub expected_data_object_state_bloat_bond: u128,
 }
 
@@ -153,10 +153,10 @@ pub struct DynBagCreationParameters {
     /// Who pays bonds and fee.
     pub state_bloat_bond_source_account_id: AccountId,
     /// Must equal the current fee per MiB (checked only with objects).
-    #[serde(with = "crate::runtime::amount")]
+    #[serde(with = "crate::amount")]
     pub expected_data_size_fee: u128,
     /// Must equal the current bond (checked only with objects).
-    #[serde(with = "crate::runtime::amount")]
+    #[serde(with = "crate::amount")]
     pub expected_data_object_state_bloat_bond: u128,
     /// Exactly the policy's number of storage buckets.
     pub storage_buckets: BTreeSet<u64>,

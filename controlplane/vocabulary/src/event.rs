@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use hecaton_shared::{BagId, DistributionBucketId, DynamicBagId};
 use serde::{Deserialize, Serialize};
 
-use super::storage::types::{
+use crate::account::AccountId;
+use crate::storage_types::{
     Bytes, Cid, DynBagCreationParameters, DynamicBagType, UploadParameters, Voucher,
 };
-use crate::account::AccountId;
 
 /// A runtime event: `{"pallet": "Storage", "event": {"StorageBucketCreated": [...]}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ pub enum StorageEvent {
     DataObjectsUploaded(
         BTreeSet<u64>,
         UploadParameters,
-        #[serde(with = "crate::runtime::amount")] u128,
+        #[serde(with = "crate::amount")] u128,
     ),
     StorageOperatorMetadataSet(u64, u64, Bytes),
     StorageBucketVoucherLimitsSet(u64, u64, u64),
@@ -48,7 +48,7 @@ pub enum StorageEvent {
     StorageBucketOperatorInvited(u64, u64),
     StorageBucketOperatorRemoved(u64),
     UploadingBlockStatusUpdated(bool),
-    DataObjectPerMegabyteFeeUpdated(#[serde(with = "crate::runtime::amount")] u128),
+    DataObjectPerMegabyteFeeUpdated(#[serde(with = "crate::amount")] u128),
     StorageBucketsPerBagLimitUpdated(u32),
     StorageBucketsVoucherMaxLimitsUpdated(u64, u64),
     DataObjectsMoved(BagId, BagId, BTreeSet<u64>),
@@ -75,7 +75,7 @@ pub enum StorageEvent {
     DistributionBucketMetadataSet(u64, DistributionBucketId, Bytes),
     DistributionBucketOperatorRemoved(DistributionBucketId, u64),
     DistributionBucketFamilyMetadataSet(u64, Bytes),
-    DataObjectStateBloatBondValueUpdated(#[serde(with = "crate::runtime::amount")] u128),
+    DataObjectStateBloatBondValueUpdated(#[serde(with = "crate::amount")] u128),
     DataObjectsUpdated(UploadParameters, BTreeSet<u64>, BTreeSet<u64>),
     StorageOperatorRemarked(u64, u64, Bytes),
     DistributionOperatorRemarked(u64, DistributionBucketId, Bytes),
@@ -97,15 +97,11 @@ pub enum WorkingGroupEvent {
 #[allow(missing_docs)]
 pub enum BalancesEvent {
     /// from, to, amount
-    Transfer(
-        AccountId,
-        AccountId,
-        #[serde(with = "crate::runtime::amount")] u128,
-    ),
+    Transfer(AccountId, AccountId, #[serde(with = "crate::amount")] u128),
     /// An amount burned from an account (the data size fee).
-    Withdraw(AccountId, #[serde(with = "crate::runtime::amount")] u128),
+    Withdraw(AccountId, #[serde(with = "crate::amount")] u128),
     /// Root set a free balance.
-    BalanceSet(AccountId, #[serde(with = "crate::runtime::amount")] u128),
+    BalanceSet(AccountId, #[serde(with = "crate::amount")] u128),
 }
 
 /// Membership events.
