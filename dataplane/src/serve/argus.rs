@@ -15,13 +15,8 @@ pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
     if req.method == Method::Options {
         return ex.preflight().await;
     }
-    let readable = matches!(req.method, Method::Get | Method::Head);
-    let path = req
-        .path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(&req.path);
-    let api = path.strip_prefix("/api/v1/").unwrap_or("");
+    let readable = ex.readable();
+    let api = ex.api_path().unwrap_or("");
     match api {
         _ if api.starts_with("assets/") && !api["assets/".len()..].contains('/') => {
             if !readable {

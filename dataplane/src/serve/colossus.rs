@@ -18,15 +18,10 @@ pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
     if req.method == Method::Options {
         return ex.preflight().await;
     }
-    let path = req
-        .path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(&req.path);
-    let Some(api) = path.strip_prefix("/api/v1/") else {
+    let Some(api) = ex.api_path() else {
         return ex.not_found().await;
     };
-    let readable = matches!(req.method, Method::Get | Method::Head);
+    let readable = ex.readable();
     match api {
         "files" => {
             if req.method != Method::Post {

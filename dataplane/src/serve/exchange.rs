@@ -42,7 +42,23 @@ pub struct Exchange<'a> {
     pub keep: bool,
 }
 
-impl Exchange<'_> {
+impl<'a> Exchange<'a> {
+    /// The path after `/api/v1/`, without a trailing slash; `None` outside the API.
+    pub fn api_path(&self) -> Option<&'a str> {
+        let req = self.req;
+        let path = req
+            .path
+            .strip_suffix('/')
+            .filter(|p| !p.is_empty())
+            .unwrap_or(&req.path);
+        path.strip_prefix("/api/v1/")
+    }
+
+    /// A GET or a HEAD.
+    pub fn readable(&self) -> bool {
+        matches!(self.req.method, Method::Get | Method::Head)
+    }
+
     /// A HEAD request: the same head as GET, no body.
     pub fn head_only(&self) -> bool {
         self.req.method == Method::Head
