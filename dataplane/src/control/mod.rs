@@ -28,6 +28,9 @@ use crate::fetch::{AttemptResult, FetchLimits, Order};
 use crate::store::Store;
 use crate::views::Views;
 
+/// The pause after a failed accept on the control socket, so the loop does not spin on it.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
 /// What the control executor needs.
 #[derive(Debug)]
 pub struct ControlConfig {
@@ -241,7 +244,7 @@ pub async fn run(
             Some(Ok(s)) => s,
             Some(Err(e)) => {
                 warn!("control socket accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(50)).await;
+                glommio::timer::sleep(ACCEPT_BACKOFF).await;
                 continue;
             }
         };

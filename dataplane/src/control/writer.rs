@@ -116,6 +116,10 @@ impl Publisher {
 /// Most requests committed together.
 const GROUP: usize = 64;
 
+/// How often an idle writer looks whether every shard has finished (then it closes the store):
+/// once the shards are done nothing else wakes it.
+const SHARDS_DONE_POLL: Duration = Duration::from_millis(50);
+
 /// Serves requests until the shards are done (or every publisher is gone), then closes the
 /// store. Publishes that queued up while a commit ran are committed together (group commit).
 pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>) {
@@ -127,7 +131,7 @@ pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>)
             async { queue.rx.next().await.map(Ok) },
             future::or(async { unlink_rx.next().await.map(Err) }, async {
                 while !ctx.shards_done.load(Ordering::Relaxed) {
-                    glommio::timer::sleep(Duration::from_millis(50)).await;
+                    glommio::timer::sleep(SHARDS_DONE_POLL).await;
                 }
                 None
             }),

@@ -25,6 +25,14 @@ use crate::serve::shard::{DistributorShard, Shard, ShardEnv, StorageShard};
 use crate::serve::{connection, respond};
 use crate::tls::Stream;
 
+/// Connections the kernel queues for a shard's listener before it accepts them: a burst of
+/// this many new clients per shard waits instead of being refused (the kernel caps it at
+/// `net.core.somaxconn`, 4096 by default since Linux 5.4).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// The pause after a failed accept (EMFILE and friends), so the loop does not spin on it.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
 /// Runs shard `index`: binds `addr`, reports through `ready`, serves (and runs the fetch
 /// attempts it is handed in `orders`) until `stop` is set, then drains.
 pub async fn run(
@@ -160,7 +168,7 @@ pub async fn run(
             Some(Err(e)) => {
                 // EMFILE and friends: back off instead of spinning on the error.
                 warn!(shard = index, "accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
+                glommio::timer::sleep(ACCEPT_BACKOFF).await;
             }
         }
     }
@@ -195,7 +203,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_reuse_address(true)?;
     socket.set_reuse_port(true)?;
     socket.bind(&addr.into())?;
-    socket.listen(1024)?;
+    socket.listen(LISTEN_BACKLOG)?;
     // SAFETY: the descriptor is a bound, listening TCP socket that we own and hand over whole
     // (`into_raw_fd` gives up socket2's ownership); glommio's listener takes it over.
     Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
