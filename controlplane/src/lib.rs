@@ -1,6 +1,8 @@
-//! Hecaton's control plane: the embedded chain (`hecaton chain`), the `Chain` trait the rest of
-//! the control plane reads and writes the data directory through, and the node roles. The
-//! `hecaton` binary and its commands are the `hecaton` package (`controlplane/hecaton/`).
+//! Hecaton's control plane: the `Chain` trait the node roles read and write the data directory
+//! through, its clients (the embedded chain's HTTP API, a Joystream node), and the node roles.
+//! Beside it: the chain's vocabulary (`controlplane/vocabulary/`), the embedded chain
+//! (`controlplane/emulator/`), and the `hecaton` binary and its commands
+//! (`controlplane/hecaton/`).
 
 /// `hecaton --version`: the package version and the build (git revision, profile) that
 /// `build.rs` stamps.
@@ -9,9 +11,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HECATON
 pub use hecaton_vocabulary::account;
 pub mod chain;
 pub mod distributor;
-pub mod embedded;
 pub mod http_server;
 pub mod migrate;
 pub mod node;
-pub mod runtime;
 pub mod storage_node;

@@ -5,11 +5,11 @@
 #![no_main]
 
 use hecaton_controlplane::distributor::jwt;
-use hecaton_controlplane::runtime::metadata::MetadataIndex;
+use hecaton_emulator::runtime::metadata::MetadataIndex;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = hecaton_controlplane::embedded::api::parse_extrinsic(data);
+    let _ = hecaton_emulator::embedded::api::parse_extrinsic(data);
     let mut index = MetadataIndex::default();
     index.apply_storage_operator(1, data);
     index.apply_family(1, data);

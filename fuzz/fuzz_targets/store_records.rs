@@ -17,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => break,
         }
     }
-    let (_, end) = hecaton_controlplane::embedded::ledger::read_frames(data);
+    let (_, end) = hecaton_emulator::embedded::ledger::read_frames(data);
     assert!(end <= data.len().max(8));
 });

@@ -24,7 +24,7 @@ use hecaton_controlplane::chain::joystream::config::JoystreamConfig;
 use hecaton_controlplane::chain::joystream::keys::Keyring;
 use hecaton_controlplane::chain::joystream::{reads, JoystreamClient, JoystreamOptions};
 use hecaton_controlplane::chain::Chain;
-use hecaton_controlplane::runtime::storage::types::{Cid, DataObject, RepayableBloatBond};
+use hecaton_emulator::runtime::storage::types::{Cid, DataObject, RepayableBloatBond};
 use hecaton_shared::{BagId, DynamicBagId};
 
 fn status(field: &str) -> u64 {

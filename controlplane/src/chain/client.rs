@@ -11,9 +11,7 @@ use super::{
     BagInfo, BlockStream, Chain, ChainBlock, ChainError, ChannelInfo, FamilyInfo, ObjectInfo,
     StorageBucketInfo, UploadTerms,
 };
-// The embedded chain's own API: its blocks are the one emulator type this client reads.
-use crate::embedded::Block;
-use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::block::{Block, Inclusion};
 use hecaton_vocabulary::call::{Call, Extrinsic, Origin};
 use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 

@@ -1,10 +1,11 @@
-//! Where a call lands: the block hash and the inclusion a submission answers with, for every
-//! chain a node talks to.
+//! Blocks as followers see them, and where a call lands: the block hash and the inclusion a
+//! submission answers with, for every chain a node talks to.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::call::Extrinsic;
 use crate::error::DispatchError;
 use crate::event::Event;
 
@@ -55,4 +56,32 @@ pub struct Inclusion {
     pub error: Option<DispatchError>,
     /// What it emitted.
     pub events: Vec<Event>,
+}
+
+/// One call of a block, with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtrinsicRecord {
+    /// The call and its declared origin.
+    #[serde(flatten)]
+    pub extrinsic: Extrinsic,
+    /// `null` on success, else the error.
+    pub error: Option<DispatchError>,
+    /// Events the call emitted (none when it failed).
+    pub events: Vec<Event>,
+}
+
+/// A produced block, as followers see it. Blocks are final as soon as they exist: there is no
+/// fork choice in the embedded chain (a Joystream client follows finalized blocks only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// Block number.
+    pub number: u64,
+    /// This block's hash.
+    pub hash: BlockHash,
+    /// The previous block's hash.
+    pub parent_hash: BlockHash,
+    /// Production time, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Calls with their outcomes and events.
+    pub extrinsics: Vec<ExtrinsicRecord>,
 }

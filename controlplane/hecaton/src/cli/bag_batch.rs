@@ -7,14 +7,14 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 use futures_util::StreamExt;
 use hecaton_controlplane::chain::{AnyChain, Chain};
-use hecaton_controlplane::runtime::call::StorageCall;
-use hecaton_controlplane::runtime::storage::types::StorageBucketOperatorStatus;
-use hecaton_controlplane::runtime::{Call, Origin};
+use hecaton_emulator::runtime::call::StorageCall;
+use hecaton_emulator::runtime::storage::types::StorageBucketOperatorStatus;
+use hecaton_emulator::runtime::{Call, Origin};
 use hecaton_shared::BagId;
 
 use super::bag_plan::{Bag, Bucket, Planner, Update};
 use super::ChainArgs;
-use hecaton_controlplane::embedded::bootstrap::STORAGE_LEAD;
+use hecaton_emulator::embedded::bootstrap::STORAGE_LEAD;
 
 /// Bags read from the chain at once.
 const READ_AHEAD: usize = 16;

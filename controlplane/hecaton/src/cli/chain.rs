@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use hecaton_controlplane::embedded::bootstrap::{self, DevNetwork};
-use hecaton_controlplane::embedded::{api, Node, NodeConfig};
-use hecaton_controlplane::runtime::{Constants, Profile};
+use hecaton_emulator::embedded::bootstrap::{self, DevNetwork};
+use hecaton_emulator::embedded::{api, Node, NodeConfig};
+use hecaton_emulator::runtime::{Constants, Profile};
 
 /// Which network `--bootstrap` seeds.
 #[derive(Debug, Clone, Copy, ValueEnum)]

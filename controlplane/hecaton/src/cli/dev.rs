@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
-use hecaton_controlplane::embedded::bootstrap;
+use hecaton_emulator::embedded::bootstrap;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

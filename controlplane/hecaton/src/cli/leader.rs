@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use clap::Subcommand;
 use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::Chain;
-use hecaton_controlplane::embedded::bootstrap::{DISTRIBUTION_LEAD, STORAGE_LEAD};
-use hecaton_controlplane::runtime::call::{StorageCall, WorkingGroupCall};
-use hecaton_controlplane::runtime::metadata::{FamilyMetadata, GeographicalArea};
-use hecaton_controlplane::runtime::storage::types::{Bytes, Cid, DynamicBagType};
-use hecaton_controlplane::runtime::{Call, Origin};
+use hecaton_emulator::embedded::bootstrap::{DISTRIBUTION_LEAD, STORAGE_LEAD};
+use hecaton_emulator::runtime::call::{StorageCall, WorkingGroupCall};
+use hecaton_emulator::runtime::metadata::{FamilyMetadata, GeographicalArea};
+use hecaton_emulator::runtime::storage::types::{Bytes, Cid, DynamicBagType};
+use hecaton_emulator::runtime::{Call, Origin};
 use hecaton_shared::{BagId, DistributionBucketId};
 use prost::Message;
 

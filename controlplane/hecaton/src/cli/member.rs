@@ -10,13 +10,13 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::{Chain, FamilyInfo, StorageBucketInfo};
-use hecaton_controlplane::embedded::bootstrap::MEMBER;
-use hecaton_controlplane::runtime::call::{ContentCall, MembershipCall};
-use hecaton_controlplane::runtime::event::{ContentEvent, Event};
-use hecaton_controlplane::runtime::storage::types::{
+use hecaton_emulator::embedded::bootstrap::MEMBER;
+use hecaton_emulator::runtime::call::{ContentCall, MembershipCall};
+use hecaton_emulator::runtime::event::{ContentEvent, Event};
+use hecaton_emulator::runtime::storage::types::{
     Cid, DataObjectCreationParameters, DynamicBagCreationPolicy, DynamicBagType,
 };
-use hecaton_controlplane::runtime::{Call, Origin};
+use hecaton_emulator::runtime::{Call, Origin};
 use hecaton_shared::{BagId, ContentHasher, DistributionBucketId, DynamicBagId};
 
 use super::ChainArgs;

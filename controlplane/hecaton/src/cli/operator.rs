@@ -4,13 +4,11 @@
 use clap::{Args, Subcommand};
 use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::Chain;
-use hecaton_controlplane::embedded::bootstrap::{distribution_worker, storage_worker};
-use hecaton_controlplane::runtime::call::StorageCall;
-use hecaton_controlplane::runtime::metadata::{
-    GeoCoordinates, NodeLocationMetadata, OperatorMetadata,
-};
-use hecaton_controlplane::runtime::storage::types::Bytes;
-use hecaton_controlplane::runtime::{Call, Origin};
+use hecaton_emulator::embedded::bootstrap::{distribution_worker, storage_worker};
+use hecaton_emulator::runtime::call::StorageCall;
+use hecaton_emulator::runtime::metadata::{GeoCoordinates, NodeLocationMetadata, OperatorMetadata};
+use hecaton_emulator::runtime::storage::types::Bytes;
+use hecaton_emulator::runtime::{Call, Origin};
 use hecaton_shared::DistributionBucketId;
 use prost::Message;
 

@@ -1,7 +1,7 @@
 //! Printing results: one line per event for a person, or the JSON inclusion with `--json`.
 
 use hecaton_controlplane::chain::ChainError;
-use hecaton_controlplane::embedded::Inclusion;
+use hecaton_emulator::embedded::Inclusion;
 use serde_json::Value;
 
 /// Prints an included call's events.

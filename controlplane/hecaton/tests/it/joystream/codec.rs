@@ -6,7 +6,7 @@ use subxt::ext::scale_encode::EncodeAsType;
 use subxt::Metadata;
 
 use hecaton_controlplane::chain::joystream::encode::ToValue;
-use hecaton_controlplane::runtime::event::StorageEvent;
+use hecaton_emulator::runtime::event::StorageEvent;
 
 /// Encodes `value` as the type `ty`, panicking with the reason if the shape is wrong.
 pub fn encode(md: &Metadata, ty: u32, value: &Value) -> Vec<u8> {
@@ -78,11 +78,8 @@ pub fn system_events(md: &Metadata, records: Vec<Value>) -> Vec<u8> {
 }
 
 /// `System.ExtrinsicFailed` with the model's error as the chain's `DispatchError::Module`.
-pub fn extrinsic_failed(
-    md: &Metadata,
-    error: &hecaton_controlplane::runtime::DispatchError,
-) -> Value {
-    use hecaton_controlplane::runtime::DispatchError as D;
+pub fn extrinsic_failed(md: &Metadata, error: &hecaton_emulator::runtime::DispatchError) -> Value {
+    use hecaton_emulator::runtime::DispatchError as D;
     let dispatch_error = match error {
         D::Storage(e) => {
             let pallet = md.pallet_by_name("Storage").expect("Storage pallet");

@@ -11,15 +11,15 @@ use hecaton_controlplane::chain::joystream::keys::Keyring;
 use hecaton_controlplane::chain::joystream::{JoystreamClient, JoystreamOptions};
 use hecaton_controlplane::chain::{Chain, ChainError};
 use hecaton_controlplane::node::config::NodeConfig;
-use hecaton_controlplane::runtime::call::StorageCall;
-use hecaton_controlplane::runtime::error::StorageError;
-use hecaton_controlplane::runtime::{Call, DispatchError, Origin};
 use hecaton_controlplane::storage_node::{self, config::StorageNodeConfig};
+use hecaton_emulator::runtime::call::StorageCall;
+use hecaton_emulator::runtime::error::StorageError;
+use hecaton_emulator::runtime::{Call, DispatchError, Origin};
 use hecaton_shared::{BagId, DynamicBagId};
 use serde_json::Value;
 
-use hecaton_controlplane::embedded::bootstrap::STORAGE_LEAD;
-use hecaton_controlplane::runtime::storage::types::Cid;
+use hecaton_emulator::embedded::bootstrap::STORAGE_LEAD;
+use hecaton_emulator::runtime::storage::types::Cid;
 
 use super::fake::{dev, FakeNode};
 use crate::node::{eventually, free_port, DataPlane};
@@ -280,8 +280,8 @@ async fn refused_calls_name_the_pallet_error_and_concurrent_calls_get_their_own_
     );
     assert!(a.events.iter().chain(&b.events).any(|e| matches!(
         e,
-        hecaton_controlplane::runtime::Event::Storage(
-            hecaton_controlplane::runtime::event::StorageEvent::PendingDataObjectsAccepted(..)
+        hecaton_emulator::runtime::Event::Storage(
+            hecaton_emulator::runtime::event::StorageEvent::PendingDataObjectsAccepted(..)
         )
     )));
     assert!(a.block >= 1 && b.block >= 1);
@@ -330,7 +330,7 @@ async fn refused_calls_name_the_pallet_error_and_concurrent_calls_get_their_own_
     let terms = chain.upload_terms().await.unwrap();
     assert!(!terms.uploading_blocked);
     let policy = chain
-        .policy(hecaton_controlplane::runtime::storage::types::DynamicBagType::Member)
+        .policy(hecaton_emulator::runtime::storage::types::DynamicBagType::Member)
         .await
         .unwrap();
     assert_eq!(policy.number_of_storage_buckets, {
@@ -339,7 +339,7 @@ async fn refused_calls_name_the_pallet_error_and_concurrent_calls_get_their_own_
             .storage
             .policy(
                 &st.constants,
-                hecaton_controlplane::runtime::storage::types::DynamicBagType::Member,
+                hecaton_emulator::runtime::storage::types::DynamicBagType::Member,
             )
             .number_of_storage_buckets
     });

@@ -12,7 +12,7 @@ use hecaton_controlplane::chain::joystream::decode::{
 use hecaton_controlplane::chain::joystream::encode::{call_arguments, call_name, ToValue};
 use hecaton_controlplane::chain::joystream::events::{storage_events, RuntimeEventRepr};
 use hecaton_controlplane::chain::joystream::reads;
-use hecaton_controlplane::runtime::storage::types::{
+use hecaton_emulator::runtime::storage::types::{
     Bag, DataObject, DistributionBucket, DistributionBucketFamily, DynamicBagCreationPolicy,
     DynamicBagType, RepayableBloatBond, StorageBucket, StorageBucketOperatorStatus, Voucher,
 };
@@ -274,7 +274,7 @@ fn every_storage_event_decodes_into_the_model() {
                 .unwrap_or_else(|e| panic!("{event:?}: {e}"));
         assert!(cursor.is_empty(), "{event:?} left bytes behind");
         assert_eq!(
-            &hecaton_controlplane::runtime::event::StorageEvent::from(repr),
+            &hecaton_emulator::runtime::event::StorageEvent::from(repr),
             event
         );
     }
@@ -296,7 +296,7 @@ fn every_storage_event_decodes_into_the_model() {
 
 /// The decoded call's numeric and boolean arguments, by name, against the model call's JSON.
 fn assert_fields_match(
-    call: &hecaton_controlplane::runtime::call::StorageCall,
+    call: &hecaton_emulator::runtime::call::StorageCall,
     fields: Vec<(String, Value)>,
 ) {
     let json = serde_json::to_value(call).unwrap();

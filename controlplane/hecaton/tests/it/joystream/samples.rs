@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hecaton_controlplane::account::AccountId;
-use hecaton_controlplane::runtime::call::StorageCall;
-use hecaton_controlplane::runtime::event::StorageEvent;
-use hecaton_controlplane::runtime::storage::types::{
+use hecaton_emulator::runtime::call::StorageCall;
+use hecaton_emulator::runtime::event::StorageEvent;
+use hecaton_emulator::runtime::storage::types::{
     Bytes, Cid, DataObjectCreationParameters, DynBagCreationParameters, DynamicBagType,
     UploadParameters, Voucher,
 };

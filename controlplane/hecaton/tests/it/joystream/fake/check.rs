@@ -5,8 +5,8 @@
 
 use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::joystream::decode::BagRepr;
-use hecaton_controlplane::runtime::call::StorageCall;
-use hecaton_controlplane::runtime::storage::types::Bytes;
+use hecaton_emulator::runtime::call::StorageCall;
+use hecaton_emulator::runtime::storage::types::Bytes;
 use subxt::ext::scale_decode::DecodeAsType;
 use subxt_signer::sr25519;
 

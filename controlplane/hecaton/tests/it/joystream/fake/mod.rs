@@ -13,13 +13,13 @@ use std::time::Duration;
 
 use hecaton_controlplane::account::AccountId;
 use hecaton_controlplane::chain::joystream::Connect;
-use hecaton_controlplane::embedded::bootstrap::{self, DevNetwork, MEMBER};
-use hecaton_controlplane::runtime::call::{ContentCall, StorageCall};
-use hecaton_controlplane::runtime::event::{ContentEvent, Event};
-use hecaton_controlplane::runtime::storage::types::{
+use hecaton_emulator::embedded::bootstrap::{self, DevNetwork, MEMBER};
+use hecaton_emulator::runtime::call::{ContentCall, StorageCall};
+use hecaton_emulator::runtime::event::{ContentEvent, Event};
+use hecaton_emulator::runtime::storage::types::{
     Cid, DataObjectCreationParameters, DynamicBagType,
 };
-use hecaton_controlplane::runtime::{self, Call, Constants, Extrinsic, Origin, Profile, State};
+use hecaton_emulator::runtime::{self, Call, Constants, Extrinsic, Origin, Profile, State};
 use serde_json::Value as Json;
 use subxt::config::substrate::{Digest, SubstrateHeader, H256};
 use subxt::ext::codec::Encode;
@@ -248,7 +248,7 @@ impl FakeNode {
 
     /// Worker 1 publishes `endpoint` as bucket 0's operator metadata (an event only).
     pub fn publish_endpoint(&self, endpoint: &str) {
-        use hecaton_controlplane::runtime::metadata::OperatorMetadata;
+        use hecaton_emulator::runtime::metadata::OperatorMetadata;
         use prost::Message;
         let metadata = OperatorMetadata {
             endpoint: Some(endpoint.into()),
@@ -259,7 +259,7 @@ impl FakeNode {
             Call::Storage(StorageCall::SetStorageOperatorMetadata {
                 worker_id: 1,
                 storage_bucket_id: 0,
-                metadata: hecaton_controlplane::runtime::storage::types::Bytes(
+                metadata: hecaton_emulator::runtime::storage::types::Bytes(
                     metadata.encode_to_vec(),
                 ),
             }),

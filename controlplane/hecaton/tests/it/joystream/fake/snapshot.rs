@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hecaton_controlplane::chain::joystream::decode::BagRepr;
 use hecaton_controlplane::chain::joystream::encode::ToValue;
 use hecaton_controlplane::chain::joystream::reads;
-use hecaton_controlplane::runtime::State;
+use hecaton_emulator::runtime::State;
 use subxt::dynamic::{self, Value};
 use subxt::storage::Address;
 

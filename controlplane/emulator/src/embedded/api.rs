@@ -1,4 +1,4 @@
-//! The embedded chain's HTTP API (`controlplane/api/chain.yaml` describes it): submit calls, read
+//! The embedded chain's HTTP API (`controlplane/emulator/api/chain.yaml` describes it): submit calls, read
 //! the data directory, follow blocks. Errors are JSON: 400 names the bad field, 422 carries the
 //! pallet error's name, 404 for unknown routes and missing entities.
 
