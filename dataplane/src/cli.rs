@@ -52,7 +52,7 @@ pub struct ServeArgs {
     #[arg(long)]
     shards: Option<usize>,
     /// io_uring memory per executor, in MiB (reduced to fit RLIMIT_MEMLOCK, with a warning).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = hecaton_shared::defaults::IO_MEMORY_MIB)]
     io_memory_mib: usize,
     /// Seconds a keep-alive connection may wait for its next request.
     #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
@@ -71,16 +71,16 @@ pub struct ServeArgs {
     control_socket: Option<PathBuf>,
     /// Upload memory per shard, in MiB: uploads reserve their buffers from it before reading a
     /// body; more concurrent uploads are answered 503 with Retry-After.
-    #[arg(long, default_value_t = (Limits::default().upload_memory_per_shard >> 20) as u16, value_parser = clap::value_parser!(u16).range(2..))]
+    #[arg(long, default_value_t = hecaton_shared::defaults::UPLOAD_MEMORY_MIB, value_parser = clap::value_parser!(u16).range(2..))]
     upload_memory_mib: u16,
     /// Seconds a SIGTERM drain waits for in-flight responses.
     #[arg(long, default_value_t = Limits::default().drain_timeout.as_secs())]
     drain_timeout_secs: u64,
     /// Replication: fetch attempts running at once, node-wide.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = hecaton_shared::defaults::FETCH_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     fetch_concurrency: u16,
     /// Replication: fetch attempts running at once against one peer.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = hecaton_shared::defaults::FETCH_PER_PEER, value_parser = clap::value_parser!(u16).range(1..))]
     fetch_per_peer: u16,
     /// Replication: bandwidth cap in MiB/s, node-wide (0: none).
     #[arg(long, default_value_t = 0)]

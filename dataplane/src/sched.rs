@@ -14,7 +14,7 @@ use glommio::{Latency, Shares, TaskQueueHandle};
 pub const SERVE_SHARES: usize = 1000;
 
 /// Default shares of the replication queue: a tenth of serving's under contention.
-pub const REPLICATION_SHARES: usize = 100;
+pub const REPLICATION_SHARES: usize = hecaton_shared::defaults::REPLICATION_SHARES;
 
 /// A shard's queues besides the default one.
 #[derive(Debug, Clone, Copy)]

@@ -27,6 +27,7 @@ macro_rules! text_serde {
 pub mod address;
 mod bag;
 mod content_id;
+pub mod defaults;
 pub mod exit_code;
 mod ids;
 mod idset;

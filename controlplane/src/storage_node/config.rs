@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use hecaton_shared::defaults;
 use serde::Deserialize;
 
 use super::sync::backlog::SyncOrder;
@@ -480,10 +481,10 @@ fn default_mode() -> DataPlaneMode {
     DataPlaneMode::Supervise
 }
 fn default_io_memory() -> usize {
-    10
+    defaults::IO_MEMORY_MIB
 }
 fn default_upload_memory() -> usize {
-    64
+    defaults::UPLOAD_MEMORY_MIB.into()
 }
 fn default_interval() -> u64 {
     2000
@@ -504,10 +505,10 @@ fn default_window() -> usize {
     64
 }
 fn default_concurrency() -> u16 {
-    16
+    defaults::FETCH_CONCURRENCY
 }
 fn default_per_peer() -> u16 {
-    4
+    defaults::FETCH_PER_PEER
 }
 fn default_retry() -> u64 {
     30
@@ -519,7 +520,7 @@ fn default_probe() -> u64 {
     30
 }
 fn default_shares() -> usize {
-    100
+    defaults::REPLICATION_SHARES
 }
 fn default_true() -> bool {
     true

@@ -56,7 +56,7 @@ impl Default for Limits {
             max_connections_per_shard: 4096,
             open_files_per_shard: 4096,
             drain_timeout: Duration::from_secs(30),
-            upload_memory_per_shard: 64 << 20,
+            upload_memory_per_shard: (hecaton_shared::defaults::UPLOAD_MEMORY_MIB as usize) << 20,
             upload_idle_timeout: Duration::from_secs(60),
             // 1 KiB/s is a 2G mobile link; a real uploader is far above it, a trickle far below.
             min_upload_rate: 1024,
