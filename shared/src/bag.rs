@@ -1,4 +1,4 @@
-//! Bag ids in the text form node software uses (`storage-pallet.md` §7): `static:council`,
+//! Bag ids in the text form node software uses: `static:council`,
 //! `static:wg:<group>`, `dynamic:member:<n>`, `dynamic:channel:<n>`.
 //!
 //! Parsing follows the reference nodes on case and surrounding white space (input is trimmed and

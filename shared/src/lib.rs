@@ -1,5 +1,5 @@
 //! What both Hecaton planes need to agree on: the chain's identifiers written as node software
-//! writes them (`storage-pallet.md` §7), and content ids.
+//! writes them, and content ids.
 //!
 //! Everything here is pure: no I/O, no runtime. The data plane (glommio) and the control plane
 //! (tokio) both depend on it.

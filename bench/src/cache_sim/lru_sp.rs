@@ -1,4 +1,4 @@
-//! Argus's LRU-SP (`argus.md` §2.2): 24 groups by `ceil(log2(sizeKB / popularity))`, each an
+//! Argus's LRU-SP (Argus 2.x): 24 groups by `ceil(log2(sizeKB / popularity))`, each an
 //! insertion-ordered map; a use moves the object to the end of its (possibly new) group; the
 //! victim is the group head with the highest `ceil(minutes since last access) × sizeKB /
 //! popularity` (ties: the later group). Popularity starts at 1 and never decays.

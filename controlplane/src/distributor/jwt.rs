@@ -1,4 +1,4 @@
-//! The operator API's authentication, as Argus does it (`argus.md` §1.3): `Authorization:
+//! The operator API's authentication, as Argus 2.x does it: `Authorization:
 //! Bearer <JWT>` signed with the shared HMAC secret (HS256; HS384 and HS512 accepted too), at
 //! most five minutes old by its `iat`, whose `reqUrl` must be the request's path and query and
 //! whose `reqBody` must equal the request's JSON body (`{}` without one). Unlike Argus, a token

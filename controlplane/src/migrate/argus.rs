@@ -1,4 +1,4 @@
-//! An Argus node's `config.yml` (`argus.md` §4) turned into a Hecaton `distributor.toml`.
+//! An Argus node's `config.yml` (Argus 2.x) turned into a Hecaton `distributor.toml`.
 //!
 //! Argus's keys are camelCase and its byte sizes `<int><B|K|M|G|T>` in powers of 1024. The
 //! operator API's HMAC secret is carried over (it signs the same calls); signing keys

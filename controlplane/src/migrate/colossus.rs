@@ -1,5 +1,5 @@
 //! A Colossus node's settings, from its `storage-node server` command line and environment
-//! (the flags of `colossus.md` §4.1), turned into a Hecaton `node.toml`.
+//! (Colossus's command-line flags), turned into a Hecaton `node.toml`.
 //!
 //! Secrets (`--accountUri`, `--password`) are never written to the file: the generated
 //! configuration says which environment variable to set instead (a dev URI such as

@@ -1,6 +1,6 @@
 //! Account ids: 32 bytes (`AccountId32`), written in SS58 with Joystream's prefix 126.
 //!
-//! The embedded chain checks no signatures (callers declare their origin, design §3), so for it an
+//! The embedded chain checks no signatures (callers declare their origin), so for it an
 //! account is just these 32 bytes. `//Name` dev URIs map to `blake2b-256("hecaton-embedded" ++
 //! "//Name")`: a stable pseudo key for development that is **not** the sr25519 key the same URI
 //! gives on a real chain (issue seven derives real keys).
@@ -45,7 +45,7 @@ pub enum AccountIdError {
 }
 
 impl AccountId {
-    /// The storage treasury: `"modl" ++ "mstorage"` padded with zeros (`storage-pallet.md` §2).
+    /// The storage treasury: `"modl" ++ "mstorage"` padded with zeros.
     pub fn storage_treasury() -> Self {
         let mut bytes = [0u8; 32];
         bytes[..4].copy_from_slice(b"modl");
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn treasury_address_matches_the_reference() {
-        // `storage-pallet.md` §2 computed this address from the derivation rule.
+        // The address the derivation rule gives, computed independently of this code.
         assert_eq!(
             AccountId::storage_treasury().to_ss58(),
             "j4To6jgKg1Jo1wfcPDHye73TRt2c28Y7K9kRraygcocBa1kHL"

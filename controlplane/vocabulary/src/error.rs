@@ -1,4 +1,4 @@
-//! Dispatch errors with the chain's names (`storage-pallet.md` Appendix and §3): a client branches
+//! Dispatch errors with the chain's names: a client branches
 //! on `pallet` and `error`, exactly as it would on a `DispatchError::Module` from a real node.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Events with the chain's names and positional fields (`storage-pallet.md` Appendix), plus the
+//! Events with the chain's names and positional fields, plus the
 //! few the surrounding pallets emit.
 
 use std::collections::{BTreeMap, BTreeSet};

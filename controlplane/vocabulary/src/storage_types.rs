@@ -1,4 +1,4 @@
-//! The `Storage` pallet's records (`storage-pallet.md` §1), field for field.
+//! The `Storage` pallet's records, field for field.
 
 use std::collections::{BTreeMap, BTreeSet};
 

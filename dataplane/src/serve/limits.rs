@@ -1,4 +1,4 @@
-//! The bounds every connection is held to (design §6).
+//! The bounds every connection is held to.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! The local socket between the control plane and the data plane (design §4).
+//! The local socket between the control plane and the data plane.
 //!
 //! A Unix stream socket owned by the data plane. Every message travels in a [`frame`]: `u32`
 //! payload length, `u32` crc32 of the payload, then the payload, a JSON encoding of the

@@ -1,4 +1,4 @@
-//! `hecaton chain`: the embedded data directory as a single-process service (design §3). A
+//! `hecaton chain`: the embedded data directory as a single-process service. A
 //! faithful model of the `Storage` pallet with blocks, events, a durable log and an HTTP API; not
 //! a blockchain (no consensus, no signatures: callers declare their origin; blocks are final at
 //! once).

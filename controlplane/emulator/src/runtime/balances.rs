@@ -41,7 +41,7 @@ impl Balances {
 }
 
 impl Ctx<'_> {
-    /// The fee-payment rule (`storage-pallet.md` §5) without locks: the account keeps at least
+    /// The fee-payment rule without locks: the account keeps at least
     /// the existential deposit after paying. Paying nothing is always possible.
     pub(crate) fn can_pay(&self, account: &AccountId, amount: u128) -> bool {
         amount == 0

@@ -1,4 +1,4 @@
-//! Runtime constants (`storage-pallet.md` §6), per profile.
+//! Runtime constants, per profile.
 
 use serde::{Deserialize, Serialize};
 

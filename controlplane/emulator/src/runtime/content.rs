@@ -1,4 +1,4 @@
-//! The content pallet, cut down to what drives the storage trait (`storage-pallet.md` §3.5):
+//! The content pallet, cut down to what drives the storage trait:
 //! channels own a dynamic bag (create → `create_dynamic_bag`, delete → `delete_dynamic_bag`),
 //! channel and video assets are uploaded and removed through the trait, with the content pallet's
 //! own checks (member authentication, asset caps, the storage-buckets witness). Channel bloat

@@ -55,7 +55,7 @@ pub struct State {
 
 impl State {
     /// The genesis state of a profile: fee and bond from the genesis config, the storage
-    /// treasury holding the existential deposit (`storage-pallet.md` §2, §6).
+    /// treasury holding the existential deposit.
     pub fn genesis(constants: &Constants) -> Self {
         let mut state = Self::default();
         state.storage.data_object_per_megabyte_fee = constants.genesis_data_object_per_megabyte_fee;

@@ -60,7 +60,7 @@ pub enum Member {
 }
 
 /// Storage buckets for a new bag: accepting new bags, most free bytes first (ties: most free
-/// object slots), the policy's number of them (`storage-pallet.md` §4).
+/// object slots), the policy's number of them.
 pub fn choose_storage_buckets(
     buckets: &[StorageBucketInfo],
     n: u32,

@@ -1,6 +1,6 @@
 //! The `Storage` pallet's events as the chain encodes them, decoded into the model's
 //! [`StorageEvent`] so that a follower sees the same updates from a Joystream node as from the
-//! embedded chain. Fields are positional, as in the metadata (`storage-pallet.md` Appendix).
+//! embedded chain. Fields are positional, as in the metadata.
 
 use subxt::ext::scale_decode::DecodeAsType;
 

@@ -5,7 +5,7 @@
 //!   state read is finalized, so is the deletion.
 //! - Still on chain in a bag this node's buckets no longer store (unassigned): removed only once
 //!   at least `min_replication` other holders of the bag answer `HEAD api/v1/files/{id}` with
-//!   success (Colossus's rule, `colossus.md` §3.5), rechecked until they do.
+//!   success (Colossus's rule), rechecked until they do.
 //! - Stored without a bag (imported from a plain directory) and not placed: kept, and counted.
 //!
 //! Objects moved between bags (`DataObjectsMoved`) keep the bag they were stored for; the

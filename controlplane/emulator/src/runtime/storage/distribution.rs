@@ -1,4 +1,4 @@
-//! Distribution-lead and distribution-operator calls (`storage-pallet.md` §3.3, §3.4).
+//! Distribution-lead and distribution-operator calls.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,4 +1,4 @@
-//! Storage-lead calls (`storage-pallet.md` §3.1), each with its checks in the chain's order.
+//! Storage-lead calls, each with its checks in the chain's order.
 
 use std::collections::BTreeSet;
 

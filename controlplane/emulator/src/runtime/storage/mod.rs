@@ -1,4 +1,4 @@
-//! The `Storage` pallet: its state (`storage-pallet.md` §2) and its calls (§3), one file per
+//! The `Storage` pallet: its state and its calls, one file per
 //! group of callers.
 
 mod distribution;

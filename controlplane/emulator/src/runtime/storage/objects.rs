@@ -1,4 +1,4 @@
-//! The `DataObjectStorage` trait (`storage-pallet.md` §3.5): uploads, deletions, moves and dynamic
+//! The `DataObjectStorage` trait: uploads, deletions, moves and dynamic
 //! bags, with the vouchers, bonds and fee that go with them.
 
 use std::collections::{BTreeMap, BTreeSet};

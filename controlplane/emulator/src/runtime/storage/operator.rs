@@ -1,4 +1,4 @@
-//! Storage-operator calls (`storage-pallet.md` §3.2).
+//! Storage-operator calls.
 
 use std::collections::BTreeSet;
 

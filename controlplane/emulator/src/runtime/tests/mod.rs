@@ -242,7 +242,7 @@ fn the_dev_network_bootstraps_and_is_consistent() {
 #[test]
 fn error_names_match_the_chain_metadata_order() {
     use super::error::StorageError;
-    // Indices from storage-pallet.md's appendix, spot-checked at both ends and the middle.
+    // Indices from the runtime metadata's error list, spot-checked at both ends and the middle.
     assert_eq!(StorageError::ALL.len(), 65);
     assert_eq!(StorageError::ALL[0].name(), "ArithmeticError");
     assert_eq!(StorageError::ALL[37].name(), "DynamicBagDoesntExist");
