@@ -160,7 +160,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = Limits::default().tus_expiry.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     tus_expiry_secs: u64,
     /// Milliseconds an upload for an object not placed yet waits for the block that
-    /// registers it (Atlas uploads the moment it sees that block finalized); 0 refuses at once.
+    /// registers it (Atlas uploads the moment it sees that block finalized), or, before the
+    /// control plane's first placement, for that placement; 0 refuses at once.
     #[arg(long, default_value_t = Limits::default().upload_placement_wait.as_millis() as u64)]
     upload_placement_wait_ms: u64,
     /// Distributor: the cache's byte budget on disk, in MiB.

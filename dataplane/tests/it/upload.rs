@@ -406,6 +406,38 @@ fn upload_memory_is_reserved_before_a_body_is_read() {
 }
 
 #[test]
+fn an_upload_that_arrives_before_the_first_placement_waits_for_it() {
+    // A node just (re)started: its data plane serves before the control plane has sent the
+    // snapshot. The upload waits for it instead of a 503 (found as a flaky end-to-end test:
+    // the control plane's view was ready, the data plane's placement not yet).
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let server = Server::start(&store, &[]);
+    let addr = server.addr;
+    let video = bytes(1000, 1);
+    std::thread::scope(|s| {
+        let upload = s.spawn(|| post_to(addr, &query(1, 0, CHANNEL), &multipart(&video)));
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let mut control = FakeControl::connect(&store.join("control.sock"));
+        control.place_bag(5, CHANNEL, vec![object(1, &video)]);
+        let r = upload.join().unwrap();
+        assert_eq!(r.status, 201, "{:?}", String::from_utf8_lossy(&r.body));
+    });
+    // Without a control plane at all, the wait is bounded: Colossus's 503.
+    let dir = tempfile::tempdir().unwrap();
+    let lonely = Server::start(
+        &dir.path().join("store"),
+        &["--upload-placement-wait-ms", "300"],
+    );
+    let started = std::time::Instant::now();
+    let r = post(&lonely, &query(1, 0, CHANNEL), &multipart(&video), "");
+    assert_eq!(r.status, 503);
+    let took = started.elapsed();
+    assert!(took >= std::time::Duration::from_millis(300), "{took:?}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+}
+
+#[test]
 fn an_upload_waits_for_the_block_that_registers_its_object() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");

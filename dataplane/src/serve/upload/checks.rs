@@ -57,10 +57,10 @@ pub const SETTLE_BLOCKS: u64 = 2;
 /// How often a waiting upload looks at placement again.
 const SETTLE_POLL: Duration = Duration::from_millis(50);
 
-/// [`check`], waiting for placement when it may lag the client: an object the node does not
-/// know (or whose bag it does not know) with an id above every id placed here waits until it
-/// appears, [`SETTLE_BLOCKS`] more blocks are applied, or `wait` is over; then Colossus's
-/// answer. Anything else answers at once.
+/// [`check`], waiting for placement when it may lag the client: before the first placement
+/// arrives, or for an object the node does not know (or whose bag it does not know) with an id
+/// above every id placed here, the upload waits until it appears, [`SETTLE_BLOCKS`] more blocks
+/// are applied, or `wait` is over; then Colossus's answer. Anything else answers at once.
 pub async fn check_settled(
     target: &Target,
     views: &Views,
@@ -72,6 +72,12 @@ pub async fn check_settled(
         let placement = views.placement();
         let answer = check(target, placement.as_deref(), &views.catalog());
         let Some(p) = placement.as_deref() else {
+            // No placement yet: the data plane has just started and its control plane has not
+            // sent the snapshot. The upload waits for it, within the same bound.
+            if Instant::now() < until {
+                glommio::timer::sleep(SETTLE_POLL).await;
+                continue;
+            }
             return answer;
         };
         let first = *first_block.get_or_insert(p.block);
