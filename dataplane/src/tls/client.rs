@@ -18,9 +18,6 @@ pub struct ClientTls {
     connector: futures_rustls::TlsConnector,
 }
 
-/// Peers' sessions remembered for resumption, per shard.
-const SESSIONS_PER_SHARD: usize = 256;
-
 impl std::fmt::Debug for ClientTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ClientTls")
@@ -65,7 +62,8 @@ impl ClientTls {
     /// that shards sharing one would all take).
     pub fn for_shard(&self) -> ClientTls {
         let mut config = (*self.config).clone();
-        config.resumption = rustls::client::Resumption::in_memory_sessions(SESSIONS_PER_SHARD);
+        config.resumption =
+            rustls::client::Resumption::in_memory_sessions(super::SESSIONS_PER_SHARD);
         let config = Arc::new(config);
         ClientTls {
             connector: futures_rustls::TlsConnector::from(config.clone()),

@@ -30,6 +30,11 @@ pub struct TlsSettings {
     pub server: Option<ServerTlsFiles>,
 }
 
+/// TLS sessions each shard remembers for resumption, in each direction (rustls's own default
+/// cache size). Per shard, so no cache lock is shared between shards; a client whose next
+/// connection lands on another shard does a full handshake.
+pub const SESSIONS_PER_SHARD: usize = 256;
+
 /// The longest PEM file read (a certificate chain or a key; a CA bundle such as Mozilla's is
 /// about 200 KiB).
 pub const PEM_MAX_BYTES: u64 = 4 * 1024 * 1024;

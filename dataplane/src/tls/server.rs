@@ -39,9 +39,6 @@ impl ResolvesServerCert for Current {
     }
 }
 
-/// Sessions remembered for resumption, per shard.
-const SESSIONS_PER_SHARD: usize = 256;
-
 /// The server side: the acceptor, and the slot a reload swaps (shared by every shard; see
 /// [`ServerTls::for_shard`]).
 #[derive(Clone)]
@@ -77,7 +74,8 @@ impl ServerTls {
     /// stays shared (a lock-free swap), so a reload reaches every shard.
     pub fn for_shard(&self) -> ServerTls {
         let mut config = (*self.config).clone();
-        config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSIONS_PER_SHARD);
+        config.session_storage =
+            rustls::server::ServerSessionMemoryCache::new(super::SESSIONS_PER_SHARD);
         let config = Arc::new(config);
         ServerTls {
             acceptor: futures_rustls::TlsAcceptor::from(config.clone()),
