@@ -1,5 +1,5 @@
-//! `GET`/`HEAD /api/v1/assets/{id}`: a distributor's answer, as Argus gives it
-//! (Argus 2.x) with its bugs fixed.
+//! `GET`/`HEAD /api/v1/assets/{id}`: a distributor's answer, as Argus 2.x gives it, with its
+//! bugs fixed.
 //!
 //! | the object | status | `x-cache` |
 //! |---|---|---|

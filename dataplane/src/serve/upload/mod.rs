@@ -39,7 +39,7 @@ use crate::http::request::Request;
 use crate::http::response::{error_body, ResponseHead};
 use crate::metrics::UploadOutcome;
 use crate::serve::exchange::{Exchange, Pending};
-use crate::serve::respond::send_json_with;
+use crate::serve::respond::{send_json, send_json_with};
 use crate::serve::shard::Shard;
 use crate::store::temp::{self, TempObject, WRITE_BUFFER};
 use crate::store::{Expected, StoreError};
@@ -79,7 +79,7 @@ pub async fn post(ex: Exchange<'_>) -> io::Result<bool> {
             info!(elapsed_ms = started.elapsed().as_millis() as u64, %content_id, "upload stored");
             let body = serde_json::to_vec(&serde_json::json!({ "id": content_id }))
                 .expect("a string serializes");
-            send_json_with(stream, head, 201, &[], &body, keep, req.http10, false).await
+            send_json(stream, head, 201, &body, keep, req.http10, false).await
         }
         Err(UploadError::Aborted(why)) => {
             debug!("upload aborted: {why}");
