@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hecaton_dataplane::http::{range, request};
 use hecaton_dataplane::store::media_type::MediaType;
-use hecaton_dataplane::store::{Catalog, ObjectMeta};
+use hecaton_dataplane::store::{Catalog, Published};
 use hecaton_shared::{ContentId, DataObjectId};
 
 fn ranges(c: &mut Criterion) {
@@ -34,12 +34,11 @@ fn heads(c: &mut Criterion) {
 
 fn lookup(c: &mut Criterion) {
     let n = 1_000_000u64;
-    let objects = (0..n).map(|i| ObjectMeta {
+    let objects = (0..n).map(|i| Published {
         id: DataObjectId(i * 7),
         size: 1 << 20,
         content_id: ContentId::from_digest([i as u8; 32]),
         media_type: MediaType::Mp4,
-        chunk_crcs: vec![0].into(),
         bag: None,
     });
     let catalog = Catalog::new(objects, PathBuf::from("/x"));

@@ -3,12 +3,14 @@
 //! It owns the disks and every byte and never talks to the chain. See ARCHITECTURE.md at the
 //! repository root for how the parts fit.
 
+mod bag_code;
 pub mod cache;
 pub mod cli;
 pub mod control;
 pub mod fetch;
 pub mod fill;
 pub mod http;
+pub mod idmap;
 pub mod metrics;
 pub mod panics;
 pub mod placement;

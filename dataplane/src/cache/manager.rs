@@ -157,10 +157,9 @@ async fn restore(config: &CacheConfig, catalog: &Catalog) -> (CachePolicy, Vec<u
     let (saved, ghost) = state::load(&config.state_path).await.unwrap_or_default();
     let known: std::collections::HashSet<u64> = saved.iter().map(|s| s.id).collect();
     let mut entries: Vec<_> = catalog
-        .ids()
-        .into_iter()
-        .filter(|id| !known.contains(&id.0))
-        .filter_map(|id| catalog.get(id).map(|m| cold(id.0, m.size)))
+        .iter()
+        .filter(|m| !known.contains(&m.id.0))
+        .map(|m| cold(m.id.0, m.size))
         .collect();
     let re_scanned = entries.len();
     entries.extend(saved.into_iter().filter_map(|mut s| {

@@ -40,7 +40,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         let body = error_body("files", "File not found.");
         return ex.json(404, &body).await;
     };
-    send_object(&mut ex, &catalog, meta, STORAGE_HEADERS, None).await
+    send_object(&mut ex, &catalog, &meta, STORAGE_HEADERS, None).await
 }
 
 /// Answers `req` with the published object `meta`, with `extra` header lines; from `memory`
@@ -48,7 +48,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
 pub async fn send_object(
     ex: &mut Exchange<'_>,
     catalog: &crate::store::Catalog,
-    meta: &crate::store::ObjectMeta,
+    meta: &crate::store::Published,
     extra: &[(&str, &[u8])],
     memory: Option<InMemory>,
 ) -> io::Result<bool> {

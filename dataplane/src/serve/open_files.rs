@@ -13,7 +13,7 @@ use std::rc::Rc;
 use glommio::io::BufferedFile;
 use hecaton_shared::{DataObjectId, CONTENT_ID_LEN};
 
-use crate::store::{Catalog, ObjectMeta};
+use crate::store::{Catalog, Published};
 
 /// Objects up to this size keep their bytes with the open file: a response is then one
 /// `send` of head and body together instead of a `send` and a `sendfile`.
@@ -59,7 +59,7 @@ impl OpenFiles {
     }
 
     /// The open file of `meta`'s object, opening it on a miss.
-    pub async fn get(&self, catalog: &Catalog, meta: &ObjectMeta) -> io::Result<Rc<OpenObject>> {
+    pub async fn get(&self, catalog: &Catalog, meta: &Published) -> io::Result<Rc<OpenObject>> {
         if let Some(hit) = self.map.borrow().get(&meta.id) {
             return Ok(hit.clone());
         }

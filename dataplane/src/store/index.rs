@@ -8,27 +8,27 @@
 //! truncated; objects recorded past it show up as unknown files, which `import --move`
 //! re-adopts. Either way start-up goes on, and nothing unverified is served.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, OpenOptions};
-use hecaton_shared::DataObjectId;
 use tracing::{error, warn};
 
+use crate::store::catalog::{Packed, Published};
 use crate::store::error::{IoContext, StoreError};
-use crate::store::record::{DecodeError, ObjectMeta, Record};
+use crate::store::record::{DecodeError, Record};
 
-const MAGIC: &[u8; 8] = b"HCIDX\x00\x00\x01";
+/// The first bytes of an index log.
+pub const MAGIC: &[u8; 8] = b"HCIDX\x00\x00\x01";
 const READ_CHUNK: usize = 4 << 20;
 
 /// What replaying the log found.
 #[derive(Debug, Default)]
 pub struct Replay {
-    /// Live objects after applying every valid record.
-    pub objects: HashMap<DataObjectId, ObjectMeta>,
-    /// Objects whose last record is a removal: a file of theirs still present is a removal
-    /// that a crash interrupted between the record and the unlink.
-    pub deleted: HashSet<DataObjectId>,
+    /// Live objects after applying every valid record, sorted by id.
+    pub(crate) objects: Vec<(u64, Packed)>,
+    /// Objects whose last record is a removal, sorted: a file of theirs still present is a
+    /// removal that a crash interrupted between the record and the unlink.
+    pub deleted: Vec<u64>,
     /// Valid records read.
     pub records: u64,
     /// Bytes of an unfinished last append that were dropped.
@@ -46,17 +46,19 @@ pub struct Index {
 }
 
 impl Index {
-    /// Opens (creating if needed) and replays the log at `path`.
+    /// Opens (creating if needed) and replays the log at `path`, reading it in chunks (the
+    /// log is never in memory whole; replay holds 64 bytes per record until it sorts them).
     pub async fn open(path: &Path) -> Result<(Index, Replay), StoreError> {
         let file = open_read_write(path, "open index").await?;
-        let bytes = read_all(&file, path).await?;
+        let size = file.file_size().await.ctx("stat index", path)?;
+        let head = read_upto(&file, 0, MAGIC.len(), path).await?;
         let mut index = Index {
             file,
             path: path.to_owned(),
-            end: bytes.len() as u64,
+            end: size,
         };
-        if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
-            if !MAGIC.starts_with(&bytes) {
+        if head != MAGIC[..] {
+            if size > MAGIC.len() as u64 || !MAGIC.starts_with(&head) {
                 return Err(StoreError::ForeignIndex {
                     path: path.to_owned(),
                 });
@@ -67,11 +69,11 @@ impl Index {
             index.end = MAGIC.len() as u64;
             return Ok((index, Replay::default()));
         }
-        let (replay, good_end) = replay(&bytes, path);
+        let (replay, good_end) = replay(&index.file, size, path, READ_CHUNK).await?;
         if let Some((offset, _, aside)) = &replay.damage {
-            keep_aside(aside, &bytes[*offset as usize..]).await?;
+            keep_aside(&index.file, *offset, size, aside, path).await?;
         }
-        if good_end < bytes.len() as u64 {
+        if good_end < size {
             index
                 .file
                 .truncate(good_end)
@@ -106,8 +108,25 @@ impl Index {
     }
 }
 
-async fn read_all(file: &BufferedFile, path: &Path) -> Result<Vec<u8>, StoreError> {
-    read_whole(file, u64::MAX).await.ctx("read index", path)
+/// Up to `len` bytes of `file` at `pos` (fewer only at its end).
+async fn read_upto(
+    file: &BufferedFile,
+    pos: u64,
+    len: usize,
+    path: &Path,
+) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        let chunk = file
+            .read_at(pos + out.len() as u64, len - out.len())
+            .await
+            .ctx("read index", path)?;
+        if chunk.is_empty() {
+            break;
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// Reads all of `file`, however many reads it takes; a file larger than `max` bytes is refused
@@ -134,51 +153,137 @@ pub(crate) async fn read_whole(file: &BufferedFile, max: u64) -> std::io::Result
     Ok(bytes)
 }
 
-/// Applies every valid frame of `bytes` (header included); returns the replay and the offset
-/// where valid data ends.
-fn replay(bytes: &[u8], path: &Path) -> (Replay, u64) {
-    let mut out = Replay::default();
-    let mut pos = MAGIC.len();
-    while pos < bytes.len() {
-        match Record::decode(&bytes[pos..]) {
-            Ok((record, n)) => {
-                match record {
-                    Record::Put(meta) => {
-                        out.deleted.remove(&meta.id);
-                        out.objects.insert(meta.id, meta);
-                    }
-                    Record::Delete(id) => {
-                        out.objects.remove(&id);
-                        out.deleted.insert(id);
-                    }
+/// Applies every valid frame of the log's `size` bytes, read `chunk` bytes at a time; returns
+/// the replay and the offset where valid data ends.
+async fn replay(
+    file: &BufferedFile,
+    size: u64,
+    path: &Path,
+    chunk: usize,
+) -> Result<(Replay, u64), StoreError> {
+    let mut replayer = Replayer::default();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut buf_at = MAGIC.len() as u64; // file offset of buf[0]
+    let mut pos = 0; // consumed bytes of buf
+    let mut read_to = buf_at; // file offset read so far
+    loop {
+        match replayer.feed(&buf[pos..], buf_at + pos as u64, read_to == size, path) {
+            Fed::Consumed(n) => pos += n,
+            Fed::NeedMore(needed) => {
+                buf.drain(..pos);
+                buf_at += pos as u64;
+                pos = 0;
+                let want = needed.max(chunk).saturating_sub(buf.len());
+                let chunk = read_upto(file, read_to, want.max(1), path).await?;
+                read_to += chunk.len() as u64;
+                buf.extend_from_slice(&chunk);
+                if chunk.is_empty() {
+                    read_to = size;
                 }
-                out.records += 1;
-                pos += n;
             }
-            Err(DecodeError::Truncated { .. }) => {
-                let torn = bytes.len() - pos;
-                warn!(
-                    offset = pos,
-                    bytes = torn,
-                    "index ends in an unfinished record; dropping it"
-                );
-                out.torn_tail_bytes = torn as u64;
-                break;
+            Fed::Stopped(end) => return Ok((replayer.finish(), end)),
+        }
+    }
+}
+
+/// What [`Replayer::feed`] did with the bytes it was given.
+enum Fed {
+    /// Applied records spanning this many bytes.
+    Consumed(usize),
+    /// The next frame needs at least this many bytes.
+    NeedMore(usize),
+    /// Replay ends; valid data ends at this offset.
+    Stopped(u64),
+}
+
+/// Replay state: every record in log order, sorted at the end.
+#[derive(Default)]
+struct Replayer {
+    /// `(id, Some(object))` for a put, `(id, None)` for a removal, in log order.
+    log: Vec<(u64, Option<Packed>)>,
+    records: u64,
+    torn_tail_bytes: u64,
+    damage: Option<(u64, DecodeError, PathBuf)>,
+}
+
+impl Replayer {
+    /// Applies the frames at the start of `bytes` (which begin at file offset `at`); `eof`
+    /// says no bytes follow them.
+    fn feed(&mut self, bytes: &[u8], at: u64, eof: bool, path: &Path) -> Fed {
+        let mut used = 0;
+        loop {
+            if used == bytes.len() && eof {
+                return Fed::Stopped(at + used as u64);
             }
-            Err(e) => {
-                let aside = PathBuf::from(format!("{}.damaged-{pos}", path.display()));
-                error!(
-                    offset = pos,
-                    dropped_bytes = bytes.len() - pos,
-                    kept_in = %aside.display(),
-                    "index damaged: {e}; records after it are dropped and their files will be reported as unknown"
-                );
-                out.damage = Some((pos as u64, e, aside));
-                break;
+            match Record::decode(&bytes[used..]) {
+                Ok((record, n)) => {
+                    self.log.push(match record {
+                        Record::Put(meta) => (meta.id.0, Some(Packed::of(&Published::from(&meta)))),
+                        Record::Delete(id) => (id.0, None),
+                    });
+                    self.records += 1;
+                    used += n;
+                }
+                Err(DecodeError::Truncated { needed, .. }) if !eof => {
+                    return if used > 0 {
+                        Fed::Consumed(used)
+                    } else {
+                        Fed::NeedMore(needed)
+                    };
+                }
+                Err(DecodeError::Truncated { .. }) => {
+                    let offset = at + used as u64;
+                    let torn = bytes.len() - used;
+                    warn!(
+                        offset,
+                        bytes = torn,
+                        "index ends in an unfinished record; dropping it"
+                    );
+                    self.torn_tail_bytes = torn as u64;
+                    return Fed::Stopped(offset);
+                }
+                Err(e) => {
+                    let offset = at + used as u64;
+                    let aside = PathBuf::from(format!("{}.damaged-{offset}", path.display()));
+                    error!(
+                        offset,
+                        kept_in = %aside.display(),
+                        "index damaged: {e}; records after it are dropped and their files will be reported as unknown"
+                    );
+                    self.damage = Some((offset, e, aside));
+                    return Fed::Stopped(offset);
+                }
             }
         }
     }
-    (out, pos as u64)
+
+    /// The last record of each id decides: live objects and removals, each sorted by id.
+    fn finish(self) -> Replay {
+        let mut log = self.log;
+        // Stable: records of one id keep their log order, the last one is kept.
+        log.sort_by_key(|e| e.0);
+        let mut objects = Vec::new();
+        let mut deleted = Vec::new();
+        let mut i = 0;
+        while i < log.len() {
+            let mut j = i;
+            while j + 1 < log.len() && log[j + 1].0 == log[i].0 {
+                j += 1;
+            }
+            match log[j] {
+                (id, Some(p)) => objects.push((id, p)),
+                (id, None) => deleted.push(id),
+            }
+            i = j + 1;
+        }
+        Replay {
+            objects,
+            deleted,
+            records: self.records,
+            torn_tail_bytes: self.torn_tail_bytes,
+            damage: self.damage,
+        }
+    }
 }
 
 /// Opens `path` for reading and writing, creating it if needed.
@@ -217,18 +322,47 @@ pub(crate) async fn write_all_at(
     Ok(())
 }
 
-async fn keep_aside(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let file = BufferedFile::create(path).await.ctx("create", path)?;
-    write_all_at(&file, bytes, 0, path).await?;
-    file.fdatasync().await.ctx("sync", path)?;
-    file.close().await.ctx("close", path)
+/// Copies the log's bytes from `from` to its end into `aside`.
+async fn keep_aside(
+    file: &BufferedFile,
+    from: u64,
+    size: u64,
+    aside: &Path,
+    path: &Path,
+) -> Result<(), StoreError> {
+    let out = BufferedFile::create(aside).await.ctx("create", aside)?;
+    let mut pos = from;
+    while pos < size {
+        let chunk = read_upto(file, pos, READ_CHUNK.min((size - pos) as usize), path).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        write_all_at(&out, &chunk, pos - from, aside).await?;
+        pos += chunk.len() as u64;
+    }
+    out.fdatasync().await.ctx("sync", aside)?;
+    out.close().await.ctx("close", aside)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::media_type::MediaType;
-    use hecaton_shared::ContentId;
+    use crate::store::record::ObjectMeta;
+    use hecaton_shared::{ContentId, DataObjectId};
+
+    /// Replays a whole log held in memory.
+    fn replay(bytes: &[u8], path: &Path) -> (Replay, u64) {
+        let mut r = Replayer::default();
+        match r.feed(&bytes[MAGIC.len()..], MAGIC.len() as u64, true, path) {
+            Fed::Stopped(end) => (r.finish(), end),
+            _ => unreachable!("at the end of the bytes replay stops"),
+        }
+    }
+
+    fn ids(r: &Replay) -> Vec<u64> {
+        r.objects.iter().map(|e| e.0).collect()
+    }
 
     fn put(id: u64) -> Record {
         Record::Put(ObjectMeta {
@@ -253,16 +387,14 @@ mod tests {
         let (r, end) = replay(&bytes, Path::new("x"));
         assert_eq!(end as usize, bytes.len());
         assert_eq!(r.records, 4);
-        let mut ids: Vec<u64> = r.objects.keys().map(|k| k.0).collect();
-        ids.sort();
-        assert_eq!(ids, [2, 3]);
-        assert_eq!(r.deleted, [DataObjectId(1)].into_iter().collect());
+        assert_eq!(ids(&r), [2, 3]);
+        assert_eq!(r.deleted, [1]);
         // Stored again after a removal: live, not deleted.
         let (r, _) = replay(
             &log(&[put(1), Record::Delete(DataObjectId(1)), put(1)]),
             Path::new("x"),
         );
-        assert!(r.deleted.is_empty() && r.objects.contains_key(&DataObjectId(1)));
+        assert!(r.deleted.is_empty() && ids(&r) == [1]);
     }
 
     #[test]
@@ -293,5 +425,45 @@ mod tests {
             aside,
             PathBuf::from(format!("/s/index.log.damaged-{second}"))
         );
+    }
+
+    /// Frames cut across read chunks anywhere replay as one read of the whole log does.
+    #[test]
+    fn replay_reads_the_log_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.log");
+        let mut records: Vec<Record> = (0..60).map(put).collect();
+        records.push(Record::Delete(DataObjectId(7)));
+        records.push(Record::Put(ObjectMeta {
+            id: DataObjectId(99),
+            size: 5 << 20,
+            content_id: ContentId::of(b"big"),
+            media_type: MediaType::Mp4,
+            chunk_crcs: vec![1, 2, 3, 4, 5].into(),
+            bag: Some("dynamic:channel:4".parse().unwrap()),
+        }));
+        let mut bytes = log(&records);
+        bytes.extend_from_slice(&[9, 0, 0]); // a torn last append
+        std::fs::write(&path, &bytes).unwrap();
+        let (whole, whole_end) = replay(&bytes, &path);
+        assert_eq!(whole.objects.len(), 60);
+        assert_eq!(whole_end as usize, bytes.len() - 3);
+        let size = bytes.len() as u64;
+        glommio::LocalExecutorBuilder::default()
+            .spawn(move || async move {
+                let file = BufferedFile::open(&path).await.unwrap();
+                for chunk in [1, 7, 64, 1000, READ_CHUNK] {
+                    let (r, end) = super::replay(&file, size, &path, chunk).await.unwrap();
+                    assert_eq!(end, whole_end, "chunk {chunk}");
+                    assert_eq!(ids(&r), ids(&whole), "chunk {chunk}");
+                    assert_eq!(r.deleted, [7]);
+                    assert_eq!(r.records, 62);
+                    assert_eq!(r.torn_tail_bytes, 3);
+                }
+                file.close().await.unwrap();
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 }

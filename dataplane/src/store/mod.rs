@@ -26,6 +26,7 @@ mod digest;
 mod error;
 mod import;
 mod index;
+mod listing;
 mod lock;
 pub mod media_type;
 mod record;
@@ -40,16 +41,17 @@ use glommio::io::{BufferedFile, Directory};
 use hecaton_shared::{BagId, ContentId, DataObjectId};
 use tracing::{info, warn};
 
-pub use catalog::{id_of_file_name, object_path, Catalog};
+pub use catalog::{id_of_file_name, object_path, Catalog, Published};
 pub use digest::{Digest, Digester};
 pub use error::StoreError;
 pub use import::{expect, import, ImportOptions, ImportSummary};
-pub use index::Replay;
 pub(crate) use index::{read_whole, write_all_at};
+pub use index::{Replay, MAGIC as INDEX_MAGIC};
 pub use lock::StoreLock;
 pub use record::{chunk_count, DecodeError, ObjectMeta, Record, CHUNK_SIZE};
 pub use upload_name::{unix_now, NoRandom, UploadName};
 
+use crate::idmap::IdMap;
 use error::IoContext;
 use index::Index;
 
@@ -149,30 +151,49 @@ impl Store {
                     .ctx("remove stale upload lock", &path)?;
             }
         }
-        let (index, replay) = Index::open(&root.join("index.log")).await?;
+        // The listing of `objects/` runs on its own thread while the index is replayed.
+        let listing = listing::spawn(objects_dir.clone()).ctx("start listing", &objects_dir)?;
+        let replayed = Index::open(&root.join("index.log")).await;
+        let files = listing
+            .join()
+            .map_err(|_| StoreError::Io {
+                what: "list",
+                path: objects_dir.clone(),
+                source: std::io::Error::other("the listing thread panicked"),
+            })?
+            .ctx("list", &objects_dir)?;
+        let (index, replay) = replayed?;
         let mut recovery = Recovery {
             records: replay.records,
             torn_tail_bytes: replay.torn_tail_bytes,
             damaged_at: replay.damage.as_ref().map(|d| d.0),
+            unknown_files: files.others,
             ..Recovery::default()
         };
         recovery.swept_temp = sweep_dir(&tmp_dir).await?;
-        let mut objects = replay.objects;
-        let mut present = HashSet::with_capacity(objects.len());
-        for name in list_names(&objects_dir).await? {
-            match id_of_file_name(&name) {
-                Some(id) if objects.contains_key(&id) => {
-                    present.insert(id);
-                }
-                Some(id) if replay.deleted.contains(&id) => {
-                    let path = object_path(&objects_dir, id);
-                    glommio::io::remove(&path)
-                        .await
-                        .ctx("remove a removed object's file", &path)?;
-                    recovery.finished_removals += 1;
-                }
-                _ => recovery.unknown_files.push(name),
+        // Which indexed objects have their file: both lists are sorted, one walk.
+        let objects = replay.objects;
+        let mut present = vec![false; objects.len()];
+        let mut removed_files = Vec::new();
+        let mut at = 0;
+        for id in files.ids {
+            while at < objects.len() && objects[at].0 < id {
+                at += 1;
             }
+            if at < objects.len() && objects[at].0 == id {
+                present[at] = true;
+            } else if replay.deleted.binary_search(&id).is_ok() {
+                removed_files.push(DataObjectId(id));
+            } else {
+                recovery.unknown_files.push(id.to_string());
+            }
+        }
+        for id in removed_files {
+            let path = object_path(&objects_dir, id);
+            glommio::io::remove(&path)
+                .await
+                .ctx("remove a removed object's file", &path)?;
+            recovery.finished_removals += 1;
         }
         if recovery.finished_removals > 0 {
             sync_dir(&objects_dir).await?;
@@ -181,13 +202,19 @@ impl Store {
                 "unlinked the files of removals a crash interrupted"
             );
         }
-        objects.retain(|id, _| {
-            let keep = present.contains(id);
-            if !keep {
-                recovery.missing_files.push(*id);
+        let objects = if present.iter().all(|p| *p) {
+            objects
+        } else {
+            let mut kept = Vec::with_capacity(objects.len());
+            for (entry, here) in objects.into_iter().zip(present) {
+                if here {
+                    kept.push(entry);
+                } else {
+                    recovery.missing_files.push(DataObjectId(entry.0));
+                }
             }
-            keep
-        });
+            kept
+        };
         recovery.objects = objects.len();
         if !recovery.unknown_files.is_empty() {
             warn!(
@@ -211,14 +238,14 @@ impl Store {
             tmp_dir,
             objects_dir_handle,
             index,
-            catalog: Catalog::new(objects.into_values(), objects_dir.clone()),
+            catalog: Catalog::of_map(IdMap::from_sorted_vec(objects), objects_dir.clone()),
             _lock: lock,
         };
         Ok((store, recovery))
     }
 
     /// The published object, if any.
-    pub fn get(&self, id: DataObjectId) -> Option<&ObjectMeta> {
+    pub fn get(&self, id: DataObjectId) -> Option<Published> {
         self.catalog.get(id)
     }
 
@@ -310,7 +337,7 @@ impl Store {
             return results;
         }
         for (_, meta) in staged {
-            self.catalog.insert(meta);
+            self.catalog.insert(Published::from(&meta));
         }
         results
     }
@@ -475,14 +502,20 @@ async fn close_dir(dir: Directory, path: &Path) -> Result<(), StoreError> {
 
 /// Entry names of a directory, through glommio's (synchronous) listing.
 pub(crate) async fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
-    let handle = Directory::open(dir).await.ctx("open directory", dir)?;
     let mut names = Vec::new();
+    for_each_name(dir, |name| names.push(name)).await?;
+    Ok(names)
+}
+
+/// Calls `f` with each entry name of a directory as it is listed (glommio's synchronous
+/// listing), without holding them all.
+pub(crate) async fn for_each_name(dir: &Path, mut f: impl FnMut(String)) -> Result<(), StoreError> {
+    let handle = Directory::open(dir).await.ctx("open directory", dir)?;
     for entry in handle.sync_read_dir().ctx("list", dir)? {
         let entry = entry.ctx("list", dir)?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
+        f(entry.file_name().to_string_lossy().into_owned());
     }
-    close_dir(handle, dir).await?;
-    Ok(names)
+    close_dir(handle, dir).await
 }
 
 async fn sweep_dir(dir: &Path) -> Result<usize, StoreError> {

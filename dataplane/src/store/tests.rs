@@ -280,7 +280,10 @@ fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
         assert_eq!(rec.finished_removals, 1);
         assert!(rec.unknown_files.is_empty(), "{:?}", rec.unknown_files);
         assert!(!exists(&objects.join("2")));
-        assert_eq!(store.catalog().ids(), vec![DataObjectId(3)]);
+        assert_eq!(
+            store.catalog().ids().collect::<Vec<_>>(),
+            vec![DataObjectId(3)]
+        );
         assert_eq!(
             store.get(DataObjectId(3)).unwrap().bag,
             Some(bag),
