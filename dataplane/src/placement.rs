@@ -3,23 +3,29 @@
 //! size and content id), and the bag listing of the public API reads it.
 //!
 //! Persistent maps, so that a delta makes a new version in time proportional to the change and
-//! shards read the current version without locks.
+//! shards read the current version without locks. An object costs 64 bytes in [`IdMap`] leaves
+//! (id, size, content id as its 32-byte digest, packed bag, flags) and 8 in its bag's id set;
+//! a declared content id that is not a BLAKE3 content id (the chain accepts any bytes) is kept
+//! as text beside them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use hecaton_shared::socket::{BagPlacement, Change, Globals, ObjectPlacement};
-use hecaton_shared::{BagId, DataObjectId, IdSet, StorageBucketId};
+use hecaton_shared::{BagId, ContentId, DataObjectId, IdSet, StorageBucketId};
+
+use crate::bag_code;
+use crate::idmap::IdMap;
 
 /// A bag this node stores.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct BagEntry {
     /// This node's buckets that store it.
     pub buckets: Vec<StorageBucketId>,
     /// Other holders' endpoints.
     pub peers: Vec<String>,
     /// Its objects.
-    pub objects: imbl::OrdSet<DataObjectId>,
+    pub objects: IdMap<()>,
 }
 
 /// An object as the chain declares it.
@@ -35,6 +41,19 @@ pub struct ObjectEntry {
     pub accepted: bool,
 }
 
+/// [`ObjectEntry`] as placement holds it.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    size: u64,
+    bag_value: u64,
+    /// The declared content id; meaningless when `odd`.
+    content_id: ContentId,
+    bag_tag: u8,
+    accepted: bool,
+    /// The declared content id is not a content id: its text is in `odd_content_ids`.
+    odd: bool,
+}
+
 /// Placement as of one chain block.
 #[derive(Debug, Clone, Default)]
 pub struct Placement {
@@ -43,7 +62,8 @@ pub struct Placement {
     /// Node-wide values.
     pub globals: Globals,
     bags: imbl::HashMap<BagId, BagEntry>,
-    objects: imbl::HashMap<DataObjectId, ObjectEntry>,
+    objects: IdMap<Placed>,
+    odd_content_ids: imbl::HashMap<DataObjectId, Arc<str>>,
     existing: Option<Arc<IdSet>>,
     /// The highest object id ever placed here (removals do not lower it: ids are never
     /// reused).
@@ -58,17 +78,22 @@ impl Placement {
         bags: Vec<BagPlacement>,
         existing: Option<IdSet>,
     ) -> Self {
-        let mut p = Placement {
-            block,
-            globals,
-            existing: existing.map(Arc::new),
-            ..Placement::default()
-        };
-        for bag in bags {
-            p.set_bag(bag.bag, bag.buckets, bag.peers);
-            p.set_objects(&bag.bag, bag.objects);
+        let mut builder = Placement::builder(block, globals, existing);
+        builder.add(bags);
+        builder.finish()
+    }
+
+    /// A placement assembled from a snapshot's parts as they arrive.
+    pub fn builder(block: u64, globals: Globals, existing: Option<IdSet>) -> PlacementBuilder {
+        PlacementBuilder {
+            placement: Placement {
+                block,
+                globals,
+                existing: existing.map(Arc::new),
+                ..Placement::default()
+            },
+            objects: Vec::new(),
         }
-        p
     }
 
     /// Applies a delta's changes and moves to `block`.
@@ -83,12 +108,21 @@ impl Placement {
                 } => self.set_bag(bag, buckets, peers),
                 Change::BagRemoved { bag } => {
                     if let Some(entry) = self.bags.remove(&bag) {
-                        for id in entry.objects {
-                            self.objects.remove(&id);
+                        for (id, ()) in entry.objects.iter() {
+                            self.remove_object(id);
                         }
                     }
                 }
-                Change::Objects { bag, objects } => self.set_objects(&bag, objects),
+                Change::Objects { bag, objects } => {
+                    if let Some(mut entry) = self.bags.remove(&bag) {
+                        for o in objects {
+                            entry.objects.insert(o.id, ());
+                            let placed = self.place(&bag, o);
+                            self.objects.insert(placed.0, placed.1);
+                        }
+                        self.bags.insert(bag, entry);
+                    }
+                }
                 Change::Existing { added, removed } => {
                     let set = Arc::make_mut(self.existing.get_or_insert_with(Default::default));
                     for id in added {
@@ -100,11 +134,15 @@ impl Placement {
                 }
                 Change::ObjectsRemoved { bag, ids } => {
                     for id in ids {
-                        if self.objects.get(&id).is_some_and(|o| o.bag == bag) {
-                            self.objects.remove(&id);
+                        let in_bag = self
+                            .objects
+                            .get(id)
+                            .is_some_and(|p| bag_code::unpack(p.bag_tag, p.bag_value) == Some(bag));
+                        if in_bag {
+                            self.remove_object(id);
                         }
                         if let Some(entry) = self.bags.get_mut(&bag) {
-                            entry.objects.remove(&id);
+                            entry.objects.remove(id);
                         }
                     }
                 }
@@ -117,28 +155,38 @@ impl Placement {
         let entry = self.bags.entry(bag).or_insert_with(|| BagEntry {
             buckets: Vec::new(),
             peers: Vec::new(),
-            objects: imbl::OrdSet::new(),
+            objects: IdMap::new(),
         });
         entry.buckets = buckets;
         entry.peers = peers;
     }
 
-    fn set_objects(&mut self, bag: &BagId, objects: Vec<ObjectPlacement>) {
-        let Some(entry) = self.bags.get_mut(bag) else {
-            return;
+    /// `o` as held, noting its id as the highest seen and an odd content id's text.
+    fn place(&mut self, bag: &BagId, o: ObjectPlacement) -> (DataObjectId, Placed) {
+        self.highest = self.highest.max(Some(o.id));
+        // Parsing is exact: a content id has one text (46 base58 digits of a multihash whose
+        // first byte is not zero), so the digest alone gives the declared text back.
+        let parsed = o.content_id.parse::<ContentId>().ok();
+        if parsed.is_none() {
+            self.odd_content_ids.insert(o.id, Arc::from(o.content_id));
+        } else {
+            self.odd_content_ids.remove(&o.id);
+        }
+        let (bag_tag, bag_value) = bag_code::pack(Some(*bag));
+        let placed = Placed {
+            size: o.size,
+            bag_value,
+            content_id: parsed.unwrap_or(ContentId::from_digest([0; 32])),
+            bag_tag,
+            accepted: o.accepted,
+            odd: parsed.is_none(),
         };
-        for o in objects {
-            self.highest = self.highest.max(Some(o.id));
-            entry.objects.insert(o.id);
-            self.objects.insert(
-                o.id,
-                ObjectEntry {
-                    bag: *bag,
-                    size: o.size,
-                    content_id: o.content_id,
-                    accepted: o.accepted,
-                },
-            );
+        (o.id, placed)
+    }
+
+    fn remove_object(&mut self, id: DataObjectId) {
+        if self.objects.remove(id).is_some_and(|p| p.odd) {
+            self.odd_content_ids.remove(&id);
         }
     }
 
@@ -156,8 +204,22 @@ impl Placement {
     }
 
     /// An object of a bag this node stores.
-    pub fn object(&self, id: DataObjectId) -> Option<&ObjectEntry> {
-        self.objects.get(&id)
+    pub fn object(&self, id: DataObjectId) -> Option<ObjectEntry> {
+        let p = self.objects.get(id)?;
+        let content_id = if p.odd {
+            self.odd_content_ids
+                .get(&id)
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        } else {
+            p.content_id.to_string()
+        };
+        Some(ObjectEntry {
+            bag: bag_code::unpack(p.bag_tag, p.bag_value)?,
+            size: p.size,
+            content_id,
+            accepted: p.accepted,
+        })
     }
 
     /// Distributor: whether object `id` exists on chain (in any bag); `None` when the control
@@ -171,7 +233,7 @@ impl Placement {
         self.objects
             .iter()
             .filter(|(_, o)| !o.accepted)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
     }
 
     /// Bags and objects held, for status.
@@ -194,8 +256,62 @@ impl Placement {
     pub fn to_map(&self) -> HashMap<BagId, Vec<DataObjectId>> {
         self.bags
             .iter()
-            .map(|(b, e)| (*b, e.objects.iter().copied().collect()))
+            .map(|(b, e)| (*b, e.objects.ids().collect()))
             .collect()
+    }
+}
+
+/// A snapshot being received: its parts are added as they arrive, and [`finish`] makes the
+/// placement. Objects are collected in a flat vector (64 bytes each) and made into the map
+/// once, at the end; nothing of a part is kept but what placement holds.
+///
+/// [`finish`]: PlacementBuilder::finish
+#[derive(Debug)]
+pub struct PlacementBuilder {
+    placement: Placement,
+    objects: Vec<(u64, Placed)>,
+}
+
+impl PlacementBuilder {
+    /// The block the snapshot reflects.
+    pub fn block(&self) -> u64 {
+        self.placement.block
+    }
+
+    /// Adds one part of the snapshot.
+    pub fn add(&mut self, bags: Vec<BagPlacement>) {
+        for bag in bags {
+            let p = &mut self.placement;
+            p.set_bag(bag.bag, bag.buckets, bag.peers);
+            let mut ids: Vec<(u64, ())> = Vec::with_capacity(bag.objects.len());
+            for o in bag.objects {
+                let (id, placed) = p.place(&bag.bag, o);
+                ids.push((id.0, ()));
+                self.objects.push((id.0, placed));
+            }
+            let entry = p.bags.get_mut(&bag.bag).expect("set above");
+            if entry.objects.is_empty() {
+                ids.sort_unstable_by_key(|e| e.0);
+                ids.dedup_by_key(|e| e.0);
+                entry.objects = IdMap::from_sorted_vec(ids);
+            } else {
+                for (id, ()) in ids {
+                    entry.objects.insert(DataObjectId(id), ());
+                }
+            }
+        }
+    }
+
+    /// The placement the snapshot describes.
+    pub fn finish(self) -> Placement {
+        let mut p = self.placement;
+        let mut objects = self.objects;
+        // Of an object listed twice, the last listing counts (a stable sort keeps their order).
+        objects.reverse();
+        objects.sort_by_key(|e| e.0);
+        objects.dedup_by_key(|e| e.0);
+        p.objects = IdMap::from_sorted_vec(objects);
+        p
     }
 }
 
@@ -229,6 +345,7 @@ mod tests {
         );
         assert_eq!(p.pending().collect::<Vec<_>>(), vec![DataObjectId(2)]);
         assert_eq!(p.exists(DataObjectId(2)), Some(true));
+        assert_eq!(p.object(DataObjectId(2)).unwrap().content_id, "cid2");
         let before = p.clone();
         p.apply(
             6,
@@ -287,5 +404,57 @@ mod tests {
             }],
         );
         assert!(p.object(DataObjectId(1)).is_none());
+    }
+
+    /// A declared content id comes back as the chain declared it, whether it is a content id
+    /// (held as its digest) or any other text (held as text).
+    #[test]
+    fn declared_content_ids_come_back_as_declared() {
+        let bag: BagId = "dynamic:member:3".parse().unwrap();
+        let real = ContentId::of(b"bytes").to_string();
+        let texts = [
+            real.clone(),
+            "not a cid".into(),
+            String::new(),
+            real[1..].into(),
+        ];
+        let objects = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| ObjectPlacement {
+                id: DataObjectId(i as u64),
+                size: 1,
+                content_id: t.clone(),
+                accepted: true,
+            })
+            .collect();
+        let mut p = Placement::from_snapshot(
+            1,
+            Globals::default(),
+            vec![BagPlacement {
+                bag,
+                buckets: vec![],
+                peers: vec![],
+                objects,
+            }],
+            None,
+        );
+        for (i, t) in texts.iter().enumerate() {
+            let o = p.object(DataObjectId(i as u64)).unwrap();
+            assert_eq!((&o.content_id, o.bag), (t, bag));
+        }
+        assert_eq!(p.odd_content_ids.len(), 3);
+        p.apply(
+            2,
+            vec![Change::ObjectsRemoved {
+                bag,
+                ids: vec![DataObjectId(1)],
+            }],
+        );
+        assert_eq!(
+            p.odd_content_ids.len(),
+            2,
+            "a removed object's text goes with it"
+        );
     }
 }

@@ -9,15 +9,16 @@ use std::time::{Duration, Instant};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use glommio::net::UnixStream;
 use hecaton_shared::socket::{
-    encode, BagPlacement, FrameDecoder, FrameError, FromDataPlane, Globals, HeldObject, Report,
+    encode, hello_version, FrameDecoder, FrameError, FromDataPlane, HeldObject, Report,
     ToDataPlane, PROTOCOL_VERSION,
 };
-use hecaton_shared::IdSet;
+use hecaton_shared::DataObjectId;
 use tracing::{debug, info, warn};
 
 use super::Ctx;
 use crate::fetch::scheduler::Input;
-use crate::placement::Placement;
+use crate::placement::{Placement, PlacementBuilder};
+use crate::store::Catalog;
 
 /// Objects per inventory report.
 const INVENTORY_PART: usize = 10_000;
@@ -69,6 +70,7 @@ pub(super) async fn serve(stream: UnixStream, ctx: &Ctx) {
         buf: vec![0; 64 * 1024],
         out: Vec::new(),
         snapshot: None,
+        inventory: None,
         welcomed: false,
     };
     match session.run(ctx).await {
@@ -89,17 +91,19 @@ struct Session {
     decoder: FrameDecoder,
     buf: Vec<u8>,
     out: Vec<u8>,
-    snapshot: Option<Snapshot>,
+    snapshot: Option<PlacementBuilder>,
+    /// An inventory being reported, a part per turn of the loop: the catalog it describes
+    /// and the first id not reported yet.
+    inventory: Option<(Arc<Catalog>, DataObjectId)>,
     welcomed: bool,
 }
-
-/// A snapshot being received: block, globals, bags so far, existing ids.
-type Snapshot = (u64, Globals, Vec<BagPlacement>, Option<IdSet>);
 
 enum Event {
     Read(std::io::Result<usize>),
     Report(Box<Report>),
     Tick,
+    /// Nothing arrived, and an inventory has more parts to send.
+    More,
 }
 
 impl Session {
@@ -113,19 +117,29 @@ impl Session {
             while let Some(msg) = self.decoder.decode::<ToDataPlane>()? {
                 self.handle(msg, ctx)?;
             }
+            self.inventory_part(ctx);
             self.flush().await?;
+            let more = self.inventory.is_some();
             let (stream, buf) = (&mut self.stream, &mut self.buf);
             let event = future::or(
-                future::or(async { Event::Read(stream.read(buf).await) }, async {
-                    match ctx.reports.recv().await {
-                        Some(r) => Event::Report(Box::new(r)),
-                        None => future::pending().await,
-                    }
-                }),
+                future::or(
+                    future::or(async { Event::Read(stream.read(buf).await) }, async {
+                        match ctx.reports.recv().await {
+                            Some(r) => Event::Report(Box::new(r)),
+                            None => future::pending().await,
+                        }
+                    }),
+                    async {
+                        glommio::timer::sleep(next_tick.saturating_duration_since(Instant::now()))
+                            .await;
+                        Event::Tick
+                    },
+                ),
                 async {
-                    glommio::timer::sleep(next_tick.saturating_duration_since(Instant::now()))
-                        .await;
-                    Event::Tick
+                    if !more {
+                        future::pending::<()>().await;
+                    }
+                    Event::More
                 },
             )
             .await;
@@ -134,6 +148,7 @@ impl Session {
                 Event::Read(Ok(n)) => self.decoder.extend(&self.buf[..n]),
                 Event::Read(Err(e)) => return Err(e.into()),
                 Event::Report(r) => self.send(&FromDataPlane::Report(*r)),
+                Event::More => {}
                 Event::Tick if ctx.stopping() => return Err(SessionEnd::Stopping),
                 Event::Tick => {
                     next_tick = Instant::now() + TICK;
@@ -151,7 +166,9 @@ impl Session {
     async fn handshake(&mut self, ctx: &Ctx) -> Result<(), SessionEnd> {
         let read_hello = async {
             loop {
-                if let Some(m) = self.decoder.decode::<ToDataPlane>()? {
+                // Read as any JSON first: a hello of another version is refused by its version
+                // even when its shape is not this version's.
+                if let Some(m) = self.decoder.decode::<serde_json::Value>()? {
                     return Ok(m);
                 }
                 let n = self.stream.read(&mut self.buf).await?;
@@ -169,18 +186,27 @@ impl Session {
             )))
         })
         .await?;
-        let (version, role) = match hello {
-            ToDataPlane::Hello { version, role } => (version, role),
-            other => {
+        let stated = hello_version(&hello);
+        let refusal = if stated.is_some_and(|v| v != u64::from(PROTOCOL_VERSION)) {
+            Some(format!(
+                "protocol version {} is not supported (this data plane speaks {PROTOCOL_VERSION})",
+                stated.unwrap_or_default()
+            ))
+        } else {
+            None
+        };
+        let role = match (&refusal, serde_json::from_value::<ToDataPlane>(hello)) {
+            (Some(_), _) => ctx.config.role,
+            (None, Ok(ToDataPlane::Hello { role, .. })) => role,
+            (None, Ok(other)) => {
                 return Err(SessionEnd::Protocol(format!(
                     "expected hello, got {other:?}"
                 )))
             }
+            (None, Err(e)) => return Err(SessionEnd::Protocol(format!("unreadable hello: {e}"))),
         };
-        let refusal = if version != PROTOCOL_VERSION {
-            Some(format!(
-                "protocol version {version} is not supported (this data plane speaks {PROTOCOL_VERSION})"
-            ))
+        let refusal = if refusal.is_some() {
+            refusal
         } else if role != ctx.config.role {
             Some(format!(
                 "role mismatch: control plane is {role:?}, data plane is {:?}",
@@ -217,10 +243,10 @@ impl Session {
                 globals,
                 existing,
             } => {
-                self.snapshot = Some((block, globals, Vec::new(), existing));
+                self.snapshot = Some(Placement::builder(block, globals, existing));
             }
             ToDataPlane::SnapshotBags { block, bags } => match &mut self.snapshot {
-                Some((b, _, parts, _)) if *b == block => parts.extend(bags),
+                Some(snapshot) if snapshot.block() == block => snapshot.add(bags),
                 _ => {
                     return Err(SessionEnd::Protocol(
                         "snapshot part without its begin".into(),
@@ -228,13 +254,12 @@ impl Session {
                 }
             },
             ToDataPlane::SnapshotEnd { block } => {
-                let Some((b, globals, bags, existing)) =
-                    self.snapshot.take().filter(|s| s.0 == block)
-                else {
+                let Some(snapshot) = self.snapshot.take().filter(|s| s.block() == block) else {
                     return Err(SessionEnd::Protocol(
                         "snapshot end without its begin".into(),
                     ));
                 };
+                let b = snapshot.block();
                 let applied = ctx.views.placement().map(|p| p.block);
                 if applied.is_some_and(|a| b < a) {
                     warn!(
@@ -243,7 +268,7 @@ impl Session {
                         "snapshot older than the applied placement ignored"
                     );
                 } else {
-                    let placement = Placement::from_snapshot(b, globals, bags, existing);
+                    let placement = snapshot.finish();
                     let (bags, objects) = placement.counts();
                     ctx.views.placement.store(Some(Arc::new(placement)));
                     info!(block = b, bags, objects, "placement snapshot applied");
@@ -300,29 +325,33 @@ impl Session {
 
     /// Tells the control plane everything the store holds, with each object's bag: what it
     /// need not fetch, what it may have to accept on chain (uploads it did not see reported,
-    /// e.g. across its restart), and what it may have to clean up. Then the store totals.
+    /// e.g. across its restart), and what it may have to clean up. Then the store totals. The
+    /// parts go out one per turn of the session's loop ([`Self::inventory_part`]), so a store
+    /// of millions of objects is never encoded whole and messages keep being read meanwhile.
     fn report_inventory(&mut self, ctx: &Ctx) {
-        let catalog = ctx.views.catalog();
-        let ids = catalog.ids();
-        let mut parts = ids.chunks(INVENTORY_PART).peekable();
-        if parts.peek().is_none() {
-            self.send(&FromDataPlane::Report(Report::Inventory {
-                objects: Vec::new(),
-                last: true,
-            }));
+        self.inventory = Some((ctx.views.catalog(), DataObjectId(0)));
+    }
+
+    /// Encodes the next part of the inventory being reported, if any.
+    fn inventory_part(&mut self, ctx: &Ctx) {
+        let Some((catalog, from)) = self.inventory.take() else {
+            return;
+        };
+        let mut objects: Vec<HeldObject> = catalog
+            .iter_from(from)
+            .take(INVENTORY_PART + 1)
+            .map(|p| HeldObject {
+                id: p.id,
+                bag: p.bag,
+            })
+            .collect();
+        let next = (objects.len() > INVENTORY_PART).then(|| objects.pop().expect("one more").id);
+        let last = next.is_none();
+        self.send(&FromDataPlane::Report(Report::Inventory { objects, last }));
+        match next {
+            Some(next) => self.inventory = Some((catalog, next)),
+            None => self.send(&FromDataPlane::Report(usage(ctx))),
         }
-        while let Some(part) = parts.next() {
-            let objects = part
-                .iter()
-                .map(|id| HeldObject {
-                    id: *id,
-                    bag: catalog.get(*id).and_then(|m| m.bag),
-                })
-                .collect();
-            let last = parts.peek().is_none();
-            self.send(&FromDataPlane::Report(Report::Inventory { objects, last }));
-        }
-        self.send(&FromDataPlane::Report(usage(ctx)));
     }
 
     fn send(&mut self, msg: &FromDataPlane) {

@@ -26,6 +26,19 @@ impl FakeControl {
 
     /// Connects as a control plane of `role`.
     pub fn connect_as(socket: &Path, role: Role) -> FakeControl {
+        let mut hello = Vec::new();
+        encode(
+            &ToDataPlane::Hello {
+                version: PROTOCOL_VERSION,
+                role,
+            },
+            &mut hello,
+        );
+        Self::connect_with(socket, &hello)
+    }
+
+    /// Connects and sends `hello` (whole frames) as the first bytes.
+    pub fn connect_with(socket: &Path, hello: &[u8]) -> FakeControl {
         let deadline = Instant::now() + Duration::from_secs(10);
         let stream = loop {
             match UnixStream::connect(socket) {
@@ -44,15 +57,7 @@ impl FakeControl {
         };
         // A refused connection may be closed before the hello is written; its answer is read
         // all the same.
-        let mut hello = Vec::new();
-        encode(
-            &ToDataPlane::Hello {
-                version: PROTOCOL_VERSION,
-                role,
-            },
-            &mut hello,
-        );
-        let _ = c.stream.write_all(&hello);
+        let _ = c.stream.write_all(hello);
         c.welcome = c.recv();
         c
     }

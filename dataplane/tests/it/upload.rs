@@ -5,7 +5,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use hecaton_shared::socket::{
-    BagPlacement, Change, FromDataPlane, Globals, HeldObject, StoredObject,
+    encode, BagPlacement, Change, FromDataPlane, Globals, HeldObject, StoredObject,
+    PROTOCOL_VERSION,
 };
 use hecaton_shared::{ContentId, DataObjectId, StorageBucketId};
 
@@ -318,6 +319,47 @@ fn an_aborted_body_leaves_nothing_and_the_object_can_be_uploaded_after() {
     c.write_all(&body).unwrap();
     assert_eq!(read_response(&mut c, false).status, 201);
     assert_eq!(f.control.stored(), vec![DataObjectId(1)]);
+}
+
+/// A control plane of another protocol version is refused by its version, whether its hello has
+/// this version's shape or version 3's (`{"type": "hello", ...}`), and one of the other role by
+/// its role; the data plane then takes a control plane that fits.
+#[test]
+fn control_planes_of_another_version_or_role_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let _server = Server::start(&store, &[]);
+    let socket = store.join("control.sock");
+    let frame = |json: &str| {
+        let mut out = Vec::new();
+        encode(
+            &serde_json::from_str::<serde_json::Value>(json).unwrap(),
+            &mut out,
+        );
+        out
+    };
+    for (hello, expected) in [
+        (
+            r#"{"type": "hello", "version": 3, "role": "storage"}"#,
+            "protocol version 3 is not supported",
+        ),
+        (
+            r#"{"hello": {"version": 99, "role": "storage"}}"#,
+            "protocol version 99 is not supported",
+        ),
+        (
+            &format!(r#"{{"hello": {{"version": {PROTOCOL_VERSION}, "role": "distributor"}}}}"#),
+            "role mismatch",
+        ),
+    ] {
+        let c = FakeControl::connect_with(&socket, &frame(hello));
+        match c.welcome {
+            FromDataPlane::Refused { reason } => assert!(reason.contains(expected), "{reason}"),
+            other => panic!("{hello}: expected a refusal, got {other:?}"),
+        }
+    }
+    let c = FakeControl::connect(&socket);
+    assert!(matches!(c.welcome, FromDataPlane::Welcome { .. }));
 }
 
 #[test]

@@ -8,7 +8,22 @@ use super::sync::{AttemptFailure, FetchJob, HeldObject, Removal, Source, SyncSum
 use crate::{BagId, DataObjectId, DistributionBucketId, IdSet, StorageBucketId};
 
 /// The protocol version both sides state in the handshake; a mismatch ends the session.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// Version 4: [`ToDataPlane`] is tagged by its variant's name as the key of a one-entry object
+/// (`{"hello": {...}}`: serde's internally tagged form buffers a whole message before decoding
+/// it) and an [`ObjectPlacement`] is a 4-element array, so a snapshot of ten million objects
+/// is a third smaller and decodes faster. A version 3 hello (`{"type": "hello", ...}`) is still
+/// read, to refuse it by its version.
+pub const PROTOCOL_VERSION: u32 = 4;
+
+/// The version a hello states, in this version's shape or version 3's: what the data plane
+/// reads first, so that a peer of another version is refused by name.
+pub fn hello_version(frame: &serde_json::Value) -> Option<u64> {
+    frame
+        .get("hello")
+        .unwrap_or(frame)
+        .get("version")
+        .and_then(|v| v.as_u64())
+}
 
 /// What a node does; the control plane and data plane of one node must agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,7 +37,7 @@ pub enum Role {
 
 /// Control plane → data plane.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ToDataPlane {
     /// First message of a session.
     Hello {
@@ -150,8 +165,12 @@ pub struct BagPlacement {
     pub objects: Vec<ObjectPlacement>,
 }
 
-/// A data object as the chain declares it.
+/// A data object as the chain declares it; on the socket `[id, size, "content id", accepted]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    from = "(DataObjectId, u64, String, bool)",
+    into = "(DataObjectId, u64, String, bool)"
+)]
 pub struct ObjectPlacement {
     /// Object id.
     pub id: DataObjectId,
@@ -162,6 +181,23 @@ pub struct ObjectPlacement {
     pub content_id: String,
     /// Whether a storage provider accepted it on chain.
     pub accepted: bool,
+}
+
+impl From<(DataObjectId, u64, String, bool)> for ObjectPlacement {
+    fn from((id, size, content_id, accepted): (DataObjectId, u64, String, bool)) -> Self {
+        ObjectPlacement {
+            id,
+            size,
+            content_id,
+            accepted,
+        }
+    }
+}
+
+impl From<ObjectPlacement> for (DataObjectId, u64, String, bool) {
+    fn from(o: ObjectPlacement) -> Self {
+        (o.id, o.size, o.content_id, o.accepted)
+    }
 }
 
 /// One change of placement.

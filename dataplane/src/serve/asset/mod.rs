@@ -74,7 +74,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
             ex.keep = false;
             return ex.json_with(503, &extra, &body).await;
         };
-        let Some(object) = placement.object(id).cloned() else {
+        let Some(object) = placement.object(id) else {
             let (status, text) = match placement.exists(id) {
                 Some(true) => (421, "Data object not served by this node"),
                 _ => (404, "Data object does not exist"),
@@ -155,7 +155,7 @@ async fn hit(ex: &mut Exchange<'_>, id: DataObjectId) -> Option<io::Result<bool>
     shard.distributor.accessed(id);
     let memory = shard.views.memory.load().get(&id).cloned();
     let len = meta.size;
-    let answered = send_object(ex, &catalog, meta, HIT_HEADERS, memory).await;
+    let answered = send_object(ex, &catalog, &meta, HIT_HEADERS, memory).await;
     if answered.is_ok() && !ex.head_only() {
         shard.views.metrics.served(shard.index, Served::Hit, len);
     }

@@ -216,7 +216,7 @@ async fn offset(name: UploadName, shard: &Shard) -> Result<Answer, UploadError> 
         return Err(UploadError::Gone(id));
     };
     let mut headers = vec![("Upload-Offset", len.to_string())];
-    if let Some(object) = shard.views.placement().and_then(|p| p.object(id).cloned()) {
+    if let Some(object) = shard.views.placement().and_then(|p| p.object(id)) {
         headers.push(("Upload-Length", object.size.to_string()));
     }
     Ok(Answer {
