@@ -5,12 +5,11 @@
 //! headers, and unknown query parameters are ignored rather than rejected.
 
 use std::io;
-use std::rc::Rc;
 
 use crate::http::request::Method;
 use crate::serve::exchange::Exchange;
 use crate::serve::shard::Shard;
-use crate::serve::{object, upload};
+use crate::serve::{data_objects, object, upload};
 
 /// Answers a request to a storage node; `Ok(true)` when the connection stays open.
 pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
@@ -40,10 +39,7 @@ pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
             }
             object::serve(ex, &api["files/".len()..]).await
         }
-        "state/data-objects" if readable => {
-            let body = data_objects_json(ex.shard);
-            ex.json(200, &body).await
-        }
+        "state/data-objects" if readable => data_objects::send(ex).await,
         "state/data" if readable => {
             let catalog = ex.shard.views.catalog();
             let body = serde_json::to_vec(&serde_json::json!({
@@ -103,8 +99,8 @@ fn bag_objects_json(shard: &Shard, bag: &str) -> Vec<u8> {
             .bag(&bag)
             .map(|b| {
                 b.objects
-                    .iter()
-                    .filter(|id| catalog.contains(**id))
+                    .ids()
+                    .filter(|id| catalog.contains(*id))
                     .map(|id| id.to_string())
                     .collect()
             })
@@ -175,19 +171,4 @@ fn status_json(shard: &Shard) -> Vec<u8> {
         "controlPlaneConnected": shard.views.is_connected(),
     }))
     .expect("values serialize")
-}
-
-/// `/state/data-objects`: every published id as a decimal string, cached per catalog version.
-fn data_objects_json(shard: &Shard) -> Rc<Vec<u8>> {
-    let catalog = shard.views.catalog();
-    let mut cached = shard.storage.data_objects_json.borrow_mut();
-    match &*cached {
-        Some((version, body)) if *version == catalog.version() => body.clone(),
-        _ => {
-            let ids: Vec<String> = catalog.ids().iter().map(|id| id.to_string()).collect();
-            let body = Rc::new(serde_json::to_vec(&ids).expect("strings serialize"));
-            *cached = Some((catalog.version(), body.clone()));
-            body
-        }
-    }
 }

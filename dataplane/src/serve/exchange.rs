@@ -69,6 +69,28 @@ impl<'a> Exchange<'a> {
         self.json_with(status, &[], body).await
     }
 
+    /// A JSON response of `len` bytes written a piece at a time: `piece` appends the next one
+    /// and returns false after the last.
+    pub async fn json_streamed(
+        &mut self,
+        status: u16,
+        len: u64,
+        piece: impl FnMut(&mut Vec<u8>) -> bool,
+    ) -> io::Result<bool> {
+        let head_only = self.head_only();
+        respond::send_json_streamed(
+            self.stream,
+            self.head,
+            status,
+            len,
+            piece,
+            self.keep,
+            self.req.http10,
+            head_only,
+        )
+        .await
+    }
+
     /// [`Exchange::json`] with extra header lines.
     pub async fn json_with(
         &mut self,

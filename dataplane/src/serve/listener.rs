@@ -108,7 +108,6 @@ pub async fn run(
             upload_memory: Semaphore::new(limits.upload_memory_per_shard as u64),
             uploads_dir: env.uploads_dir,
             resumable: RefCell::new(Default::default()),
-            data_objects_json: RefCell::new(None),
         },
         distributor: DistributorShard {
             fill_env,

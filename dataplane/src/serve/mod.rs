@@ -12,6 +12,7 @@ mod argus;
 pub mod asset;
 mod colossus;
 mod connection;
+pub mod data_objects;
 mod exchange;
 mod limits;
 mod listener;

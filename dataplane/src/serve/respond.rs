@@ -60,6 +60,50 @@ pub async fn send_json_with(
     Ok(keep)
 }
 
+/// Sends a JSON response of `len` bytes whose body `piece` appends a piece at a time (it
+/// returns false after the last). A body that turns out not to be `len` bytes long is an
+/// error (the connection is closed rather than left with a framing the client misreads).
+#[allow(clippy::too_many_arguments)]
+pub async fn send_json_streamed(
+    stream: &mut Stream,
+    head: &mut ResponseHead,
+    status: u16,
+    len: u64,
+    mut piece: impl FnMut(&mut Vec<u8>) -> bool,
+    keep: bool,
+    http10: bool,
+    head_only: bool,
+) -> io::Result<bool> {
+    head.begin(status);
+    head.header("Content-Type", JSON)
+        .header_u64("Content-Length", len);
+    head.finish(keep, http10);
+    stream.write_all(head.bytes()).await?;
+    if head_only {
+        return Ok(keep);
+    }
+    let mut buf = Vec::with_capacity(2 * INLINE_BODY);
+    let mut sent = 0u64;
+    loop {
+        buf.clear();
+        let more = piece(&mut buf);
+        sent += buf.len() as u64;
+        if sent > len {
+            break;
+        }
+        stream.write_all(&buf).await?;
+        if !more {
+            break;
+        }
+    }
+    if sent != len {
+        return Err(io::Error::other(format!(
+            "a streamed body of {sent} bytes was announced as {len}"
+        )));
+    }
+    Ok(keep)
+}
+
 /// CORS preflight, as Express's `cors()` answers it for every path.
 pub async fn preflight(
     stream: &mut Stream,

@@ -111,8 +111,6 @@ pub struct StorageShard {
     /// Digest states of resumable uploads this shard received the last bytes of (a client's
     /// next PATCH usually arrives on the same connection), so they need not be re-read.
     pub resumable: RefCell<ResumeCache>,
-    /// `/state/data-objects` body for one catalog version, rebuilt when the catalog changes.
-    pub data_objects_json: RefCell<Option<(u64, Rc<Vec<u8>>)>>,
 }
 
 /// A distributor's per-shard state: cache fills and hits.
