@@ -155,8 +155,7 @@ impl Session {
             }
         }
         let mut sent = obligations.borrow_and_update().clone();
-        self.snapshot(&sent);
-        self.flush().await?;
+        self.snapshot(&sent).await?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             tokio::select! {
@@ -193,7 +192,9 @@ impl Session {
         }
     }
 
-    fn snapshot(&mut self, ob: &Obligations) {
+    /// Sends `ob` as a snapshot, flushing each part as it is encoded (the data plane reads
+    /// while it is sent), so the buffer holds one part, not the whole snapshot.
+    async fn snapshot(&mut self, ob: &Obligations) -> Result<(), LinkError> {
         let block = ob.block;
         encode(
             &ToDataPlane::SnapshotBegin {
@@ -205,8 +206,10 @@ impl Session {
         );
         for bags in snapshot_parts(ob, OBJECTS_PER_PART) {
             encode(&ToDataPlane::SnapshotBags { block, bags }, &mut self.out);
+            self.flush().await?;
         }
         encode(&ToDataPlane::SnapshotEnd { block }, &mut self.out);
+        self.flush().await
     }
 
     async fn next(&mut self) -> Result<FromDataPlane, LinkError> {

@@ -223,17 +223,26 @@ pub fn diff(old: &Obligations, new: &Obligations) -> Vec<Change> {
     changes
 }
 
-/// The snapshot of `ob`, in parts of at most `per_part` objects.
-pub fn snapshot_parts(ob: &Obligations, per_part: usize) -> Vec<Vec<BagPlacement>> {
-    let mut parts = vec![Vec::new()];
-    let mut in_part = 0;
-    for bag in ob.bags.values() {
-        if in_part > 0 && in_part + bag.objects.len() > per_part {
-            parts.push(Vec::new());
-            in_part = 0;
+/// The snapshot of `ob`, in parts of at most `per_part` objects (a bag larger than that is a
+/// part of its own), each cloned only when it is asked for: a snapshot of millions of objects
+/// is never copied whole.
+pub fn snapshot_parts(
+    ob: &Obligations,
+    per_part: usize,
+) -> impl Iterator<Item = Vec<BagPlacement>> + '_ {
+    let mut bags = ob.bags.values().peekable();
+    std::iter::from_fn(move || {
+        bags.peek()?;
+        let mut part = Vec::new();
+        let mut in_part = 0;
+        while let Some(bag) = bags.peek() {
+            if in_part > 0 && in_part + bag.objects.len() > per_part {
+                break;
+            }
+            in_part += bag.objects.len().max(1);
+            part.push(BagPlacement::clone(bag));
+            bags.next();
         }
-        in_part += bag.objects.len().max(1);
-        parts.last_mut().expect("never empty").push((**bag).clone());
-    }
-    parts
+        Some(part)
+    })
 }

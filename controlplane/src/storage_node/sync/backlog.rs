@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use hecaton_shared::{BagId, DataObjectId};
 use serde::{Deserialize, Serialize};
 
+use hecaton_shared::socket::BagPlacement;
+
 use crate::node::obligations::Obligations;
 
 /// Which objects go first.
@@ -115,7 +117,9 @@ impl Backlog {
     }
 
     /// Recomputes the backlog from the obligations and what the store holds. Returns the objects
-    /// handed out that are no longer wanted (to cancel in the data plane).
+    /// handed out that are no longer wanted (to cancel in the data plane). This walks every
+    /// object; when the obligations change, [`Backlog::update_bag`] does it for the bags that
+    /// changed.
     pub fn refresh(
         &mut self,
         ob: &Obligations,
@@ -124,27 +128,7 @@ impl Backlog {
     ) -> Vec<DataObjectId> {
         let mut wanted: HashMap<DataObjectId, Wanted> = HashMap::new();
         for bag in ob.bags.values() {
-            let sources: Vec<String> = bag
-                .peers
-                .iter()
-                .filter(|p| !own_endpoints.contains(*p))
-                .cloned()
-                .collect();
-            for o in bag
-                .objects
-                .iter()
-                .filter(|o| o.accepted && !held.contains_key(&o.id))
-            {
-                wanted.insert(
-                    o.id,
-                    Wanted {
-                        bag: bag.bag,
-                        size: o.size,
-                        content_id: o.content_id.clone(),
-                        sources: sources.clone(),
-                    },
-                );
-            }
+            wanted.extend(wanted_of(bag, held, own_endpoints));
         }
         let gone: Vec<DataObjectId> = self
             .entries
@@ -154,13 +138,55 @@ impl Backlog {
             .collect();
         let mut cancel = Vec::new();
         for id in gone {
-            if let Some(e) = self.entries.remove(&id) {
-                self.queue.remove(&(Reverse(self.priority(id)), id));
-                if matches!(e.state, State::Sent { .. }) {
-                    cancel.push(id);
-                }
+            cancel.extend(self.drop_entry(id));
+        }
+        self.upsert(wanted);
+        cancel
+    }
+
+    /// Brings the backlog from one bag's `old` placement to its `new` one (`None` for a bag
+    /// added or dropped), as [`Backlog::refresh`] would, looking at that bag's objects only.
+    /// Returns the objects handed out that are no longer wanted.
+    pub fn update_bag(
+        &mut self,
+        old: Option<&BagPlacement>,
+        new: Option<&BagPlacement>,
+        held: &HashMap<DataObjectId, Option<BagId>>,
+        own_endpoints: &HashSet<String>,
+    ) -> Vec<DataObjectId> {
+        let wanted = new.map_or_else(HashMap::new, |b| wanted_of(b, held, own_endpoints));
+        let mut cancel = Vec::new();
+        for o in old.map_or(&[][..], |b| &b.objects) {
+            let ours = self
+                .entries
+                .get(&o.id)
+                .is_some_and(|e| old.is_some_and(|b| b.bag == e.wanted.bag));
+            if ours && !wanted.contains_key(&o.id) {
+                cancel.extend(self.drop_entry(o.id));
             }
         }
+        self.upsert(wanted);
+        cancel
+    }
+
+    /// Every entry's object and what is wanted of it (tests compare backlogs).
+    #[cfg(test)]
+    pub fn wanted(&self) -> std::collections::BTreeMap<DataObjectId, Wanted> {
+        self.entries
+            .iter()
+            .map(|(id, e)| (*id, e.wanted.clone()))
+            .collect()
+    }
+
+    /// Removes an entry; returns its id when it was handed out (to cancel).
+    fn drop_entry(&mut self, id: DataObjectId) -> Option<DataObjectId> {
+        let e = self.entries.remove(&id)?;
+        self.queue.remove(&(Reverse(self.priority(id)), id));
+        matches!(e.state, State::Sent { .. }).then_some(id)
+    }
+
+    /// Adds what is wanted and not queued yet; updates what is.
+    fn upsert(&mut self, wanted: HashMap<DataObjectId, Wanted>) {
         for (id, w) in wanted {
             match self.entries.get_mut(&id) {
                 Some(e) => e.wanted = w,
@@ -178,7 +204,6 @@ impl Backlog {
                 }
             }
         }
-        cancel
     }
 
     /// Hands out up to `room` more objects (highest priority first, skipping those waiting for
@@ -327,6 +352,33 @@ impl Backlog {
             .filter(|e| e.wanted.sources.is_empty())
             .count() as u64
     }
+}
+
+/// The objects of `bag` to fetch: accepted, not held, with the bag's other holders as sources.
+fn wanted_of(
+    bag: &BagPlacement,
+    held: &HashMap<DataObjectId, Option<BagId>>,
+    own_endpoints: &HashSet<String>,
+) -> HashMap<DataObjectId, Wanted> {
+    let sources: Vec<String> = bag
+        .peers
+        .iter()
+        .filter(|p| !own_endpoints.contains(*p))
+        .cloned()
+        .collect();
+    bag.objects
+        .iter()
+        .filter(|o| o.accepted && !held.contains_key(&o.id))
+        .map(|o| {
+            let w = Wanted {
+                bag: bag.bag,
+                size: o.size,
+                content_id: o.content_id.clone(),
+                sources: sources.clone(),
+            };
+            (o.id, w)
+        })
+        .collect()
 }
 
 #[cfg(test)]

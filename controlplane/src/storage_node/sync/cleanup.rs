@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use hecaton_shared::socket::{Removal, RemovalReason};
+use hecaton_shared::socket::{BagPlacement, Removal, RemovalReason};
 use hecaton_shared::{BagId, DataObjectId};
 use serde::Serialize;
 use tracing::{debug, info};
@@ -119,6 +119,55 @@ impl Cleanup {
         }
         self.candidates.retain(|id, _| now_candidates.contains(id));
         self.unplaced = unplaced;
+    }
+
+    /// Brings the candidates from obligations `was` to `now` for one bag whose placement
+    /// changed from `old` to `new` (`None` for a bag added or dropped), as
+    /// [`Cleanup::refresh`] would, looking at that bag's objects only: an object held that
+    /// left the obligations becomes a candidate (or is counted unplaced, without a bag), one
+    /// that came back stops being one.
+    pub fn update_bag(
+        &mut self,
+        old: Option<&BagPlacement>,
+        new: Option<&BagPlacement>,
+        was: &Obligations,
+        now: &Obligations,
+        held: &HashMap<DataObjectId, Option<BagId>>,
+    ) {
+        for o in old.map_or(&[][..], |b| &b.objects) {
+            if now.objects.contains_key(&o.id) {
+                continue;
+            }
+            match held.get(&o.id) {
+                Some(Some(bag)) => {
+                    self.candidates.entry(o.id).or_insert(Candidate {
+                        bag: *bag,
+                        state: State::Due,
+                    });
+                }
+                Some(None) => self.unplaced += 1,
+                None => {}
+            }
+        }
+        for o in new.map_or(&[][..], |b| &b.objects) {
+            if was.objects.contains_key(&o.id) {
+                continue;
+            }
+            match held.get(&o.id) {
+                Some(Some(_)) => {
+                    self.candidates.remove(&o.id);
+                }
+                Some(None) => self.unplaced = self.unplaced.saturating_sub(1),
+                None => {}
+            }
+        }
+    }
+
+    /// The candidates with their bags, and the unplaced count (tests compare cleanups).
+    #[cfg(test)]
+    pub fn state(&self) -> (Vec<(DataObjectId, BagId)>, u64) {
+        let c = self.candidates.iter().map(|(id, c)| (*id, c.bag)).collect();
+        (c, self.unplaced)
     }
 
     /// Candidates to check now.

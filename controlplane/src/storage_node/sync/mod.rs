@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hecaton_shared::socket::{
-    FetchJob, HeldObject, Report, StoredObject, SyncSummary, ToDataPlane,
+    BagPlacement, FetchJob, HeldObject, Report, StoredObject, SyncSummary, ToDataPlane,
 };
 use hecaton_shared::{BagId, DataObjectId};
+use imbl::ordmap::DiffItem;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -171,13 +172,13 @@ pub async fn run<C: Chain + Clone + Send + Sync + 'static>(
                 }
                 let next = obligations.borrow_and_update().clone();
                 let bags_changed = !next.bags.ptr_eq(&s.ob.bags) || next.endpoints != s.ob.endpoints;
-                s.ob = next;
+                let was = std::mem::replace(&mut s.ob, next);
                 if bags_changed {
                     let peers: BTreeSet<String> =
                         s.ob.bags.values().flat_map(|b| b.peers.iter().cloned()).collect();
                     s.peers.track(&peers);
                     let _ = endpoints_tx.send(peers);
-                    s.refresh(&to_link);
+                    s.update(&was, &to_link);
                 }
             }
             event = events.recv() => match event {
@@ -239,6 +240,47 @@ impl State {
             .keys()
             .filter(|id| !self.held.contains_key(id))
             .count() as u64;
+    }
+
+    /// Brings the backlog, the missing count and the cleanup candidates from obligations `was`
+    /// to the current ones, looking only at the bags that changed (`imbl`'s diff skips what the
+    /// two versions share): a block that touches a few bags costs those bags, not the store.
+    /// A change of endpoints (which are every bag's sources) recomputes everything.
+    fn update(&mut self, was: &Obligations, to_link: &mpsc::UnboundedSender<ToDataPlane>) {
+        if !self.inventory_complete {
+            return;
+        }
+        if was.endpoints != self.ob.endpoints {
+            return self.refresh(to_link);
+        }
+        let own = Us::of(&self.ob).endpoints;
+        let mut cancel = Vec::new();
+        for d in was.bags.diff(&self.ob.bags) {
+            let (old, new) = match d {
+                DiffItem::Add(_, new) => (None, Some(&**new)),
+                DiffItem::Update {
+                    old: (_, old),
+                    new: (_, new),
+                } => (Some(&**old), Some(&**new)),
+                DiffItem::Remove(_, old) => (Some(&**old), None),
+            };
+            cancel.extend(self.backlog.update_bag(old, new, &self.held, &own));
+            self.cleanup.update_bag(old, new, was, &self.ob, &self.held);
+            let held = &self.held;
+            let unheld = |b: Option<&BagPlacement>| {
+                b.map_or(0, |b| {
+                    b.objects
+                        .iter()
+                        .filter(|o| !held.contains_key(&o.id))
+                        .count() as u64
+                })
+            };
+            self.missing = (self.missing + unheld(new)).saturating_sub(unheld(old));
+        }
+        if !cancel.is_empty() {
+            info!(count = cancel.len(), "fetches no longer needed; cancelling");
+            let _ = to_link.send(ToDataPlane::CancelFetch { ids: cancel });
+        }
     }
 
     /// Hands out fetch jobs while the window has room.
@@ -374,7 +416,11 @@ impl State {
                 for id in &ids {
                     self.removing.remove(id);
                 }
-                self.refresh(to_link);
+                // Removals are of objects outside the obligations, which neither the backlog
+                // nor the missing count hold; one that came back meanwhile is missing now.
+                if ids.iter().any(|id| self.ob.objects.contains_key(id)) {
+                    self.refresh(to_link);
+                }
             }
             Report::Stored { .. } | Report::Usage { .. } | Report::Metrics(_) => {}
         }
@@ -457,3 +503,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
