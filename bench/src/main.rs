@@ -4,6 +4,7 @@ mod cache_sim;
 mod expectations;
 mod http;
 mod report;
+mod scale;
 mod target;
 
 use std::process::ExitCode;
@@ -26,6 +27,9 @@ enum Command {
     /// Prints `<id> <size> <content id>` for each file of a directory named by a decimal id
     /// (an expectations file for `hecaton dataplane import --expect`).
     Expectations(expectations::ExpectationsArgs),
+    /// What a store of N objects costs the data plane: recovery, catalog and placement memory,
+    /// the placement snapshot, `/state/data-objects` (a synthesized store).
+    Scale(scale::ScaleArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
         Command::Http(args) => http::run(args),
         Command::CacheSim(args) => cache_sim::run(args),
         Command::Expectations(args) => expectations::run(args),
+        Command::Scale(args) => scale::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

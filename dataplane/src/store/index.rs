@@ -260,22 +260,27 @@ impl Replayer {
     /// The last record of each id decides: live objects and removals, each sorted by id.
     fn finish(self) -> Replay {
         let mut log = self.log;
-        // Stable: records of one id keep their log order, the last one is kept.
-        log.sort_by_key(|e| e.0);
-        let mut objects = Vec::new();
-        let mut deleted = Vec::new();
-        let mut i = 0;
-        while i < log.len() {
-            let mut j = i;
-            while j + 1 < log.len() && log[j + 1].0 == log[i].0 {
-                j += 1;
-            }
-            match log[j] {
-                (id, Some(p)) => objects.push((id, p)),
-                (id, None) => deleted.push(id),
-            }
-            i = j + 1;
+        // Stable: records of one id keep their log order, the last one is kept. A log in id
+        // order (appends of ascending ids) needs no sort, and no sort buffer (half the log).
+        if !log.is_sorted_by_key(|e| e.0) {
+            log.sort_by_key(|e| e.0);
         }
+        // In place, so replay never holds two copies of the log: the last record of each id
+        // takes its run's place, removals are noted and dropped, and the puts become the
+        // objects in the same allocation (same size and alignment, so `collect` reuses it).
+        log.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        let deleted: Vec<u64> = log.iter().filter(|e| e.1.is_none()).map(|e| e.0).collect();
+        log.retain(|e| e.1.is_some());
+        let objects: Vec<(u64, Packed)> = log
+            .into_iter()
+            .map(|(id, p)| (id, p.expect("puts only")))
+            .collect();
         Replay {
             objects,
             deleted,
