@@ -386,10 +386,8 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{check}");
         }
         eprintln!(
-            "store: {} objects; {} temp files swept; {} unknown files not served",
-            started.recovery.objects,
-            started.recovery.swept_temp,
-            started.recovery.unknown_files.len()
+            "store: {} objects; {} temp files swept; its files are checked in the background",
+            started.recovery.objects, started.recovery.swept_temp,
         );
         let mut out = std::io::stdout().lock();
         let _ = writeln!(

@@ -120,6 +120,16 @@ const GROUP: usize = 64;
 /// once the shards are done nothing else wakes it.
 const SHARDS_DONE_POLL: Duration = Duration::from_millis(50);
 
+/// How often the writer looks whether the start-up check of the store's files is done.
+const FILE_CHECK_POLL: Duration = Duration::from_millis(100);
+
+/// What woke the writer.
+enum Next {
+    Request(Request),
+    Unlink(Vec<DataObjectId>),
+    FileCheck,
+}
+
 /// Serves requests until the shards are done (or every publisher is gone), then closes the
 /// store. Publishes that queued up while a commit ran are committed together (group commit).
 pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>) {
@@ -127,23 +137,42 @@ pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>)
     // Unbounded: one message per removal batch the writer itself committed.
     let (unlink_tx, mut unlink_rx) = mpsc::unbounded::<Vec<DataObjectId>>();
     loop {
+        let checking = store.file_check_pending();
         let next = future::or(
-            async { queue.rx.next().await.map(Ok) },
-            future::or(async { unlink_rx.next().await.map(Err) }, async {
-                while !ctx.shards_done.load(Ordering::Relaxed) {
-                    glommio::timer::sleep(SHARDS_DONE_POLL).await;
-                }
-                None
-            }),
+            async { queue.rx.next().await.map(Next::Request) },
+            future::or(
+                async { unlink_rx.next().await.map(Next::Unlink) },
+                future::or(
+                    async {
+                        while !ctx.shards_done.load(Ordering::Relaxed) {
+                            glommio::timer::sleep(SHARDS_DONE_POLL).await;
+                        }
+                        None
+                    },
+                    async {
+                        if !checking {
+                            future::pending::<()>().await;
+                        }
+                        glommio::timer::sleep(FILE_CHECK_POLL).await;
+                        Some(Next::FileCheck)
+                    },
+                ),
+            ),
         )
         .await;
         let first = match next {
             None => break,
-            Some(Err(due)) => {
+            Some(Next::Unlink(due)) => {
                 unlink(&store, due).await;
                 continue;
             }
-            Some(Ok(first)) => first,
+            Some(Next::FileCheck) => {
+                if store.file_check_ready() {
+                    finish_file_check(&mut store, &ctx).await;
+                }
+                continue;
+            }
+            Some(Next::Request(first)) => first,
         };
         let mut publishes = Vec::new();
         let mut removals = Vec::new();
@@ -166,6 +195,26 @@ pub(super) async fn run(mut store: Store, mut queue: PublishQueue, ctx: Rc<Ctx>)
     }
     if let Err(e) = store.close().await {
         warn!("closing the store: {e}");
+    }
+}
+
+/// Applies the start-up check of the store's files; objects whose files are gone leave the
+/// catalog every shard reads.
+async fn finish_file_check(store: &mut Store, ctx: &Ctx) {
+    match store.finish_file_check().await {
+        Ok(Some(check)) => {
+            if !check.missing_files.is_empty() {
+                ctx.views.catalog.store(Arc::new(store.catalog()));
+            }
+            info!(
+                missing = check.missing_files.len(),
+                unknown = check.unknown_files.len(),
+                finished_removals = check.finished_removals,
+                "store files checked against the index"
+            );
+        }
+        Ok(None) => {}
+        Err(e) => warn!("checking the store's files: {e}"),
     }
 }
 

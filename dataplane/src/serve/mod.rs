@@ -346,7 +346,7 @@ fn start_control(
                 Ok(t) => t,
                 Err(e) => return drop(tx.send(Err(ServeError::Tls(e)))),
             };
-            let (store, recovery) = match Store::open(&dir).await {
+            let (store, recovery) = match Store::open_deferred(&dir).await {
                 Ok(s) => s,
                 Err(e) => return drop(tx.send(Err(ServeError::Store(e)))),
             };

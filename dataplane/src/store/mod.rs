@@ -24,6 +24,7 @@
 mod catalog;
 mod digest;
 mod error;
+mod file_check;
 mod import;
 mod index;
 mod listing;
@@ -39,11 +40,12 @@ use std::path::{Path, PathBuf};
 
 use glommio::io::{BufferedFile, Directory};
 use hecaton_shared::{BagId, ContentId, DataObjectId};
-use tracing::{info, warn};
+use tracing::info;
 
 pub use catalog::{id_of_file_name, object_path, Catalog, Published};
 pub use digest::{Digest, Digester};
 pub use error::StoreError;
+pub use file_check::FileCheck;
 pub use import::{expect, import, ImportOptions, ImportSummary};
 pub(crate) use index::{read_whole, write_all_at};
 pub use index::{Replay, MAGIC as INDEX_MAGIC};
@@ -97,6 +99,7 @@ pub struct Recovery {
     /// Temp files removed.
     pub swept_temp: usize,
     /// Files in `objects/` the index does not know: not served; `import --move` adopts them.
+    /// (Filled by [`Store::open`]; [`Store::open_deferred`] leaves the check to [`FileCheck`].)
     pub unknown_files: Vec<String>,
     /// Indexed objects whose file is gone: dropped from the catalog.
     pub missing_files: Vec<DataObjectId>,
@@ -113,12 +116,30 @@ pub struct Store {
     objects_dir_handle: Directory,
     index: Index,
     catalog: Catalog,
+    /// The check of `objects/` recovery started, until it is applied.
+    check: Option<file_check::PendingCheck>,
     _lock: StoreLock,
 }
 
 impl Store {
-    /// Opens the store at `root`, creating it if needed, and recovers.
+    /// Opens the store at `root`, creating it if needed, and recovers, the check of its files
+    /// included.
     pub async fn open(root: &Path) -> Result<(Store, Recovery), StoreError> {
+        let (mut store, mut recovery) = Self::open_deferred(root).await?;
+        if let Some(check) = store.finish_file_check().await? {
+            recovery.objects -= check.missing_files.len();
+            recovery.missing_files = check.missing_files;
+            recovery.unknown_files = check.unknown_files;
+            recovery.finished_removals = check.finished_removals;
+        }
+        Ok((store, recovery))
+    }
+
+    /// Opens the store at `root`, creating it if needed, and recovers from its index; the
+    /// check of `objects/` against it goes on in the background (see [`FileCheck`]): the store
+    /// can serve at once, and its writer applies the check with
+    /// [`Store::finish_file_check`] when [`Store::file_check_ready`].
+    pub async fn open_deferred(root: &Path) -> Result<(Store, Recovery), StoreError> {
         let root_dir = Directory::create(root)
             .await
             .ctx("create store directory", root)?;
@@ -153,92 +174,31 @@ impl Store {
         }
         // The listing of `objects/` runs on its own thread while the index is replayed.
         let listing = listing::spawn(objects_dir.clone()).ctx("start listing", &objects_dir)?;
-        let replayed = Index::open(&root.join("index.log")).await;
-        let files = listing
-            .join()
-            .map_err(|_| StoreError::Io {
-                what: "list",
-                path: objects_dir.clone(),
-                source: std::io::Error::other("the listing thread panicked"),
-            })?
-            .ctx("list", &objects_dir)?;
-        let (index, replay) = replayed?;
-        let mut recovery = Recovery {
+        let (index, replay) = Index::open(&root.join("index.log")).await?;
+        let recovery = Recovery {
             records: replay.records,
             torn_tail_bytes: replay.torn_tail_bytes,
             damaged_at: replay.damage.as_ref().map(|d| d.0),
-            unknown_files: files.others,
+            objects: replay.objects.len(),
+            swept_temp: sweep_dir(&tmp_dir).await?,
             ..Recovery::default()
         };
-        recovery.swept_temp = sweep_dir(&tmp_dir).await?;
-        // Which indexed objects have their file: both lists are sorted, one walk.
-        let objects = replay.objects;
-        let mut present = vec![false; objects.len()];
-        let mut removed_files = Vec::new();
-        let mut at = 0;
-        for id in files.ids {
-            while at < objects.len() && objects[at].0 < id {
-                at += 1;
-            }
-            if at < objects.len() && objects[at].0 == id {
-                present[at] = true;
-            } else if replay.deleted.binary_search(&id).is_ok() {
-                removed_files.push(DataObjectId(id));
-            } else {
-                recovery.unknown_files.push(id.to_string());
-            }
-        }
-        for id in removed_files {
-            let path = object_path(&objects_dir, id);
-            glommio::io::remove(&path)
-                .await
-                .ctx("remove a removed object's file", &path)?;
-            recovery.finished_removals += 1;
-        }
-        if recovery.finished_removals > 0 {
-            sync_dir(&objects_dir).await?;
-            info!(
-                count = recovery.finished_removals,
-                "unlinked the files of removals a crash interrupted"
-            );
-        }
-        let objects = if present.iter().all(|p| *p) {
-            objects
-        } else {
-            let mut kept = Vec::with_capacity(objects.len());
-            for (entry, here) in objects.into_iter().zip(present) {
-                if here {
-                    kept.push(entry);
-                } else {
-                    recovery.missing_files.push(DataObjectId(entry.0));
-                }
-            }
-            kept
-        };
-        recovery.objects = objects.len();
-        if !recovery.unknown_files.is_empty() {
-            warn!(
-                count = recovery.unknown_files.len(),
-                first = ?recovery.unknown_files.iter().take(5).collect::<Vec<_>>(),
-                "files in {} that the index does not know are not served; adopt them with `hecaton-dataplane import --move`",
-                objects_dir.display()
-            );
-        }
-        if !recovery.missing_files.is_empty() {
-            warn!(count = recovery.missing_files.len(), first = ?recovery.missing_files.iter().take(5).collect::<Vec<_>>(),
-                "indexed objects whose files are gone are not served");
-        }
         info!(
             objects = recovery.objects,
             swept_temp = recovery.swept_temp,
-            "store recovered"
+            "store recovered from its index; its files are being checked"
         );
         let store = Store {
             objects_dir: objects_dir.clone(),
             tmp_dir,
             objects_dir_handle,
             index,
-            catalog: Catalog::of_map(IdMap::from_sorted_vec(objects), objects_dir.clone()),
+            catalog: Catalog::of_map(IdMap::from_sorted_vec(replay.objects), objects_dir.clone()),
+            check: Some(file_check::PendingCheck {
+                listing,
+                deleted: replay.deleted,
+                removed_since: HashSet::new(),
+            }),
             _lock: lock,
         };
         Ok((store, recovery))
@@ -447,6 +407,9 @@ impl Store {
         self.index.append(&records).await?;
         for id in &removed {
             self.catalog.remove(*id);
+        }
+        if let Some(check) = &mut self.check {
+            check.removed_since.extend(removed.iter().copied());
         }
         Ok(removed)
     }

@@ -140,6 +140,51 @@ fn unknown_and_missing_files_are_reported_not_served() {
     });
 }
 
+/// A store opened for serving is usable before its files are checked, and the check is applied
+/// against the store as it is then: an object published meanwhile under the id of an
+/// interrupted removal keeps its new file, one removed meanwhile is not reported unknown, and a
+/// missing file found late still drops its object.
+#[test]
+fn the_deferred_file_check_applies_to_the_store_as_it_is_when_done() {
+    let dir = tempfile::tempdir().unwrap();
+    run(async {
+        let (mut store, _) = Store::open(dir.path()).await.unwrap();
+        for (id, body) in [(1, &b"one"[..]), (2, b"two"), (3, b"three"), (4, b"four")] {
+            let (tmp, digest) = write_tmp(&store, "t", body).await;
+            store
+                .publish(DataObjectId(id), &tmp, digest, None)
+                .await
+                .unwrap();
+        }
+        // A removal recorded, its unlink interrupted: the file of 3 stays.
+        store.remove_many(&[DataObjectId(3)]).await.unwrap();
+        store.close().await.unwrap();
+    });
+    std::fs::remove_file(dir.path().join("objects/2")).unwrap();
+    run(async {
+        let (mut store, rec) = Store::open_deferred(dir.path()).await.unwrap();
+        assert!(store.file_check_pending());
+        assert_eq!(rec.objects, 3, "1, 2 and 4 from the index");
+        assert!(store.get(DataObjectId(2)).is_some(), "not checked yet");
+        // Before the check is applied: 3 is published again, 4 removed.
+        let (tmp, digest) = write_tmp(&store, "t", b"three again").await;
+        store
+            .publish(DataObjectId(3), &tmp, digest, None)
+            .await
+            .unwrap();
+        store.remove_many(&[DataObjectId(4)]).await.unwrap();
+        let check = store.finish_file_check().await.unwrap().unwrap();
+        assert!(!store.file_check_pending());
+        assert_eq!(check.missing_files, vec![DataObjectId(2)]);
+        assert!(check.unknown_files.is_empty(), "{:?}", check.unknown_files);
+        assert_eq!(check.finished_removals, 0, "3's file is its new one");
+        assert!(store.get(DataObjectId(2)).is_none());
+        let three = std::fs::read(dir.path().join("objects/3")).unwrap();
+        assert_eq!(three, b"three again");
+        assert!(store.finish_file_check().await.unwrap().is_none(), "once");
+    });
+}
+
 #[test]
 fn a_torn_index_tail_is_dropped_and_appends_continue() {
     let dir = tempfile::tempdir().unwrap();

@@ -76,9 +76,18 @@ fn files_the_index_does_not_know_are_reported_not_served_and_can_be_adopted() {
     {
         let server = Server::start(&store, &[]);
         assert_eq!(server.get("/api/v1/files/2", &[]).status, 404);
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        let log = server.log().join("\n");
-        assert!(log.contains("1 unknown files not served"), "{log}");
+        // The check of the store's files runs after serving starts, and says so in the log.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let reported = loop {
+            let log = server.log().join("\n");
+            if log.contains("the index does not know are not served")
+                || std::time::Instant::now() > deadline
+            {
+                break log;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(reported.contains("count=1"), "{reported}");
     }
     let out = import(&store, &[store.join("objects/2")], true);
     assert!(
