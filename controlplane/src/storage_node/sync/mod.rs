@@ -254,29 +254,13 @@ impl State {
             return self.refresh(to_link);
         }
         let own = Us::of(&self.ob).endpoints;
-        let mut cancel = Vec::new();
-        for d in was.bags.diff(&self.ob.bags) {
-            let (old, new) = match d {
-                DiffItem::Add(_, new) => (None, Some(&**new)),
-                DiffItem::Update {
-                    old: (_, old),
-                    new: (_, new),
-                } => (Some(&**old), Some(&**new)),
-                DiffItem::Remove(_, old) => (Some(&**old), None),
-            };
-            cancel.extend(self.backlog.update_bag(old, new, &self.held, &own));
-            self.cleanup.update_bag(old, new, was, &self.ob, &self.held);
-            let held = &self.held;
-            let unheld = |b: Option<&BagPlacement>| {
-                b.map_or(0, |b| {
-                    b.objects
-                        .iter()
-                        .filter(|o| !held.contains_key(&o.id))
-                        .count() as u64
-                })
-            };
-            self.missing = (self.missing + unheld(new)).saturating_sub(unheld(old));
-        }
+        let cancel = update_bags(
+            was,
+            &self.ob,
+            &self.held,
+            &own,
+            (&mut self.backlog, &mut self.cleanup, &mut self.missing),
+        );
         if !cancel.is_empty() {
             info!(count = cancel.len(), "fetches no longer needed; cancelling");
             let _ = to_link.send(ToDataPlane::CancelFetch { ids: cancel });
@@ -502,6 +486,41 @@ impl State {
             recent: self.recent.iter().cloned().collect(),
         }
     }
+}
+
+/// What [`State::update`] does, for every bag that changed from obligations `was` to `now`:
+/// the backlog, the cleanup candidates and the missing count brought up to date. Returns the
+/// fetches to cancel.
+fn update_bags(
+    was: &Obligations,
+    now: &Obligations,
+    held: &HashMap<DataObjectId, Option<BagId>>,
+    own: &std::collections::HashSet<String>,
+    (backlog, cleanup, missing): (&mut Backlog, &mut Cleanup, &mut u64),
+) -> Vec<DataObjectId> {
+    let mut cancel = Vec::new();
+    for d in was.bags.diff(&now.bags) {
+        let (old, new) = match d {
+            DiffItem::Add(_, new) => (None, Some(&**new)),
+            DiffItem::Update {
+                old: (_, old),
+                new: (_, new),
+            } => (Some(&**old), Some(&**new)),
+            DiffItem::Remove(_, old) => (Some(&**old), None),
+        };
+        cancel.extend(backlog.update_bag(old, new, held, own));
+        cleanup.update_bag(old, new, was, now, held);
+        let unheld = |b: Option<&BagPlacement>| {
+            b.map_or(0, |b| {
+                b.objects
+                    .iter()
+                    .filter(|o| !held.contains_key(&o.id))
+                    .count() as u64
+            })
+        };
+        *missing = (*missing + unheld(new)).saturating_sub(unheld(old));
+    }
+    cancel
 }
 
 #[cfg(test)]

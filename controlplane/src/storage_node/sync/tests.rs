@@ -5,13 +5,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hecaton_shared::socket::{BagPlacement, ObjectPlacement};
-use hecaton_shared::{BagId, DataObjectId};
-use imbl::ordmap::DiffItem;
-
 use super::backlog::{Backlog, SyncOrder};
 use super::cleanup::Cleanup;
+use super::update_bags;
 use crate::node::obligations::Obligations;
+use hecaton_shared::socket::{BagPlacement, ObjectPlacement};
+use hecaton_shared::{BagId, DataObjectId};
 
 struct Rng(u64);
 
@@ -96,27 +95,13 @@ fn bag_by_bag_updates_match_a_full_recount() {
                 let objects = (rng.below(5) > 0).then_some(objects);
                 next = with_bag(&next, k, objects, rng.below(2));
             }
-            for d in ob.bags.diff(&next.bags) {
-                let (old, new) = match d {
-                    DiffItem::Add(_, n) => (None, Some(&**n)),
-                    DiffItem::Update {
-                        old: (_, o),
-                        new: (_, n),
-                    } => (Some(&**o), Some(&**n)),
-                    DiffItem::Remove(_, o) => (Some(&**o), None),
-                };
-                backlog.update_bag(old, new, &held, &own);
-                cleanup.update_bag(old, new, &ob, &next, &held);
-                let unheld = |b: Option<&BagPlacement>| {
-                    b.map_or(0, |b| {
-                        b.objects
-                            .iter()
-                            .filter(|o| !held.contains_key(&o.id))
-                            .count() as u64
-                    })
-                };
-                count = (count + unheld(new)).saturating_sub(unheld(old));
-            }
+            update_bags(
+                &ob,
+                &next,
+                &held,
+                &own,
+                (&mut backlog, &mut cleanup, &mut count),
+            );
             ob = next;
             let mut fresh = Backlog::new(SyncOrder::NewestFirst, Duration::ZERO, Duration::ZERO);
             fresh.refresh(&ob, &held, &own);
