@@ -17,6 +17,11 @@ use super::{Queue, Saved};
 
 const VERSION: u32 = 1;
 
+/// The largest state file read (about 30 bytes an object: ten million cached objects take
+/// 300 MB). A larger one is not read whole into memory: it counts as damaged, and the cache is
+/// re-scanned (nothing cached is lost, only what was learnt about popularity).
+pub const STATE_MAX_BYTES: u64 = 1 << 30;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct File {
     version: u32,
@@ -68,7 +73,10 @@ pub async fn load(path: &Path) -> Option<(Vec<Saved>, Vec<u64>)> {
         Ok(f) => f,
         Err(_) => return None,
     };
-    let read = crate::store::read_whole(&f, u64::MAX).await;
+    let read = crate::store::read_whole(&f, STATE_MAX_BYTES).await;
+    if let Err(e) = &read {
+        warn!(path = %path.display(), "cache state not read ({e}); re-scanning the cache, nothing is lost");
+    }
     let _ = f.close().await;
     let bytes = read.ok()?;
     match serde_json::from_slice::<File>(&bytes) {
