@@ -78,11 +78,17 @@ pub fn run(args: HttpArgs) -> anyhow::Result<()> {
     let mut handles = Vec::new();
     for t in 0..threads {
         let (share, first) = (shares[t], shares[..t].iter().sum::<usize>());
+        // Connections start spread evenly over the list, each going on from there in order:
+        // with a list longer than one run reads (a cold-read corpus), no connection reads what
+        // another has just read.
+        let starts: Vec<usize> = (first..first + share)
+            .map(|c| c * targets.len() / args.connections.max(1))
+            .collect();
         let targets = targets.clone();
         let handle = LocalExecutorBuilder::new(Placement::Unbound)
             .name(&format!("load-{t}"))
             .io_memory(1 << 20)
-            .spawn(move || async move { load_thread(targets, first, share, deadline).await })
+            .spawn(move || async move { load_thread(targets, starts, deadline).await })
             .map_err(std::io::Error::from)
             .context("starting a load executor")?;
         handles.push(handle);
@@ -105,14 +111,13 @@ pub fn run(args: HttpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn load_thread(targets: Vec<Target>, first: usize, share: usize, deadline: Instant) -> Tally {
+async fn load_thread(targets: Vec<Target>, starts: Vec<usize>, deadline: Instant) -> Tally {
     let tally = Rc::new(RefCell::new(Tally::new()));
-    let tasks: Vec<_> = (0..share)
-        .map(|i| {
+    let tasks: Vec<_> = starts
+        .into_iter()
+        .map(|start| {
             let (targets, tally) = (targets.clone(), tally.clone());
-            glommio::spawn_local(
-                async move { connection(targets, first + i, deadline, tally).await },
-            )
+            glommio::spawn_local(async move { connection(targets, start, deadline, tally).await })
         })
         .collect();
     for t in tasks {
