@@ -35,10 +35,39 @@ pub struct ObjectEntry {
     pub bag: BagId,
     /// Declared size.
     pub size: u64,
-    /// Declared content id, as text.
-    pub content_id: String,
+    /// Declared content id.
+    pub content_id: DeclaredId,
     /// Accepted on chain.
     pub accepted: bool,
+}
+
+/// A content id as the chain declared it: a BLAKE3 content id, held as its digest, or any other
+/// text (the chain accepts any bytes; no upload can match it). Prints as declared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclaredId {
+    /// A BLAKE3 content id.
+    Blake3(ContentId),
+    /// Text that is not one.
+    Other(Arc<str>),
+}
+
+impl DeclaredId {
+    /// The content id, when the declared text is one.
+    pub fn content_id(&self) -> Option<ContentId> {
+        match self {
+            DeclaredId::Blake3(c) => Some(*c),
+            DeclaredId::Other(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DeclaredId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeclaredId::Blake3(c) => c.fmt(f),
+            DeclaredId::Other(text) => f.write_str(text),
+        }
+    }
 }
 
 /// [`ObjectEntry`] as placement holds it.
@@ -207,12 +236,10 @@ impl Placement {
     pub fn object(&self, id: DataObjectId) -> Option<ObjectEntry> {
         let p = self.objects.get(id)?;
         let content_id = if p.odd {
-            self.odd_content_ids
-                .get(&id)
-                .map(|t| t.to_string())
-                .unwrap_or_default()
+            let text = self.odd_content_ids.get(&id).cloned();
+            DeclaredId::Other(text.unwrap_or_else(|| Arc::from("")))
         } else {
-            p.content_id.to_string()
+            DeclaredId::Blake3(p.content_id)
         };
         Some(ObjectEntry {
             bag: bag_code::unpack(p.bag_tag, p.bag_value)?,
@@ -345,7 +372,10 @@ mod tests {
         );
         assert_eq!(p.pending().collect::<Vec<_>>(), vec![DataObjectId(2)]);
         assert_eq!(p.exists(DataObjectId(2)), Some(true));
-        assert_eq!(p.object(DataObjectId(2)).unwrap().content_id, "cid2");
+        assert_eq!(
+            p.object(DataObjectId(2)).unwrap().content_id.to_string(),
+            "cid2"
+        );
         let before = p.clone();
         p.apply(
             6,
@@ -441,7 +471,8 @@ mod tests {
         );
         for (i, t) in texts.iter().enumerate() {
             let o = p.object(DataObjectId(i as u64)).unwrap();
-            assert_eq!((&o.content_id, o.bag), (t, bag));
+            assert_eq!((o.content_id.to_string(), o.bag), (t.clone(), bag));
+            assert_eq!(o.content_id.content_id().is_some(), i == 0);
         }
         assert_eq!(p.odd_content_ids.len(), 3);
         p.apply(

@@ -104,7 +104,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         {
             return proxied(&mut ex, (id, object.size), &sources).await;
         }
-        let Ok(content_id) = object.content_id.parse::<ContentId>() else {
+        let Some(content_id) = object.content_id.content_id() else {
             let body = message("the chain's content id of this object is not a BLAKE3 multihash");
             return ex.json(502, &body).await;
         };

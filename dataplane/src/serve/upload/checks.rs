@@ -127,16 +127,17 @@ pub fn check(
         .object(target.id)
         .filter(|o| o.bag == bag)
         .ok_or(UploadError::UnknownObject { id: target.id, bag })?;
-    if placement.globals.blacklist.contains(&object.content_id) {
+    let declared = object.content_id.to_string();
+    if placement.globals.blacklist.contains(&declared) {
         return Err(UploadError::Blacklisted {
             id: target.id,
-            content_id: object.content_id.clone(),
+            content_id: declared,
         });
     }
     if catalog.contains(target.id) {
         return Err(UploadError::AlreadyStored(target.id));
     }
-    Ok((bag, object.clone()))
+    Ok((bag, object))
 }
 
 /// Checks that a resumable upload of `id` may continue: placement still declares the object,
@@ -151,10 +152,11 @@ pub fn check_continuation(
         return Err(UploadError::UploadingBlocked);
     }
     let object = placement.object(id).ok_or(UploadError::Gone(id))?;
-    if placement.globals.blacklist.contains(&object.content_id) {
+    let declared = object.content_id.to_string();
+    if placement.globals.blacklist.contains(&declared) {
         return Err(UploadError::Blacklisted {
             id,
-            content_id: object.content_id.clone(),
+            content_id: declared,
         });
     }
     if catalog.contains(id) {

@@ -210,7 +210,7 @@ async fn receive(
     let content_id = digest.content_id.to_string();
     let refusal = if digest.size != object.size {
         Some(UploadError::SizeMismatch(target.id))
-    } else if content_id != object.content_id {
+    } else if object.content_id.content_id() != Some(digest.content_id) {
         Some(UploadError::HashMismatch(target.id))
     } else {
         None

@@ -388,7 +388,7 @@ async fn append(
         });
     }
     let digest = digester.finish();
-    if digest.content_id.to_string() != object.content_id {
+    if object.content_id.content_id() != Some(digest.content_id) {
         remove(&path).await;
         return Err(UploadError::HashMismatch(id));
     }
