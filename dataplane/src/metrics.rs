@@ -101,6 +101,7 @@ struct Slot {
     cache: [AtomicU64; CACHE_COUNTERS],
     panics: [AtomicU64; crate::panics::UNITS.len()],
     tls_failures: AtomicU64,
+    uncached_body_bytes: AtomicU64,
 }
 
 const CACHE_COUNTERS: usize = 11;
@@ -222,6 +223,14 @@ impl Metrics {
         }
     }
 
+    /// Counts response body bytes that were not in the page cache (read by io_uring, not sent
+    /// by `sendfile`).
+    pub fn uncached_body(&self, shard: usize, bytes: u64) {
+        if bytes > 0 {
+            add(&self.slot(shard).uncached_body_bytes, bytes);
+        }
+    }
+
     /// Counts a failed TLS handshake on the public listener.
     pub fn tls_handshake_failed(&self, shard: usize) {
         add(&self.slot(shard).tls_failures, 1);
@@ -282,6 +291,7 @@ impl Metrics {
             }
             out.fetch_bytes += get(&s.fetch_bytes);
             out.tls_handshake_failures += get(&s.tls_failures);
+            out.uncached_body_bytes += get(&s.uncached_body_bytes);
             let c: Vec<u64> = s.cache.iter().map(get).collect();
             let k = &mut out.cache;
             k.hits += c[0];
@@ -315,6 +325,8 @@ mod tests {
         m.connection(0, true);
         m.fetched(0, 10);
         m.fetched(1, 5);
+        m.uncached_body(0, 4096);
+        m.uncached_body(1, 0);
         m.removal("unassigned");
         m.removal("no such reason");
         m.served(0, Served::Hit, 100);
@@ -334,6 +346,7 @@ mod tests {
         assert_eq!(s.uploads[0], ("stored".to_string(), 1));
         assert_eq!(s.connections, 1);
         assert_eq!(s.fetch_bytes, 15);
+        assert_eq!(s.uncached_body_bytes, 4096);
         assert_eq!(s.removals[2], ("unassigned".to_string(), 1));
         assert_eq!(s.removals.iter().map(|r| r.1).sum::<u64>(), 1);
         let expected = CacheCounters {

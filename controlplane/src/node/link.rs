@@ -240,7 +240,7 @@ fn forward(m: FromDataPlane, events: &mpsc::UnboundedSender<LinkEvent>) -> Resul
         FromDataPlane::Report(Report::Usage { objects, bytes }) => {
             LinkEvent::Usage { objects, bytes }
         }
-        FromDataPlane::Report(Report::Metrics(m)) => LinkEvent::Metrics(Box::new(m)),
+        FromDataPlane::Report(Report::Metrics(m)) => LinkEvent::Metrics(m),
         FromDataPlane::Report(other) => LinkEvent::Sync(other),
         FromDataPlane::Refused { reason } => return Err(LinkError::Refused(reason)),
         FromDataPlane::Welcome { .. } => return Err(LinkError::Protocol("second welcome".into())),

@@ -102,6 +102,11 @@ impl Collector for ReportedCollector {
                 "TLS handshakes on the public listener that failed",
                 m.tls_handshake_failures,
             ),
+            (
+                "hecaton_dataplane_uncached_body_bytes",
+                "Response body bytes that were not in the page cache, read from the disk by io_uring",
+                m.uncached_body_bytes,
+            ),
         ] {
             let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter(value).encode(family)?;

@@ -155,7 +155,7 @@ impl Session {
                     if Instant::now() >= next_metrics {
                         next_metrics = Instant::now() + METRICS_EVERY;
                         let metrics = ctx.views.metrics.snapshot();
-                        self.send(&FromDataPlane::Report(Report::Metrics(metrics)));
+                        self.send(&FromDataPlane::Report(Report::Metrics(Box::new(metrics))));
                         self.send(&FromDataPlane::Report(usage(ctx)));
                     }
                 }

@@ -18,6 +18,7 @@ mod limits;
 mod listener;
 pub(crate) mod object;
 mod open_files;
+mod page_cache;
 mod reaper;
 mod respond;
 pub mod sendfile;

@@ -134,7 +134,8 @@ pub async fn send_object(
         return Ok(keep);
     }
     if body_follows {
-        send_file(stream, &open.file, start, len, shard.limits.send_timeout).await?;
+        let uncached = send_file(stream, &open.file, start, len, shard.limits.send_timeout).await?;
+        shard.views.metrics.uncached_body(shard.index, uncached);
     }
     Ok(keep)
 }

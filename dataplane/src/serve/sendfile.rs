@@ -13,9 +13,13 @@
 //! wakes the client for nothing: 64 KiB measured about 25% faster at 64 MiB and 10% at 1 MiB.
 //! The copy is one chunk per wait, a few percent of the bytes at full load.
 //!
-//! The file side of `sendfile` reads the page cache synchronously, like nginx without `aio`.
-//! Objects that are not cached cost a disk read inside the call (BENCHMARKS.md, "The body
-//! path": the measurements behind this design).
+//! The file side of `sendfile` reads the page cache synchronously, like nginx without `aio`: bytes
+//! that are not cached would be read from the disk inside the call, holding the shard and every
+//! hit behind it. So before each call the range is looked up in the page cache (its ends:
+//! [`page_cache`](super::page_cache)); what is not cached is read by io_uring (the kernel
+//! completes buffered reads without holding the thread) [`COLD_READ_CHUNK`] at a time and
+//! written from memory, and `sendfile` goes on once it meets cached bytes again (BENCHMARKS.md,
+//! "The body path" and "Cold reads": the measurements behind this design).
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant};
 use futures_lite::AsyncWriteExt;
 use glommio::io::BufferedFile;
 
+use super::page_cache::{self, Residency};
 use crate::tls::Stream;
 
 /// Most bytes one `sendfile` call may send before the connection yields to the others on its
@@ -35,6 +40,10 @@ const MAX_CHUNK: usize = 2 * 1024 * 1024;
 
 /// Bytes handed to glommio's write when `sendfile` finds the socket full (see the module docs).
 const WAIT_CHUNK: usize = 64 * 1024;
+
+/// Bytes read by io_uring at a time when a range is not in the page cache: the kernel's
+/// read-ahead goes on behind each read, so the next one often finds its bytes cached.
+const COLD_READ_CHUNK: usize = 256 * 1024;
 
 /// Switches a socket to non-blocking mode.
 pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
@@ -90,17 +99,20 @@ pub const MIN_SEND_BYTES_PER_SEC: u64 = 16 * 1024;
 
 /// Sends `len` bytes of `file` from `offset` to the connection, dropping a client that reads
 /// slower than [`MIN_SEND_BYTES_PER_SEC`] over any `window`: with `sendfile` on plain TCP, by
-/// io_uring reads and encrypted records over TLS ([`send_file_tls`]).
+/// io_uring reads and encrypted records over TLS ([`send_file_tls`]). Returns the bytes of the
+/// range that were not in the page cache (counted on plain TCP only).
 pub async fn send_file(
     stream: &mut Stream,
     file: &BufferedFile,
     offset: u64,
     len: u64,
     window: Duration,
-) -> io::Result<()> {
+) -> io::Result<u64> {
     match stream.plain() {
-        Some(tcp) => sendfile(tcp, file.as_raw_fd(), offset, len, window).await,
-        None => send_file_tls(stream, file, offset, len, window).await,
+        Some(tcp) => sendfile(tcp, file, offset, len, window).await,
+        None => send_file_tls(stream, file, offset, len, window)
+            .await
+            .map(|()| 0),
     }
 }
 
@@ -136,25 +148,34 @@ async fn send_file_tls(
     stream.flush().await
 }
 
-/// `sendfile(2)` to a plain socket (see the module docs).
+/// `sendfile(2)` to a plain socket, for the bytes in the page cache (see the module docs); the
+/// bytes that were not.
 async fn sendfile(
     stream: &mut glommio::net::TcpStream,
-    file: RawFd,
+    file: &BufferedFile,
     offset: u64,
     len: u64,
     window: Duration,
-) -> io::Result<()> {
+) -> io::Result<u64> {
     let sock = stream.as_raw_fd();
+    let fd = file.as_raw_fd();
     let end = offset + len;
     let mut off = offset as libc::off_t;
     let mut pace = Pace::new(window, off as u64);
     let mut wait_buf = Vec::new();
+    let mut uncached = 0;
     while (off as u64) < end {
         pace.check(off as u64)?;
         let want = ((end - off as u64) as usize).min(MAX_CHUNK);
+        if page_cache::residency_at_ends(fd, off as u64, want as u64) == Residency::NotCached {
+            let n = write_read(stream, file, off as u64, want.min(COLD_READ_CHUNK)).await?;
+            off += n as libc::off_t;
+            uncached += n as u64;
+            continue;
+        }
         // SAFETY: both descriptors are open for the duration of the call; `off` is a valid
         // pointer the kernel advances by the bytes sent.
-        let n = unsafe { libc::sendfile(sock, file, &mut off, want) };
+        let n = unsafe { libc::sendfile(sock, fd, &mut off, want) };
         if n > 0 {
             if (off as u64) < end {
                 // Let the shard's other connections send before this one goes on.
@@ -169,16 +190,34 @@ async fn sendfile(
         match err.kind() {
             io::ErrorKind::Interrupted => continue,
             io::ErrorKind::WouldBlock => {
+                // The probe just found these bytes cached (at least at the range's start): a
+                // plain read does not wait.
                 let take = ((end - off as u64) as usize).min(WAIT_CHUNK);
                 wait_buf.resize(take, 0);
-                let got = read_at(file, off as u64, &mut wait_buf)?;
+                let got = read_at(fd, off as u64, &mut wait_buf)?;
                 stream.write_all(&wait_buf[..got]).await?;
                 off += got as libc::off_t;
             }
             _ => return Err(err),
         }
     }
-    Ok(())
+    Ok(uncached)
+}
+
+/// Reads up to `len` bytes at `at` by io_uring and writes them through glommio (which waits for
+/// the socket to take them); the bytes written.
+async fn write_read(
+    stream: &mut glommio::net::TcpStream,
+    file: &BufferedFile,
+    at: u64,
+    len: usize,
+) -> io::Result<usize> {
+    let bytes = file.read_at(at, len).await.map_err(io::Error::from)?;
+    if bytes.is_empty() {
+        return Err(shorter_than_indexed());
+    }
+    stream.write_all(&bytes).await?;
+    Ok(bytes.len())
 }
 
 /// The minimum send rate over each window of a response (shared by `sendfile` and the
@@ -218,7 +257,7 @@ impl Pace {
     }
 }
 
-/// Reads what is there at `at` into `buf` (at least one byte).
+/// Reads what is there at `at` into `buf` (at least one byte), from the page cache.
 fn read_at(file: RawFd, at: u64, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: reads at most `buf.len()` bytes into `buf`, which is valid for writes.
     let n = unsafe { libc::pread(file, buf.as_mut_ptr().cast(), buf.len(), at as libc::off_t) };

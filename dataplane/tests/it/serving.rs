@@ -365,3 +365,73 @@ fn subtitles_and_text_get_their_media_types() {
         assert_eq!(r.header("Content-Type"), Some(want), "object {id}");
     }
 }
+
+/// Writes a file's pages back and drops them from the page cache.
+fn evict(path: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap();
+    f.sync_all().unwrap();
+    // SAFETY: advice on an open descriptor, integers only.
+    let rc = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(rc, 0);
+}
+
+/// Bytes that are not in the page cache go out by io_uring reads rather than `sendfile` (which
+/// would read them from the disk on the shard's thread): the responses are the same, whole and
+/// ranged, and the metrics count those bytes.
+#[test]
+fn bytes_not_in_the_page_cache_are_served_alike_and_counted() {
+    let data = bytes(5 << 20, 9);
+    let (_dir, store) = store_with(&[(7, data.clone())]);
+    let server = Server::start(&store, &[]);
+    let mut control = crate::control::FakeControl::connect(&store.join("control.sock"));
+    let file = store.join("objects").join("7");
+    assert!(file.exists(), "objects are kept as objects/<id>");
+
+    evict(&file);
+    let whole = server.get("/api/v1/files/7", &[]);
+    assert_eq!(whole.status, 200);
+    assert!(whole.body == data, "whole object differs");
+    evict(&file);
+    let range = server.get("/api/v1/files/7", &[("Range", "bytes=3000001-4999999")]);
+    assert_eq!(range.status, 206);
+    assert!(range.body == data[3_000_001..5_000_000], "range differs");
+    // Cached now: sent by `sendfile`, and alike.
+    assert!(server.get("/api/v1/files/7", &[]).body == data);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let uncached = loop {
+        use hecaton_shared::socket::{FromDataPlane, Report};
+        if let FromDataPlane::Report(Report::Metrics(m)) = control.recv() {
+            if m.uncached_body_bytes > 0 || std::time::Instant::now() > deadline {
+                break m.uncached_body_bytes;
+            }
+        }
+    };
+    if cachestat_works(&file) {
+        // Each evicted response found at least its first 256 KiB read not cached (read-ahead
+        // behind each read may bring the rest in before it is asked for).
+        assert!(
+            uncached >= 2 * 256 * 1024,
+            "only {uncached} bytes counted as not cached"
+        );
+        assert!(
+            uncached <= (5 << 20) + 2_000_000,
+            "{uncached} bytes counted"
+        );
+    } else {
+        eprintln!("cachestat does not work here: the counter is not checked");
+    }
+}
+
+/// Whether this kernel and file system let `cachestat` see an eviction.
+fn cachestat_works(path: &std::path::Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(path).unwrap();
+    evict(path);
+    let mut stat = [0u64; 5];
+    let range = [0u64, 4096];
+    // SAFETY: `cachestat(fd, &range, &stat, 0)` with buffers of the kernel's layout.
+    let rc = unsafe { libc::syscall(451, f.as_raw_fd(), range.as_ptr(), stat.as_mut_ptr(), 0) };
+    rc == 0 && stat[0] == 0
+}

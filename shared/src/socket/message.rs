@@ -361,7 +361,7 @@ pub enum Report {
         ids: Vec<DataObjectId>,
     },
     /// Serving counters since the data plane started (sent every few seconds).
-    Metrics(DataPlaneMetrics),
+    Metrics(Box<DataPlaneMetrics>),
 }
 
 /// Upper bounds of the request latency buckets, in microseconds (a last, unbounded bucket
@@ -400,6 +400,10 @@ pub struct DataPlaneMetrics {
     /// certificate, or speaks plain HTTP to the TLS port).
     #[serde(default)]
     pub tls_handshake_failures: u64,
+    /// Response body bytes that were not in the page cache when sent: read from the disk by
+    /// io_uring rather than by `sendfile` (the share of reads the page cache does not hold).
+    #[serde(default)]
+    pub uncached_body_bytes: u64,
 }
 
 /// A distributor's cache counters, since the data plane started.

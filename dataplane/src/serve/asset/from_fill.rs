@@ -165,7 +165,9 @@ async fn stream_body(
             _ => written.min(stop),
         };
         if pos < limit {
-            send_file(stream, file, pos, limit - pos, shard.limits.send_timeout).await?;
+            let uncached =
+                send_file(stream, file, pos, limit - pos, shard.limits.send_timeout).await?;
+            shard.views.metrics.uncached_body(shard.index, uncached);
             pos = limit;
             continue;
         }
