@@ -1,6 +1,8 @@
-//! Content id over 1 MiB: the per-object hashing cost of ingestion and import.
+//! Content id over 1 MiB: the per-object hashing cost of ingestion and import, alone and with
+//! the outboard (BLAKE3's tree above 16 KiB groups) built in the same pass.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hecaton_shared::bao::Outboarder;
 use hecaton_shared::{ContentHasher, ContentId};
 
 fn content_id(c: &mut Criterion) {
@@ -15,6 +17,15 @@ fn content_id(c: &mut Criterion) {
                 h.update(piece);
             }
             h.finish()
+        })
+    });
+    group.bench_function("outboard_64KiB_chunks_1MiB", |b| {
+        b.iter(|| {
+            let mut o = Outboarder::new();
+            for piece in data.chunks(64 * 1024) {
+                o.update(piece);
+            }
+            o.finish()
         })
     });
     group.finish();

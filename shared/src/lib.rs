@@ -1,5 +1,5 @@
 //! What both Hecaton planes need to agree on: the chain's identifiers written as node software
-//! writes them, and content ids.
+//! writes them, content ids, and the proofs that bytes belong to one (`bao`).
 //!
 //! Everything here is pure: no I/O, no runtime. The data plane (glommio) and the control plane
 //! (tokio) both depend on it.
@@ -26,6 +26,7 @@ macro_rules! text_serde {
 
 pub mod address;
 mod bag;
+pub mod bao;
 mod content_id;
 pub mod defaults;
 pub mod exit_code;
