@@ -24,16 +24,19 @@ pub enum Route {
     Resumable,
     /// `/state/...`, `/version`, `/status`
     State,
+    /// `GET /proofs/{id}`
+    Proof,
     /// Preflights, 404s, malformed requests.
     Other,
 }
 
-const ROUTES: [(Route, &str); 6] = [
+const ROUTES: [(Route, &str); 7] = [
     (Route::FileGet, "files_get"),
     (Route::FileHead, "files_head"),
     (Route::Upload, "files_post"),
     (Route::Resumable, "uploads"),
     (Route::State, "state"),
+    (Route::Proof, "proofs"),
     (Route::Other, "other"),
 ];
 
@@ -75,6 +78,8 @@ impl Route {
             Route::Upload
         } else if api.starts_with("uploads") && req.method != Method::Options {
             Route::Resumable
+        } else if api.starts_with("proofs/") && req.method != Method::Options {
+            Route::Proof
         } else if api.starts_with("state/") || api == "version" || api == "status" {
             Route::State
         } else {

@@ -112,6 +112,21 @@ impl<'a> Exchange<'a> {
         .await
     }
 
+    /// Answers with a body of any type.
+    pub async fn body(&mut self, status: u16, typed: respond::Typed<'_>) -> io::Result<bool> {
+        let head_only = self.head_only();
+        respond::send_body_with(
+            self.stream,
+            self.head,
+            status,
+            typed,
+            self.keep,
+            self.req.http10,
+            head_only,
+        )
+        .await
+    }
+
     /// 404 in Colossus's error shape.
     pub async fn not_found(&mut self) -> io::Result<bool> {
         let body = error_body("request_exception", "not found");

@@ -19,6 +19,7 @@ mod listener;
 pub(crate) mod object;
 mod open_files;
 mod page_cache;
+mod proof;
 mod reaper;
 mod respond;
 pub mod sendfile;

@@ -40,11 +40,41 @@ pub async fn send_json_with(
     http10: bool,
     head_only: bool,
 ) -> io::Result<bool> {
+    let typed = Typed {
+        content_type: JSON,
+        extra,
+        body,
+    };
+    send_body_with(stream, head, status, typed, keep, http10, head_only).await
+}
+
+/// A response body with its type and extra header lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Typed<'b> {
+    /// `Content-Type`.
+    pub content_type: &'b [u8],
+    /// Extra header lines.
+    pub extra: &'b [(&'b str, &'b [u8])],
+    /// The body.
+    pub body: &'b [u8],
+}
+
+/// Sends a response with a body in memory, of any type.
+pub async fn send_body_with(
+    stream: &mut Stream,
+    head: &mut ResponseHead,
+    status: u16,
+    typed: Typed<'_>,
+    keep: bool,
+    http10: bool,
+    head_only: bool,
+) -> io::Result<bool> {
+    let body = typed.body;
     head.begin(status);
-    for (name, value) in extra {
+    for (name, value) in typed.extra {
         head.header(name, value);
     }
-    head.header("Content-Type", JSON)
+    head.header("Content-Type", typed.content_type)
         .header_u64("Content-Length", body.len() as u64);
     head.finish(keep, http10);
     if head_only {

@@ -171,6 +171,11 @@ impl Catalog {
     pub fn path_of(&self, id: DataObjectId) -> PathBuf {
         object_path(&self.objects_dir, id)
     }
+
+    /// The directory the objects' files are in.
+    pub fn objects_dir(&self) -> &Path {
+        &self.objects_dir
+    }
 }
 
 /// `DIR/objects/<decimal id>`: the id is parsed as a `u64` before it reaches a path.

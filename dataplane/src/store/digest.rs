@@ -1,7 +1,9 @@
-//! Everything computed from an object's bytes as they stream past: the content id, the crc32 of
-//! each chunk, the size, and the first bytes for media-type sniffing. One pass, no re-reading.
+//! Everything computed from an object's bytes as they stream past: the content id with its
+//! outboard (BLAKE3's tree above 16 KiB groups, `hecaton_shared::bao`), the crc32 of each
+//! chunk, the size, and the first bytes for media-type sniffing. One pass, no re-reading.
 
-use hecaton_shared::{ContentHasher, ContentId};
+use hecaton_shared::bao::Outboarder;
+use hecaton_shared::ContentId;
 
 use crate::store::media_type::{sniff, MediaType, SNIFF_LEN};
 use crate::store::record::CHUNK_SIZE;
@@ -17,12 +19,15 @@ pub struct Digest {
     pub media_type: MediaType,
     /// crc32 per [`CHUNK_SIZE`] chunk.
     pub chunk_crcs: Box<[u32]>,
+    /// The outboard: the BLAKE3 tree's parent pairs above 16 KiB groups, in post order (empty
+    /// for an object of 16 KiB or less; `size / 256` bytes otherwise).
+    pub outboard: Box<[u8]>,
 }
 
 /// Accumulates a [`Digest`] over a stream of byte slices of any size.
 #[derive(Debug, Default)]
 pub struct Digester {
-    hasher: ContentHasher,
+    tree: Outboarder,
     crcs: Vec<u32>,
     chunk: crc32fast::Hasher,
     chunk_fill: u32,
@@ -37,7 +42,7 @@ impl Digester {
 
     /// Feeds the next bytes.
     pub fn update(&mut self, mut bytes: &[u8]) {
-        self.hasher.update(bytes);
+        self.tree.update(bytes);
         if self.head.len() < SNIFF_LEN {
             let take = (SNIFF_LEN - self.head.len()).min(bytes.len());
             self.head.extend_from_slice(&bytes[..take]);
@@ -58,12 +63,12 @@ impl Digester {
 
     /// Bytes fed so far.
     pub fn len(&self) -> u64 {
-        self.hasher.len()
+        self.tree.len()
     }
 
     /// Whether nothing was fed.
     pub fn is_empty(&self) -> bool {
-        self.hasher.is_empty()
+        self.tree.is_empty()
     }
 
     /// The digest of everything fed.
@@ -71,11 +76,14 @@ impl Digester {
         if self.chunk_fill > 0 {
             self.crcs.push(self.chunk.finalize());
         }
+        let size = self.tree.len();
+        let (root, outboard) = self.tree.finish();
         Digest {
-            size: self.hasher.len(),
-            content_id: self.hasher.finish(),
+            size,
+            content_id: ContentId::from_digest(*root.as_bytes()),
             media_type: sniff(&self.head),
             chunk_crcs: self.crcs.into(),
+            outboard: outboard.into(),
         }
     }
 }
@@ -102,6 +110,9 @@ mod tests {
             assert_eq!(&*digest.chunk_crcs, &reference[..], "piece {piece}");
             assert_eq!(digest.chunk_crcs.len(), chunk_count(digest.size));
             assert_eq!(digest.content_id, ContentId::of(&data));
+            let mut whole = hecaton_shared::bao::Outboarder::new();
+            whole.update(&data);
+            assert_eq!(&*digest.outboard, &whole.finish().1[..], "piece {piece}");
         }
     }
 

@@ -118,6 +118,9 @@ impl Store {
             glommio::io::remove(&path)
                 .await
                 .ctx("remove a removed object's file", &path)?;
+            super::outboard::remove(&self.objects_dir, id)
+                .await
+                .ctx("remove a removed object's outboard", &path)?;
             check.finished_removals += 1;
         }
         if check.finished_removals > 0 {

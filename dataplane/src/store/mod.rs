@@ -7,6 +7,8 @@
 //! - `uploads/`: resumable (tus) uploads in progress, one file per upload, named
 //!   `<id>.<created>.<token>` ([`UploadName`]), kept across restarts so that clients resume them
 //!   until they expire; their `.lock` files (a PATCH in progress) are swept at start-up;
+//! - `outboards/<id>`: each object's BLAKE3 tree above 16 KiB groups, from which proofs of its
+//!   parts are cut ([`outboard`]); derived data, written at publish and never synced;
 //! - `index.log`: the durable index ([`index`]);
 //! - `LOCK`: held by the one process using the store.
 //!
@@ -30,6 +32,7 @@ mod index;
 mod listing;
 mod lock;
 pub mod media_type;
+pub mod outboard;
 mod record;
 pub mod space;
 pub mod temp;
@@ -150,6 +153,14 @@ impl Store {
         let objects_dir_handle = Directory::create(&objects_dir)
             .await
             .ctx("create", &objects_dir)?;
+        let outboards_dir = outboard::dir_of(&objects_dir);
+        close_dir(
+            Directory::create(&outboards_dir)
+                .await
+                .ctx("create", &outboards_dir)?,
+            &outboards_dir,
+        )
+        .await?;
         close_dir(
             Directory::create(&tmp_dir).await.ctx("create", &tmp_dir)?,
             &tmp_dir,
@@ -342,6 +353,11 @@ impl Store {
                 }
             })?;
         }
+        // Derived data: an object without its outboard is served all the same (its proofs
+        // answer "not available" until it is rebuilt).
+        if let Err(e) = outboard::write(&self.objects_dir, id, &digest.outboard).await {
+            tracing::warn!(%id, error = %e, "could not write the object's outboard");
+        }
         Ok(())
     }
 
@@ -449,6 +465,10 @@ pub async fn unlink_objects(objects_dir: &Path, ids: &[DataObjectId]) -> Result<
                 });
             }
         }
+        outboard::remove(objects_dir, *id).await.ctx(
+            "unlink removed object's outboard",
+            outboard::path_of(objects_dir, *id),
+        )?;
     }
     sync_dir(objects_dir).await
 }

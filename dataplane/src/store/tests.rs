@@ -291,8 +291,10 @@ fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
     run(async {
         let (mut store, _) = Store::open(dir.path()).await.unwrap();
         let bag: hecaton_shared::BagId = "dynamic:channel:4".parse().unwrap();
-        for (id, bytes) in [(1u64, &b"one"[..]), (2, b"two"), (3, b"three")] {
-            let (tmp, digest) = write_tmp(&store, &format!("t{id}"), bytes).await;
+        // More than one 16 KiB group each, so each has an outboard.
+        let big = |b: u8| vec![b; 40_000];
+        for (id, bytes) in [(1u64, big(1)), (2, big(2)), (3, big(3))] {
+            let (tmp, digest) = write_tmp(&store, &format!("t{id}"), &bytes).await;
             let item = Publish {
                 id: DataObjectId(id),
                 from: tmp,
@@ -316,15 +318,21 @@ fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
             "out of the catalog at once"
         );
         let objects = store.objects_dir().to_owned();
+        let outboards = outboard::dir_of(&objects);
+        assert!(exists(&outboards.join("1")));
         unlink_objects(&objects, &[DataObjectId(1)]).await.unwrap();
         assert!(!exists(&objects.join("1")));
+        assert!(!exists(&outboards.join("1")), "its outboard goes with it");
         assert!(exists(&objects.join("2")));
+        assert!(exists(&outboards.join("2")));
         store.close().await.unwrap();
 
         let (store, rec) = Store::open(dir.path()).await.unwrap();
         assert_eq!(rec.finished_removals, 1);
         assert!(rec.unknown_files.is_empty(), "{:?}", rec.unknown_files);
         assert!(!exists(&objects.join("2")));
+        assert!(!exists(&outboards.join("2")));
+        assert!(exists(&outboards.join("3")));
         assert_eq!(
             store.catalog().ids().collect::<Vec<_>>(),
             vec![DataObjectId(3)]

@@ -7,6 +7,7 @@ mod distributor;
 mod hostile;
 mod import;
 mod pki;
+mod proofs;
 mod protection;
 mod replication;
 mod serving;

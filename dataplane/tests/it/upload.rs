@@ -147,6 +147,19 @@ fn an_upload_is_verified_published_served_at_once_and_reported() {
     assert_eq!(got.status, 200);
     assert!(got.body == f.video, "served bytes differ from the upload");
     assert!(tmp_is_empty(&f.store));
+    // Its outboard was made while it was hashed: any chunk proves against the content id.
+    let size = f.video.len() as u64;
+    assert_eq!(
+        std::fs::metadata(f.store.join("outboards/1"))
+            .unwrap()
+            .len(),
+        hecaton_shared::bao::outboard_len(size)
+    );
+    let proof = f.server.get("/api/v1/proofs/1?chunk=150", &[]);
+    assert_eq!(proof.status, 200);
+    let root = *ContentId::of(&f.video).digest();
+    let chunk = hecaton_shared::bao::verify_group(&root, size, 150, &proof.body).unwrap();
+    assert!(chunk == &f.video[150 * 16384..151 * 16384]);
     let again = post(&f.server, &query(1, 0, CHANNEL), &multipart(&f.video), "");
     assert_eq!(again.status, 400);
     assert_eq!(

@@ -1,0 +1,164 @@
+//! `GET /api/v1/proofs/{id}?chunk=N`: one 16 KiB chunk (a BLAKE3 group, `hecaton_shared::bao`)
+//! of a stored object with the tree's pairs from the root down to it, which anyone who knows
+//! the object's size and content id (both on chain) checks without trusting this node. It is
+//! answered from the store only: the pairs from the object's outboard, the chunk from its file,
+//! and the whole checked against the content id before it goes out (a damaged outboard or file
+//! answers an error, never a proof that fails).
+//!
+//! Body: `64 × depth` bytes of pairs, root first, then the chunk's bytes
+//! (`application/vnd.hecaton.blake3-proof`); headers `X-Object-Size`, `X-Proof-Chunk` and
+//! `X-Proof-Chunk-Size` say what it is.
+
+use std::io;
+
+use hecaton_shared::bao::{self, ProofError};
+use hecaton_shared::DataObjectId;
+use tracing::{error, warn};
+
+use crate::http::response::error_body;
+use crate::serve::exchange::Exchange;
+use crate::serve::respond::Typed;
+use crate::store::outboard::{self, ReadError};
+
+/// The proof's media type.
+pub const CONTENT_TYPE: &[u8] = b"application/vnd.hecaton.blake3-proof";
+
+/// Seconds a client is asked to wait when an object's outboard is not there.
+const RETRY_AFTER: &[u8] = b"60";
+
+/// Answers a proof request for `id_text` (the path segment after `proofs/`).
+pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
+    let Ok(id) = id_text.parse::<DataObjectId>() else {
+        let body = error_body("request_exception", "the object id must be a decimal u64");
+        return ex.json(400, &body).await;
+    };
+    let Some(chunk) = chunk_param(ex.req.query.as_deref()) else {
+        let body = error_body(
+            "request_exception",
+            "query parameter chunk must be a decimal u64 (the 16 KiB chunk's index)",
+        );
+        return ex.json(400, &body).await;
+    };
+    let catalog = ex.shard.catalog();
+    let Some(meta) = catalog.get(id) else {
+        let body = error_body("files", "File not found.");
+        return ex.json(404, &body).await;
+    };
+    let size_text = meta.size.to_string();
+    let steps = match bao::path(meta.size, chunk) {
+        Ok(steps) => steps,
+        Err(e) => {
+            let body = error_body("request_exception", &e.to_string());
+            return ex
+                .json_with(416, &[("X-Object-Size", size_text.as_bytes())], &body)
+                .await;
+        }
+    };
+    let objects_dir = catalog.objects_dir();
+    let pairs = match outboard::read_path(objects_dir, id, meta.size, &steps).await {
+        Ok(pairs) => pairs,
+        Err(e @ (ReadError::Missing | ReadError::WrongLength { .. })) => {
+            warn!(object = %id, "no proof: {e}");
+            let body = error_body(
+                "proofs",
+                "The object's tree is not available on this node yet; try again later.",
+            );
+            return ex
+                .json_with(503, &[("Retry-After", RETRY_AFTER)], &body)
+                .await;
+        }
+        Err(ReadError::Io(e)) => {
+            error!(object = %id, "no proof: reading the outboard: {e}");
+            let body = error_body("proofs", "Error: the object's tree cannot be read");
+            return ex.json(500, &body).await;
+        }
+    };
+    let range = bao::group_range(meta.size, chunk);
+    let bytes = match read_chunk(&ex, &catalog, &meta, range.start, range.end - range.start).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            error!(object = %id, "no proof: reading the object: {e}");
+            let body = error_body("files", "Error: the object cannot be read");
+            return ex.json(500, &body).await;
+        }
+    };
+    let mut wire = pairs;
+    wire.extend_from_slice(&bytes);
+    if let Err(e) = bao::verify_group(meta.content_id.digest(), meta.size, chunk, &wire) {
+        let what = match e {
+            ProofError::Mismatch { depth } if depth == steps.len() => "its bytes",
+            _ => "its tree",
+        };
+        error!(object = %id, chunk, "stored object fails its own proof ({what}): {e}");
+        let body = error_body(
+            "proofs",
+            "Error: the stored object does not match its content id",
+        );
+        return ex.json(500, &body).await;
+    }
+    let chunk_text = chunk.to_string();
+    let group_text = bao::GROUP.to_string();
+    let extra: [(&str, &[u8]); 3] = [
+        ("X-Object-Size", size_text.as_bytes()),
+        ("X-Proof-Chunk", chunk_text.as_bytes()),
+        ("X-Proof-Chunk-Size", group_text.as_bytes()),
+    ];
+    let typed = Typed {
+        content_type: CONTENT_TYPE,
+        extra: &extra,
+        body: &wire,
+    };
+    ex.body(200, typed).await
+}
+
+/// `chunk=N` from a query string.
+fn chunk_param(query: Option<&str>) -> Option<u64> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("chunk="))
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Reads `len` bytes (at most one chunk) of the object from `start`.
+async fn read_chunk(
+    ex: &Exchange<'_>,
+    catalog: &crate::store::Catalog,
+    meta: &crate::store::Published,
+    start: u64,
+    len: u64,
+) -> io::Result<Vec<u8>> {
+    let open = ex.shard.files.get(catalog, meta).await?;
+    if let Some(inline) = &open.inline {
+        return Ok(inline[start as usize..(start + len) as usize].to_vec());
+    }
+    let bytes = open.file.read_at(start, len as usize).await?;
+    if bytes.len() as u64 != len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "object file is shorter than its index record",
+        ));
+    }
+    Ok(bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_param;
+
+    #[test]
+    fn the_chunk_is_a_decimal_u64() {
+        assert_eq!(chunk_param(Some("chunk=0")), Some(0));
+        assert_eq!(chunk_param(Some("x=1&chunk=42")), Some(42));
+        for bad in [
+            "chunk=",
+            "chunk=-1",
+            "chunk=1e3",
+            "chunk=99999999999999999999",
+            "x=1",
+        ] {
+            assert_eq!(chunk_param(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(chunk_param(None), None);
+    }
+}

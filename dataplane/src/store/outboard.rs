@@ -1,0 +1,143 @@
+//! Outboards: each stored object's BLAKE3 tree above 16 KiB groups (`hecaton_shared::bao`), in
+//! `outboards/<id>` beside `objects/`, from which proofs of any part of the object are cut.
+//!
+//! An outboard is derived from the object's bytes, which the content id already pins: it is
+//! written when the object is published (the pairs were computed while the bytes were hashed),
+//! renamed into place, and never synced. A crash may lose or truncate one; a reader finds the
+//! wrong length, and every proof cut from one is checked against the content id before it goes
+//! out, so a lost or damaged outboard means "not available", never a wrong answer. Objects of
+//! one group (16 KiB or less) have none.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use glommio::io::BufferedFile;
+use hecaton_shared::bao::{self, PathStep, PAIR};
+use hecaton_shared::DataObjectId;
+
+/// The outboards' directory of the store whose objects are in `objects_dir`.
+pub fn dir_of(objects_dir: &Path) -> PathBuf {
+    objects_dir.with_file_name("outboards")
+}
+
+/// Where object `id`'s outboard lives.
+pub fn path_of(objects_dir: &Path, id: DataObjectId) -> PathBuf {
+    dir_of(objects_dir).join(id.to_string())
+}
+
+/// Writes an outboard into place (a temp name, then a rename, so a reader never sees a file
+/// being written). Not synced: see the module docs.
+pub async fn write(objects_dir: &Path, id: DataObjectId, pairs: &[u8]) -> io::Result<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let to = path_of(objects_dir, id);
+    let tmp = to.with_extension("tmp");
+    let file = BufferedFile::create(&tmp).await?;
+    let written = file.write_at(pairs.to_vec(), 0).await;
+    let closed = file.close().await;
+    match (written, closed) {
+        (Ok(n), Ok(())) if n == pairs.len() => {}
+        (Ok(_), Ok(())) => {
+            let _ = glommio::io::remove(&tmp).await;
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "short outboard write",
+            ));
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = glommio::io::remove(&tmp).await;
+            return Err(e.into());
+        }
+    }
+    glommio::io::rename(&tmp, &to).await?;
+    Ok(())
+}
+
+/// Removes object `id`'s outboard, if it has one.
+pub async fn remove(objects_dir: &Path, id: DataObjectId) -> io::Result<()> {
+    match glommio::io::remove(path_of(objects_dir, id)).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let e = io::Error::from(e);
+            if e.kind() == io::ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Why an outboard's pairs could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// There is none (an object stored before outboards, or one a crash lost).
+    #[error("the object has no outboard")]
+    Missing,
+    /// It has the wrong length for the object (a crash cut it short).
+    #[error("the object's outboard is {got} bytes where {expected} were expected")]
+    WrongLength {
+        /// Bytes an outboard of the object has.
+        expected: u64,
+        /// Bytes found.
+        got: u64,
+    },
+    /// The file system failed.
+    #[error("reading the outboard: {0}")]
+    Io(io::Error),
+}
+
+/// Reads the pairs on a path through object `id`'s tree (`size` bytes), root first.
+pub async fn read_path(
+    objects_dir: &Path,
+    id: DataObjectId,
+    size: u64,
+    steps: &[PathStep],
+) -> Result<Vec<u8>, ReadError> {
+    if steps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let file = match BufferedFile::open(path_of(objects_dir, id)).await {
+        Ok(f) => f,
+        Err(e) => {
+            let e = io::Error::from(e);
+            return Err(if e.kind() == io::ErrorKind::NotFound {
+                ReadError::Missing
+            } else {
+                ReadError::Io(e)
+            });
+        }
+    };
+    let result = read_steps(&file, size, steps).await;
+    let _ = file.close().await;
+    result
+}
+
+async fn read_steps(
+    file: &BufferedFile,
+    size: u64,
+    steps: &[PathStep],
+) -> Result<Vec<u8>, ReadError> {
+    let expected = bao::outboard_len(size);
+    let got = file
+        .file_size()
+        .await
+        .map_err(|e| ReadError::Io(e.into()))?;
+    if got != expected {
+        return Err(ReadError::WrongLength { expected, got });
+    }
+    let mut pairs = Vec::with_capacity(steps.len() * PAIR);
+    for step in steps {
+        let at = step.index * PAIR as u64;
+        let bytes = file
+            .read_at(at, PAIR)
+            .await
+            .map_err(|e| ReadError::Io(e.into()))?;
+        if bytes.len() != PAIR {
+            return Err(ReadError::WrongLength { expected, got });
+        }
+        pairs.extend_from_slice(&bytes);
+    }
+    Ok(pairs)
+}

@@ -1,0 +1,120 @@
+//! `GET /api/v1/proofs/{id}?chunk=N`: every chunk of stored objects proves against the content
+//! id alone (checked here with the shared verifier, as an auditor would); a missing or damaged
+//! outboard, and damaged bytes, answer errors rather than proofs that fail.
+
+use hecaton_shared::bao;
+use hecaton_shared::ContentId;
+
+use crate::support::*;
+
+const SIZES: [(u64, usize); 5] = [(1, 5), (2, 16384), (3, 100_000), (4, (1 << 20) + 3), (5, 0)];
+
+fn check_all(server: &Server, id: u64, data: &[u8]) {
+    let size = data.len() as u64;
+    let root = *ContentId::of(data).digest();
+    for k in 0..bao::groups(size) {
+        let r = server.get(&format!("/api/v1/proofs/{id}?chunk={k}"), &[]);
+        assert_eq!(
+            r.status,
+            200,
+            "object {id} chunk {k}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.hecaton.blake3-proof")
+        );
+        assert_eq!(r.header("x-object-size"), Some(size.to_string().as_str()));
+        assert_eq!(r.header("x-proof-chunk"), Some(k.to_string().as_str()));
+        let range = bao::group_range(size, k);
+        let bytes = bao::verify_group(&root, size, k, &r.body)
+            .unwrap_or_else(|e| panic!("object {id} chunk {k}: {e}"));
+        assert_eq!(bytes, &data[range.start as usize..range.end as usize]);
+    }
+}
+
+#[test]
+fn every_chunk_of_every_object_proves_against_its_content_id() {
+    let files: Vec<(u64, Vec<u8>)> = SIZES.iter().map(|(id, n)| (*id, bytes(*n, *id))).collect();
+    let (_dir, store) = store_with(&files);
+    let server = Server::start(&store, &[]);
+    for (id, data) in &files {
+        check_all(&server, *id, data);
+    }
+    // Only objects of more than one chunk have an outboard.
+    assert!(!store.join("outboards/1").exists());
+    assert!(!store.join("outboards/2").exists());
+    assert_eq!(
+        std::fs::metadata(store.join("outboards/4")).unwrap().len(),
+        bao::outboard_len((1 << 20) + 3)
+    );
+
+    let past = server.get("/api/v1/proofs/4?chunk=65", &[]);
+    assert_eq!(past.status, 416);
+    assert_eq!(past.header("x-object-size"), Some("1048579"));
+    for bad in [
+        "/api/v1/proofs/4",
+        "/api/v1/proofs/4?chunk=x",
+        "/api/v1/proofs/x?chunk=0",
+    ] {
+        assert_eq!(server.get(bad, &[]).status, 400, "{bad}");
+    }
+    assert_eq!(server.get("/api/v1/proofs/99?chunk=0", &[]).status, 404);
+    assert_eq!(
+        server
+            .request("POST", "/api/v1/proofs/4?chunk=0", &[])
+            .status,
+        405
+    );
+    // HEAD: the GET's head, no body.
+    let head = server.request("HEAD", "/api/v1/proofs/4?chunk=3", &[]);
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+}
+
+#[test]
+fn a_missing_or_damaged_outboard_or_object_answers_an_error_not_a_bad_proof() {
+    let data3 = bytes(100_000, 3);
+    let data4 = bytes(300_000, 4);
+    let data6 = bytes(200_000, 6);
+    let files = vec![(3, data3), (4, data4.clone()), (6, data6)];
+    let (_dir, store) = store_with(&files);
+    let server = Server::start(&store, &[]);
+    check_all(&server, 4, &data4);
+
+    // Gone (an object stored before outboards, or lost in a crash): try again later.
+    std::fs::remove_file(store.join("outboards/3")).unwrap();
+    let r = server.get("/api/v1/proofs/3?chunk=1", &[]);
+    assert_eq!(r.status, 503);
+    assert!(r.header("retry-after").is_some());
+
+    // Cut short: the same.
+    let ob6 = store.join("outboards/6");
+    let len = std::fs::metadata(&ob6).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&ob6)
+        .unwrap()
+        .set_len(len - 64)
+        .unwrap();
+    assert_eq!(server.get("/api/v1/proofs/6?chunk=0", &[]).status, 503);
+
+    // A pair changed: refused, never a proof that fails.
+    let ob4 = store.join("outboards/4");
+    let mut pairs = std::fs::read(&ob4).unwrap();
+    let last = pairs.len() - 1;
+    pairs[last] ^= 1; // the root's right half: on the path of every chunk in the right subtree
+    std::fs::write(&ob4, &pairs).unwrap();
+    assert_eq!(server.get("/api/v1/proofs/4?chunk=18", &[]).status, 500);
+    pairs[last] ^= 1;
+    std::fs::write(&ob4, &pairs).unwrap();
+    check_all(&server, 4, &data4);
+
+    // A byte of the object flipped on disk: that chunk is refused, the others still prove.
+    let object = store.join("objects/4");
+    let mut stored = std::fs::read(&object).unwrap();
+    stored[5 * 16384 + 10] ^= 0x80;
+    std::fs::write(&object, &stored).unwrap();
+    assert_eq!(server.get("/api/v1/proofs/4?chunk=5", &[]).status, 500);
+    assert_eq!(server.get("/api/v1/proofs/4?chunk=6", &[]).status, 200);
+}
