@@ -9,6 +9,7 @@
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HECATON_BUILD"), ")");
 
 pub use hecaton_vocabulary::account;
+pub mod audit;
 pub mod chain;
 pub mod distributor;
 pub mod http_server;

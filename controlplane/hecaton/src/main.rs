@@ -66,6 +66,9 @@ enum Command {
     /// Signed calls to a distributor's operator API (stop/start the public API, shutdown,
     /// set worker, set buckets).
     DistributorApi(cli::distributor::DistributorApiCmd),
+    /// Ask storage buckets to prove they hold what the chain says they store: random objects
+    /// of their bags, one 16 KiB chunk each, checked against the content ids on chain.
+    Audit(cli::audit::AuditCmd),
     /// Offline helpers: a file's content id, a bag id's syntax.
     Util {
         /// Print JSON instead of text.
@@ -194,6 +197,7 @@ fn main() -> ExitCode {
             Command::DistributorNode(cmd) => cmd.run().await,
             Command::DistributorApi(cmd) => cmd.run().await,
             Command::Util { json, command } => command.run(json),
+            Command::Audit(cmd) => cmd.run().await,
             Command::Tune(_) | Command::Dataplane(_) | Command::Dev(_) => {
                 unreachable!("handled above")
             }

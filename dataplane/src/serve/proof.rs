@@ -1,8 +1,9 @@
 //! `GET /api/v1/proofs/{id}?chunk=N`: one 16 KiB chunk (a BLAKE3 group, `hecaton_shared::bao`)
 //! of a stored object with the tree's pairs from the root down to it, which anyone who knows
 //! the object's size and content id (both on chain) checks without trusting this node. It is
-//! answered from the store only: the pairs from the object's outboard, the chunk from its file,
-//! and the whole checked against the content id before it goes out (a damaged outboard or file
+//! answered from the store as it is on disk: the pairs from the object's outboard, the chunk
+//! from its file (both opened for the request), and the whole checked against the content id
+//! before it goes out (a damaged outboard or file
 //! answers an error, never a proof that fails).
 //!
 //! Body: `64 × depth` bytes of pairs, root first, then the chunk's bytes
@@ -11,6 +12,7 @@
 
 use std::io;
 
+use glommio::io::BufferedFile;
 use hecaton_shared::bao::{self, ProofError};
 use hecaton_shared::DataObjectId;
 use tracing::{error, warn};
@@ -74,12 +76,17 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         }
     };
     let range = bao::group_range(meta.size, chunk);
-    let bytes = match read_chunk(&ex, &catalog, &meta, range.start, range.end - range.start).await {
+    let bytes = match read_chunk(&catalog, &meta, range.start, range.end - range.start).await {
         Ok(bytes) => bytes,
         Err(e) => {
             error!(object = %id, "no proof: reading the object: {e}");
-            let body = error_body("files", "Error: the object cannot be read");
-            return ex.json(500, &body).await;
+            let (status, message) = if e.kind() == io::ErrorKind::NotFound {
+                (404, "File not found.")
+            } else {
+                (500, "Error: the object cannot be read")
+            };
+            let body = error_body("files", message);
+            return ex.json(status, &body).await;
         }
     };
     let mut wire = pairs;
@@ -120,19 +127,19 @@ fn chunk_param(query: Option<&str>) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Reads `len` bytes (at most one chunk) of the object from `start`.
+/// Reads `len` bytes (at most one chunk) of the object from `start`, from its file opened
+/// afresh: not through the shard's open files, whose descriptors keep a deleted file's bytes
+/// readable (a proof tells what the store holds now).
 async fn read_chunk(
-    ex: &Exchange<'_>,
     catalog: &crate::store::Catalog,
     meta: &crate::store::Published,
     start: u64,
     len: u64,
 ) -> io::Result<Vec<u8>> {
-    let open = ex.shard.files.get(catalog, meta).await?;
-    if let Some(inline) = &open.inline {
-        return Ok(inline[start as usize..(start + len) as usize].to_vec());
-    }
-    let bytes = open.file.read_at(start, len as usize).await?;
+    let file = BufferedFile::open(catalog.path_of(meta.id)).await?;
+    let read = file.read_at(start, len as usize).await;
+    let _ = file.close().await;
+    let bytes = read?;
     if bytes.len() as u64 != len {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,

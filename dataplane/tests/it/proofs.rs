@@ -77,7 +77,8 @@ fn a_missing_or_damaged_outboard_or_object_answers_an_error_not_a_bad_proof() {
     let data3 = bytes(100_000, 3);
     let data4 = bytes(300_000, 4);
     let data6 = bytes(200_000, 6);
-    let files = vec![(3, data3), (4, data4.clone()), (6, data6)];
+    let data7 = bytes(50_000, 7);
+    let files = vec![(3, data3), (4, data4.clone()), (6, data6), (7, data7.clone())];
     let (_dir, store) = store_with(&files);
     let server = Server::start(&store, &[]);
     check_all(&server, 4, &data4);
@@ -117,4 +118,10 @@ fn a_missing_or_damaged_outboard_or_object_answers_an_error_not_a_bad_proof() {
     std::fs::write(&object, &stored).unwrap();
     assert_eq!(server.get("/api/v1/proofs/4?chunk=5", &[]).status, 500);
     assert_eq!(server.get("/api/v1/proofs/4?chunk=6", &[]).status, 200);
+
+    // A file deleted under a running node: its proofs fail at once, though an open descriptor
+    // (the shard's open files, from the GET) still reads the bytes.
+    assert!(server.get("/api/v1/files/7", &[]).body == data7);
+    std::fs::remove_file(store.join("objects/7")).unwrap();
+    assert_eq!(server.get("/api/v1/proofs/7?chunk=0", &[]).status, 404);
 }

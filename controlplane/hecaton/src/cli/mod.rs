@@ -1,5 +1,6 @@
 //! The `hecaton` command line: the chain service and the leader, operator and member commands.
 
+pub mod audit;
 pub mod bag_batch;
 pub mod bag_plan;
 pub mod chain;

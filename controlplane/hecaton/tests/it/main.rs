@@ -1,5 +1,6 @@
 //! Integration tests: the real `hecaton` binary on loopback (port 0).
 
+mod audit;
 mod chain_api;
 mod cli;
 mod crash;

@@ -15,15 +15,15 @@ use crate::support::{cli, client, ChainProcess};
 const FAST_SYNC: &str = "probe_interval_secs = 1\nretry_secs = 1\nretry_max_secs = 2\n";
 const FAST_CLEANUP: &str = "[cleanup]\nrecheck_secs = 1\nhead_timeout_secs = 2\n";
 
-struct Network {
+pub(crate) struct Network {
     dir: tempfile::TempDir,
-    chain: ChainProcess,
+    pub(crate) chain: ChainProcess,
     ports: Vec<u16>,
 }
 
 impl Network {
     /// A chain with `n` storage buckets (one per node, all storing every bag).
-    fn new(n: usize) -> Network {
+    pub(crate) fn new(n: usize) -> Network {
         let dir = tempfile::tempdir().unwrap();
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let chain = chain_for(&dir.path().join("chain"), &ports);
@@ -31,7 +31,7 @@ impl Network {
     }
 
     /// Starts node `index` with `sync` settings added to `[sync]`.
-    fn node(&self, index: usize, sync: &str) -> StorageNode {
+    pub(crate) fn node(&self, index: usize, sync: &str) -> StorageNode {
         let extra = format!("[sync]\n{FAST_SYNC}{sync}{FAST_CLEANUP}");
         StorageNode::start(
             &self.chain,
@@ -43,13 +43,13 @@ impl Network {
         )
     }
 
-    fn path(&self, name: &str) -> std::path::PathBuf {
+    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)
     }
 }
 
 /// Uploads `bytes` as object `id` to `node` (its bucket is its index) and waits for acceptance.
-async fn upload_accepted(
+pub(crate) async fn upload_accepted(
     chain: &ChainProcess,
     node: &StorageNode,
     bucket: u64,
@@ -87,7 +87,7 @@ async fn status_code(node: &StorageNode, id: u64) -> u16 {
 }
 
 /// Waits until `node` serves exactly `bytes` as object `id`.
-async fn replicated(node: &StorageNode, id: u64, bytes: &[u8], secs: u64) {
+pub(crate) async fn replicated(node: &StorageNode, id: u64, bytes: &[u8], secs: u64) {
     eventually(secs, &format!("object {id} on {}", node.public), || async {
         served(node, id).await.filter(|b| b == bytes).map(|_| ())
     })
