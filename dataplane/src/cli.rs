@@ -132,6 +132,14 @@ pub struct ServeArgs {
     /// Shares of each shard's replication task queue (serving has 1000).
     #[arg(long, default_value_t = hecaton_dataplane_sched_default())]
     replication_shares: usize,
+    /// Storage node: MiB per second the scrub reads to re-check stored objects against their
+    /// content ids (0: no scrub).
+    #[arg(long, default_value_t = crate::control::scrub::ScrubConfig::default().bytes_per_sec >> 20)]
+    scrub_mib_per_sec: u64,
+    /// Storage node: hours from the start of one scrub pass over the store to the next (0: one
+    /// after the other).
+    #[arg(long, default_value_t = crate::control::scrub::ScrubConfig::default().pass_every.as_secs() / 3600)]
+    scrub_pass_hours: u64,
     /// Seconds between sweeps of temp leftovers and stale resumable uploads.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     sweep_interval_secs: u64,
@@ -354,6 +362,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             },
         },
         sweep_interval: Duration::from_secs(args.sweep_interval_secs),
+        scrub: crate::control::scrub::ScrubConfig {
+            bytes_per_sec: args.scrub_mib_per_sec << 20,
+            pass_every: Duration::from_secs(args.scrub_pass_hours * 3600),
+        },
         tls: crate::tls::TlsSettings {
             ca_file: args.tls_ca_file,
             server: args

@@ -4,10 +4,10 @@
 //! locks); the control executor sums the slots and reports them to the control plane, which
 //! exposes them on its Prometheus endpoint.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use hecaton_shared::socket::{DataPlaneMetrics, RouteMetrics, LATENCY_BUCKETS_US};
+use hecaton_shared::socket::{DataPlaneMetrics, RouteMetrics, ScrubCounters, LATENCY_BUCKETS_US};
 
 use crate::http::request::{Method, Request};
 
@@ -55,12 +55,13 @@ pub enum UploadOutcome {
 
 const OUTCOMES: [&str; 4] = ["stored", "refused", "aborted", "failed"];
 /// Removal reasons (`RemovalReason::label`).
-const REMOVALS: [&str; 5] = [
+const REMOVALS: [&str; 6] = [
     "object_deleted",
     "bag_deleted",
     "unassigned",
     "evicted",
     "not_distributed",
+    "corrupt",
 ];
 const BUCKETS: usize = LATENCY_BUCKETS_US.len() + 1;
 
@@ -129,6 +130,56 @@ pub enum Served {
 pub struct Metrics {
     slots: Box<[Slot]>,
     removals: [AtomicU64; REMOVALS.len()],
+    /// The scrub's counters (written by the control executor only).
+    pub scrub: ScrubStats,
+}
+
+/// The scrub's progress and findings (see `hecaton_shared::socket::ScrubCounters`).
+#[derive(Debug, Default)]
+pub struct ScrubStats {
+    /// A rate is set.
+    pub enabled: AtomicBool,
+    /// Passes finished.
+    pub passes: AtomicU64,
+    /// Objects checked in the current pass.
+    pub pass_checked: AtomicU64,
+    /// Objects in the store when the pass started.
+    pub pass_total: AtomicU64,
+    /// End of the last pass, Unix seconds.
+    pub last_pass_end: AtomicU64,
+    /// Objects checked.
+    pub checked: AtomicU64,
+    /// Their bytes.
+    pub bytes: AtomicU64,
+    /// Objects found corrupt.
+    pub corrupt: AtomicU64,
+    /// Corrupt objects published again since.
+    pub repaired: AtomicU64,
+    /// Outboards written for objects without one.
+    pub outboards_written: AtomicU64,
+}
+
+impl ScrubStats {
+    /// Adds `n` to one counter.
+    pub fn add(c: &AtomicU64, n: u64) {
+        add(c, n);
+    }
+
+    fn snapshot(&self) -> ScrubCounters {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ScrubCounters {
+            enabled: self.enabled.load(Ordering::Relaxed),
+            passes: get(&self.passes),
+            pass_checked: get(&self.pass_checked),
+            pass_total: get(&self.pass_total),
+            last_pass_end: get(&self.last_pass_end),
+            checked: get(&self.checked),
+            bytes: get(&self.bytes),
+            corrupt: get(&self.corrupt),
+            repaired: get(&self.repaired),
+            outboards_written: get(&self.outboards_written),
+        }
+    }
 }
 
 fn add(c: &AtomicU64, n: u64) {
@@ -141,6 +192,7 @@ impl Metrics {
         Self {
             slots: (0..shards.max(1)).map(|_| Slot::default()).collect(),
             removals: Default::default(),
+            scrub: ScrubStats::default(),
         }
     }
 
@@ -273,6 +325,7 @@ impl Metrics {
                 .iter()
                 .map(|u| (u.to_string(), 0))
                 .collect(),
+            scrub: self.scrub.snapshot(),
             ..DataPlaneMetrics::default()
         };
         for s in self.slots.iter() {

@@ -107,6 +107,36 @@ impl Collector for ReportedCollector {
                 "Response body bytes that were not in the page cache, read from the disk by io_uring",
                 m.uncached_body_bytes,
             ),
+            (
+                "hecaton_scrub_checked_objects",
+                "Objects the scrub re-read and checked against their content ids",
+                m.scrub.checked,
+            ),
+            (
+                "hecaton_scrub_checked_bytes",
+                "Bytes the scrub re-read",
+                m.scrub.bytes,
+            ),
+            (
+                "hecaton_scrub_corrupt_objects",
+                "Objects the scrub found not matching their content ids (set aside, fetched again)",
+                m.scrub.corrupt,
+            ),
+            (
+                "hecaton_scrub_repaired_objects",
+                "Corrupt objects published again since",
+                m.scrub.repaired,
+            ),
+            (
+                "hecaton_scrub_outboards_written",
+                "Outboards the scrub wrote for objects that had none",
+                m.scrub.outboards_written,
+            ),
+            (
+                "hecaton_scrub_passes",
+                "Scrub passes over the whole store finished",
+                m.scrub.passes,
+            ),
         ] {
             let family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter(value).encode(family)?;

@@ -74,6 +74,8 @@ allow_private_peers = false
 # tls_check_secs = 60                          # between checks of the files for a renewal
 # tls_ca_file = ""                  # CA certificates trusted for peers besides the bundled roots
 # peer_idle_connections = 4, peer_keep_alive_ms = 4000  # kept-alive connections to peers
+# scrub_mib_per_sec = 16            # re-reads stored objects against their content ids (0: off)
+# scrub_pass_hours = 168            # from the start of one pass over the store to the next
 # idle_timeout_secs = 60, header_timeout_ms = 10000, send_timeout_secs = 60,
 # max_connections_per_shard = 4096, fetch_max_secs = 3600, sweep_interval_secs = 600
 
@@ -285,6 +287,12 @@ pub struct DataPlaneConfig {
     /// How long an idle peer connection is kept, ms.
     #[serde(default)]
     pub peer_keep_alive_ms: Option<u64>,
+    /// The scrub's read rate, MiB/s (0: no scrub).
+    #[serde(default)]
+    pub scrub_mib_per_sec: Option<u64>,
+    /// From the start of one scrub pass to the next, hours.
+    #[serde(default)]
+    pub scrub_pass_hours: Option<u64>,
 }
 
 impl DataPlaneConfig {
@@ -314,6 +322,8 @@ impl DataPlaneConfig {
             ("tls-check-secs", self.tls_check_secs),
             ("peer-idle-connections", self.peer_idle_connections),
             ("peer-keep-alive-ms", self.peer_keep_alive_ms),
+            ("scrub-mib-per-sec", self.scrub_mib_per_sec),
+            ("scrub-pass-hours", self.scrub_pass_hours),
         ];
         let mut args: Vec<String> = all
             .into_iter()

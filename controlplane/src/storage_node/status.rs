@@ -306,6 +306,13 @@ pub fn router(status: Arc<NodeStatus>) -> Router {
 
 async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::Value> {
     let (s, a, y) = status.snapshot();
+    let scrub = status
+        .reported
+        .dataplane
+        .lock()
+        .expect("metrics")
+        .as_ref()
+        .map(|m| m.scrub.clone());
     Json(json!({
         "role": "storage",
         "version": env!("CARGO_PKG_VERSION"),
@@ -348,6 +355,7 @@ async fn get_status(State(status): State<Arc<NodeStatus>>) -> Json<serde_json::V
             "unplaced": y.unplaced,
             "removed": y.removed_by_reason,
         },
+        "scrub": scrub,
     }))
 }
 

@@ -4,6 +4,7 @@
 //! on index appends or on the control plane; shards hand it verified objects through a channel
 //! and read what it publishes (catalog, placement, summary) through [`Views`].
 
+pub mod scrub;
 mod session;
 mod sweep;
 pub mod writer;
@@ -46,6 +47,8 @@ pub struct ControlConfig {
     pub store: PathBuf,
     /// Period of the sweep.
     pub sweep_interval: Duration,
+    /// The scrub's pace (storage nodes).
+    pub scrub: scrub::ScrubConfig,
     /// Distributor: the cache.
     pub cache: Option<crate::cache::CacheConfig>,
     /// How long a resumable upload lives after its creation.
@@ -150,6 +153,8 @@ pub(crate) struct Ctx {
     pub fetch: LocalSender<Input>,
     pub publisher: Publisher,
     pub cache: mpsc::UnboundedSender<crate::cache::CacheEvent>,
+    /// Objects the scrub found corrupt and removed, until they are published again.
+    pub set_aside: std::cell::RefCell<std::collections::HashSet<hecaton_shared::DataObjectId>>,
 }
 
 impl Ctx {
@@ -205,6 +210,7 @@ pub async fn run(
         fetch: fetch_tx,
         publisher: writer.publisher,
         cache: cache_tx,
+        set_aside: Default::default(),
     });
     let c = ctx.clone();
     glommio::spawn_local(scheduler::run(
@@ -215,6 +221,7 @@ pub async fn run(
     ))
     .detach();
     glommio::spawn_local(sweep::run(ctx.clone())).detach();
+    glommio::spawn_local(scrub::run(ctx.clone())).detach();
     glommio::spawn_local(refresh_space(ctx.clone())).detach();
     let mut cache_manager = None;
     if let Some(config) = ctx.config.cache.clone() {

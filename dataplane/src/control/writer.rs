@@ -18,6 +18,7 @@ use hecaton_shared::{BagId, DataObjectId, StorageBucketId};
 use tracing::{info, warn};
 
 use super::Ctx;
+use crate::metrics::ScrubStats;
 use crate::store::{unlink_objects, Digest, Expected, Publish, Store, StoreError};
 
 /// How long a removed object's file stays after it left the catalog: a request that looked it
@@ -242,6 +243,10 @@ async fn publish(store: &mut Store, batch: Vec<PublishRequest>, ctx: &Ctx) {
         match &result {
             Ok(()) => {
                 info!(%id, size, "object published");
+                if ctx.set_aside.borrow_mut().remove(&id) {
+                    info!(%id, "an object the scrub found corrupt is whole again");
+                    ScrubStats::add(&ctx.views.metrics.scrub.repaired, 1);
+                }
                 stored.push(object);
             }
             Err(e) => warn!(%id, "publish failed: {e}"),

@@ -66,6 +66,8 @@ pub struct ServeConfig {
     pub replication: ReplicationConfig,
     /// Period of the sweep of temp leftovers and stale resumable uploads.
     pub sweep_interval: std::time::Duration,
+    /// The scrub's pace.
+    pub scrub: crate::control::scrub::ScrubConfig,
     /// Distributor: the cache.
     pub cache: Option<CacheConfig>,
     /// Bytes of the store's filesystem never written into (uploads are answered 507 first).
@@ -329,6 +331,7 @@ fn start_control(
         fetch_limits: config.replication.limits,
         store: config.store.clone(),
         sweep_interval: config.sweep_interval,
+        scrub: config.scrub,
         cache: config.cache.clone(),
         tus_expiry: config.limits.tus_expiry,
     };

@@ -1,9 +1,9 @@
 //! `GET /api/v1/proofs/{id}?chunk=N`: one 16 KiB chunk (a BLAKE3 group, `hecaton_shared::bao`)
 //! of a stored object with the tree's pairs from the root down to it, which anyone who knows
 //! the object's size and content id (both on chain) checks without trusting this node. It is
-//! answered from the store as it is on disk: the pairs from the object's outboard, the chunk
-//! from its file (both opened for the request), and the whole checked against the content id
-//! before it goes out (a damaged outboard or file
+//! answered from the store as it is on disk: the pairs from the object's outboard (for an object
+//! that keeps none, up to 1 MiB, from its bytes), the chunk from its file (both opened for the
+//! request), and the whole checked against the content id before it goes out (a damaged outboard or file
 //! answers an error, never a proof that fails).
 //!
 //! Body: `64 × depth` bytes of pairs, root first, then the chunk's bytes
@@ -56,10 +56,9 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
                 .await;
         }
     };
-    let objects_dir = catalog.objects_dir();
-    let pairs = match outboard::read_path(objects_dir, id, meta.size, &steps).await {
-        Ok(pairs) => pairs,
-        Err(e @ (ReadError::Missing | ReadError::WrongLength { .. })) => {
+    let (pairs, bytes) = match pieces(&catalog, &meta, chunk, &steps).await {
+        Ok(p) => p,
+        Err(Failure::Tree(e @ (ReadError::Missing | ReadError::WrongLength { .. }))) => {
             warn!(object = %id, "no proof: {e}");
             let body = error_body(
                 "proofs",
@@ -69,16 +68,12 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
                 .json_with(503, &[("Retry-After", RETRY_AFTER)], &body)
                 .await;
         }
-        Err(ReadError::Io(e)) => {
+        Err(Failure::Tree(ReadError::Io(e))) => {
             error!(object = %id, "no proof: reading the outboard: {e}");
             let body = error_body("proofs", "Error: the object's tree cannot be read");
             return ex.json(500, &body).await;
         }
-    };
-    let range = bao::group_range(meta.size, chunk);
-    let bytes = match read_chunk(&catalog, &meta, range.start, range.end - range.start).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
+        Err(Failure::Object(e)) => {
             error!(object = %id, "no proof: reading the object: {e}");
             let (status, message) = if e.kind() == io::ErrorKind::NotFound {
                 (404, "File not found.")
@@ -127,26 +122,97 @@ fn chunk_param(query: Option<&str>) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Reads `len` bytes (at most one chunk) of the object from `start`, from its file opened
-/// afresh: not through the shard's open files, whose descriptors keep a deleted file's bytes
-/// readable (a proof tells what the store holds now).
-async fn read_chunk(
+/// Why the pieces of a proof could not be had.
+enum Failure {
+    /// The outboard.
+    Tree(ReadError),
+    /// The object's file.
+    Object(io::Error),
+}
+
+/// Bytes read at a time when a small object's tree is rebuilt.
+const REBUILD_READ: usize = 64 * 1024;
+
+/// The pairs on the path to group `chunk`, root first, and the group's bytes: from the outboard
+/// and one read of the object when it keeps one, else from the whole object read afresh (at
+/// most [`outboard::KEPT_ABOVE`] bytes, [`REBUILD_READ`] at a time). Files are opened for the
+/// request, not taken from the shard's open files, whose descriptors keep a deleted file's
+/// bytes readable: a proof tells what the store holds now.
+async fn pieces(
     catalog: &crate::store::Catalog,
     meta: &crate::store::Published,
-    start: u64,
-    len: u64,
-) -> io::Result<Vec<u8>> {
-    let file = BufferedFile::open(catalog.path_of(meta.id)).await?;
-    let read = file.read_at(start, len as usize).await;
+    chunk: u64,
+    steps: &[bao::PathStep],
+) -> Result<(Vec<u8>, Vec<u8>), Failure> {
+    let range = bao::group_range(meta.size, chunk);
+    let file = BufferedFile::open(catalog.path_of(meta.id))
+        .await
+        .map_err(|e| Failure::Object(e.into()))?;
+    let result = if outboard::kept(meta.size) {
+        match outboard::read_path(catalog.objects_dir(), meta.id, meta.size, steps).await {
+            Ok(pairs) => read_exact(&file, range.start, range.end - range.start)
+                .await
+                .map(|bytes| (pairs, bytes))
+                .map_err(Failure::Object),
+            Err(e) => Err(Failure::Tree(e)),
+        }
+    } else {
+        rebuild(&file, meta.size, range, steps)
+            .await
+            .map_err(Failure::Object)
+    };
     let _ = file.close().await;
-    let bytes = read?;
+    result
+}
+
+/// Reads exactly `len` bytes at `start`.
+async fn read_exact(file: &BufferedFile, start: u64, len: u64) -> io::Result<Vec<u8>> {
+    let bytes = file.read_at(start, len as usize).await?;
     if bytes.len() as u64 != len {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "object file is shorter than its index record",
-        ));
+        return Err(shorter());
     }
     Ok(bytes.to_vec())
+}
+
+/// Rebuilds a small object's tree from its bytes, keeping the group in `range`.
+async fn rebuild(
+    file: &BufferedFile,
+    size: u64,
+    range: std::ops::Range<u64>,
+    steps: &[bao::PathStep],
+) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    let mut tree = bao::Outboarder::new();
+    let mut group = Vec::with_capacity((range.end - range.start) as usize);
+    let mut at = 0u64;
+    while at < size {
+        let piece = file
+            .read_at(at, ((size - at) as usize).min(REBUILD_READ))
+            .await?;
+        if piece.is_empty() {
+            return Err(shorter());
+        }
+        let end = at + piece.len() as u64;
+        let (from, to) = (range.start.max(at), range.end.min(end));
+        if from < to {
+            group.extend_from_slice(&piece[(from - at) as usize..(to - at) as usize]);
+        }
+        tree.update(&piece);
+        at = end;
+    }
+    let (_, outboard) = tree.finish();
+    let mut pairs = Vec::with_capacity(steps.len() * bao::PAIR);
+    for step in steps {
+        let at = step.index as usize * bao::PAIR;
+        pairs.extend_from_slice(&outboard[at..at + bao::PAIR]);
+    }
+    Ok((pairs, group))
+}
+
+fn shorter() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "object file is shorter than its index record",
+    )
 }
 
 #[cfg(test)]

@@ -355,7 +355,8 @@ impl Store {
         }
         // Derived data: an object without its outboard is served all the same (its proofs
         // answer "not available" until it is rebuilt).
-        if let Err(e) = outboard::write(&self.objects_dir, id, &digest.outboard).await {
+        if let Err(e) = outboard::write(&self.objects_dir, id, digest.size, &digest.outboard).await
+        {
             tracing::warn!(%id, error = %e, "could not write the object's outboard");
         }
         Ok(())

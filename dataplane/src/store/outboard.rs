@@ -5,8 +5,13 @@
 //! written when the object is published (the pairs were computed while the bytes were hashed),
 //! renamed into place, and never synced. A crash may lose or truncate one; a reader finds the
 //! wrong length, and every proof cut from one is checked against the content id before it goes
-//! out, so a lost or damaged outboard means "not available", never a wrong answer. Objects of
-//! one group (16 KiB or less) have none.
+//! out, so a lost or damaged outboard means "not available", never a wrong answer.
+//!
+//! Only objects larger than [`KEPT_ABOVE`] keep one: a smaller object's tree is rebuilt from its
+//! bytes when a proof is asked for (a read the size of a 1 MiB GET). A file per object cost
+//! small uploads 18% of their rate (256 × 1 MiB, `bench/compare-upload`: the writer created,
+//! wrote and renamed one more file per object, and each commit flushed them) and would double
+//! the inodes of a store of thumbnails.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,6 +19,14 @@ use std::path::{Path, PathBuf};
 use glommio::io::BufferedFile;
 use hecaton_shared::bao::{self, PathStep, PAIR};
 use hecaton_shared::DataObjectId;
+
+/// Objects up to this size keep no outboard.
+pub const KEPT_ABOVE: u64 = 1 << 20;
+
+/// Whether an object of `size` bytes keeps an outboard.
+pub fn kept(size: u64) -> bool {
+    size > KEPT_ABOVE
+}
 
 /// The outboards' directory of the store whose objects are in `objects_dir`.
 pub fn dir_of(objects_dir: &Path) -> PathBuf {
@@ -25,10 +38,16 @@ pub fn path_of(objects_dir: &Path, id: DataObjectId) -> PathBuf {
     dir_of(objects_dir).join(id.to_string())
 }
 
-/// Writes an outboard into place (a temp name, then a rename, so a reader never sees a file
-/// being written). Not synced: see the module docs.
-pub async fn write(objects_dir: &Path, id: DataObjectId, pairs: &[u8]) -> io::Result<()> {
-    if pairs.is_empty() {
+/// Writes the outboard of object `id` (`size` bytes) into place, if it keeps one (a temp name,
+/// then a rename, so a reader never sees a file being written). Not synced: see the module
+/// docs.
+pub async fn write(
+    objects_dir: &Path,
+    id: DataObjectId,
+    size: u64,
+    pairs: &[u8],
+) -> io::Result<()> {
+    if !kept(size) || pairs.is_empty() {
         return Ok(());
     }
     let to = path_of(objects_dir, id);

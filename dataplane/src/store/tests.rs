@@ -291,8 +291,8 @@ fn removal_is_durable_and_an_interrupted_unlink_is_finished_at_start() {
     run(async {
         let (mut store, _) = Store::open(dir.path()).await.unwrap();
         let bag: hecaton_shared::BagId = "dynamic:channel:4".parse().unwrap();
-        // More than one 16 KiB group each, so each has an outboard.
-        let big = |b: u8| vec![b; 40_000];
+        // More than 1 MiB each, so each keeps an outboard.
+        let big = |b: u8| vec![b; 1_100_000];
         for (id, bytes) in [(1u64, big(1)), (2, big(2)), (3, big(3))] {
             let (tmp, digest) = write_tmp(&store, &format!("t{id}"), &bytes).await;
             let item = Publish {

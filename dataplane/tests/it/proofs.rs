@@ -37,13 +37,15 @@ fn check_all(server: &Server, id: u64, data: &[u8]) {
 fn every_chunk_of_every_object_proves_against_its_content_id() {
     let files: Vec<(u64, Vec<u8>)> = SIZES.iter().map(|(id, n)| (*id, bytes(*n, *id))).collect();
     let (_dir, store) = store_with(&files);
-    let server = Server::start(&store, &[]);
+    // No scrub: it would find the damage done below before the proofs do.
+    let server = Server::start(&store, &["--scrub-mib-per-sec", "0"]);
     for (id, data) in &files {
         check_all(&server, *id, data);
     }
-    // Only objects of more than one chunk have an outboard.
-    assert!(!store.join("outboards/1").exists());
-    assert!(!store.join("outboards/2").exists());
+    // Only objects of more than 1 MiB keep an outboard; the others' trees are rebuilt.
+    for small in [1, 2, 3, 5] {
+        assert!(!store.join(format!("outboards/{small}")).exists());
+    }
     assert_eq!(
         std::fs::metadata(store.join("outboards/4")).unwrap().len(),
         bao::outboard_len((1 << 20) + 3)
@@ -74,13 +76,20 @@ fn every_chunk_of_every_object_proves_against_its_content_id() {
 
 #[test]
 fn a_missing_or_damaged_outboard_or_object_answers_an_error_not_a_bad_proof() {
-    let data3 = bytes(100_000, 3);
-    let data4 = bytes(300_000, 4);
-    let data6 = bytes(200_000, 6);
+    // Larger than 1 MiB: each keeps an outboard.
+    let data3 = bytes(1_100_000, 3);
+    let data4 = bytes(1_500_000, 4);
+    let data6 = bytes(1_200_000, 6);
     let data7 = bytes(50_000, 7);
-    let files = vec![(3, data3), (4, data4.clone()), (6, data6), (7, data7.clone())];
+    let files = vec![
+        (3, data3),
+        (4, data4.clone()),
+        (6, data6),
+        (7, data7.clone()),
+    ];
     let (_dir, store) = store_with(&files);
-    let server = Server::start(&store, &[]);
+    // No scrub: it would find the damage done below before the proofs do.
+    let server = Server::start(&store, &["--scrub-mib-per-sec", "0"]);
     check_all(&server, 4, &data4);
 
     // Gone (an object stored before outboards, or lost in a crash): try again later.
@@ -106,7 +115,8 @@ fn a_missing_or_damaged_outboard_or_object_answers_an_error_not_a_bad_proof() {
     let last = pairs.len() - 1;
     pairs[last] ^= 1; // the root's right half: on the path of every chunk in the right subtree
     std::fs::write(&ob4, &pairs).unwrap();
-    assert_eq!(server.get("/api/v1/proofs/4?chunk=18", &[]).status, 500);
+    assert_eq!(server.get("/api/v1/proofs/4?chunk=80", &[]).status, 500);
+    assert_eq!(server.get("/api/v1/proofs/4?chunk=3", &[]).status, 500);
     pairs[last] ^= 1;
     std::fs::write(&ob4, &pairs).unwrap();
     check_all(&server, 4, &data4);
@@ -124,4 +134,59 @@ fn a_missing_or_damaged_outboard_or_object_answers_an_error_not_a_bad_proof() {
     assert!(server.get("/api/v1/files/7", &[]).body == data7);
     std::fs::remove_file(store.join("objects/7")).unwrap();
     assert_eq!(server.get("/api/v1/proofs/7?chunk=0", &[]).status, 404);
+}
+
+/// The scrub (fast here): an object without its outboard gets one back; a byte flipped on disk
+/// makes the object set aside (moved into `quarantine/`) and removed, so it is no longer served;
+/// the metrics report both.
+#[test]
+fn the_scrub_rebuilds_outboards_and_sets_corrupt_objects_aside() {
+    let data1 = bytes(1_100_000, 1);
+    let data2 = bytes(70_000, 2);
+    let (_dir, store) = store_with(&[(1, data1.clone()), (2, data2)]);
+    std::fs::remove_file(store.join("outboards/1")).unwrap();
+    let server = Server::start(
+        &store,
+        &["--scrub-mib-per-sec", "64", "--scrub-pass-hours", "0"],
+    );
+    let mut control = crate::control::FakeControl::connect(&store.join("control.sock"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut wait_for =
+        |what: &str, done: &dyn Fn(&hecaton_shared::socket::ScrubCounters) -> bool| loop {
+            use hecaton_shared::socket::{FromDataPlane, Report};
+            if let FromDataPlane::Report(Report::Metrics(m)) = control.recv() {
+                if done(&m.scrub) {
+                    return m.scrub.clone();
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{what}");
+        };
+    let s = wait_for("a pass", &|s| s.passes >= 1);
+    assert!(s.enabled);
+    assert_eq!(s.outboards_written, 1, "{s:?}");
+    assert_eq!(s.corrupt, 0);
+    check_all(&server, 1, &data1);
+
+    let path = store.join("objects/2");
+    let mut stored = std::fs::read(&path).unwrap();
+    stored[40_000] ^= 1;
+    std::fs::write(&path, &stored).unwrap();
+    let s = wait_for("the corruption found", &|s| s.corrupt >= 1);
+    assert_eq!(s.corrupt, 1);
+    // Removed by the writer: no longer served.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while server.get("/api/v1/files/2", &[]).status != 404 {
+        assert!(std::time::Instant::now() < deadline, "still served");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!path.exists());
+    let aside: Vec<_> = std::fs::read_dir(store.join("quarantine"))
+        .unwrap()
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(
+        server.get("/api/v1/files/1", &[]).status,
+        200,
+        "the other object stays"
+    );
 }

@@ -81,7 +81,8 @@ fn over_long_and_corrupt_sources_are_rejected_and_the_next_one_serves() {
     std::fs::write(corrupt.join("objects/7"), &bad).unwrap();
     let peers = [
         Server::start(&longer, &[]),
-        Server::start(&corrupt, &[]),
+        // A liar: its own scrub would find the bad copy and stop serving it.
+        Server::start(&corrupt, &["--scrub-mib-per-sec", "0"]),
         Server::start(&good, &[]),
     ];
     let dir = tempfile::tempdir().unwrap();

@@ -404,6 +404,35 @@ pub struct DataPlaneMetrics {
     /// io_uring rather than by `sendfile` (the share of reads the page cache does not hold).
     #[serde(default)]
     pub uncached_body_bytes: u64,
+    /// The scrub's progress and findings.
+    #[serde(default)]
+    pub scrub: ScrubCounters,
+}
+
+/// The scrub (a storage node re-reading its objects against their content ids), since the
+/// data plane started unless said otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScrubCounters {
+    /// Whether the scrub runs (a rate is set).
+    pub enabled: bool,
+    /// Passes over the whole store finished (counted across restarts).
+    pub passes: u64,
+    /// Objects the current pass has checked so far (across restarts).
+    pub pass_checked: u64,
+    /// Objects in the store when the current pass started.
+    pub pass_total: u64,
+    /// When the last pass finished, Unix seconds (0: none yet).
+    pub last_pass_end: u64,
+    /// Objects checked.
+    pub checked: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Objects found not to match their content id (set aside and removed).
+    pub corrupt: u64,
+    /// Of those, published again since (fetched from a peer).
+    pub repaired: u64,
+    /// Outboards the scrub wrote for objects that had none.
+    pub outboards_written: u64,
 }
 
 /// A distributor's cache counters, since the data plane started.

@@ -19,8 +19,8 @@ pub mod sync;
 pub use frame::{encode, FrameDecoder, FrameError, FRAME_HEADER_LEN, MAX_FRAME_LEN};
 pub use message::{
     hello_version, BagPlacement, CacheCounters, Change, DataPlaneMetrics, DistributorInfo,
-    FromDataPlane, Globals, ObjectPlacement, Report, Role, RouteMetrics, StoredObject, ToDataPlane,
-    LATENCY_BUCKETS_US, PROTOCOL_VERSION,
+    FromDataPlane, Globals, ObjectPlacement, Report, Role, RouteMetrics, ScrubCounters,
+    StoredObject, ToDataPlane, LATENCY_BUCKETS_US, PROTOCOL_VERSION,
 };
 pub use sync::{
     AttemptFailure, FetchJob, HeldObject, PeerSummary, Removal, RemovalReason, Source, SyncSummary,

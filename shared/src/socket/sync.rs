@@ -65,6 +65,9 @@ pub enum RemovalReason {
     Evicted,
     /// Distributor: no bag of this node's buckets lists it any more.
     NotDistributed,
+    /// The scrub found its bytes no longer match its content id: set aside, to be fetched
+    /// again from the bag's other holders.
+    Corrupt,
 }
 
 impl RemovalReason {
@@ -76,6 +79,7 @@ impl RemovalReason {
             RemovalReason::Unassigned { .. } => "unassigned",
             RemovalReason::Evicted => "evicted",
             RemovalReason::NotDistributed => "not_distributed",
+            RemovalReason::Corrupt => "corrupt",
         }
     }
 }

@@ -46,7 +46,14 @@ async fn an_audit_of_three_nodes_reports_the_one_that_lost_a_tenth_of_its_object
     }
 
     let audit = |challenges: &str, extra: &[&str]| {
-        let mut args = vec!["audit", "--json", "--challenges", challenges, "--seed", SEED];
+        let mut args = vec![
+            "audit",
+            "--json",
+            "--challenges",
+            challenges,
+            "--seed",
+            SEED,
+        ];
         args.extend_from_slice(extra);
         let (ok, out, err) = cli(&net.chain, &args);
         let report: Value =

@@ -16,6 +16,7 @@ mod operations;
 #[path = "../../../../dataplane/tests/it/pki.rs"]
 mod pki;
 mod replication;
+mod scrub;
 mod storage;
 mod support;
 mod tls;

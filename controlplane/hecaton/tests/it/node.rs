@@ -88,6 +88,8 @@ pub struct NodeSpec<'a> {
     pub buckets: &'a str,
     /// More TOML, appended (`[sync]`, `[cleanup]` tables).
     pub extra: &'a str,
+    /// More lines of the `[dataplane]` table.
+    pub dataplane: &'a str,
     /// Serve https with a certificate of this kind from the test network's CA (trusted by
     /// every node and by `support::client`).
     pub tls: Option<Leaf>,
@@ -105,6 +107,7 @@ impl<'a> NodeSpec<'a> {
             dir,
             buckets: "\"all\"",
             extra: "",
+            dataplane: "",
             tls: None,
         }
     }
@@ -121,7 +124,7 @@ impl NodeSpec<'_> {
             format!(
                 "worker_id = {}\nbuckets = {}\nchain = \"{}\"\ntransactor = \"//StorageTransactor{}\"\nstore_dir = \"{}\"\n\
                  public_listen = \"127.0.0.1:{}\"\noperator_listen = \"127.0.0.1:0\"\nshards = 1\n\
-                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\nallow_private_peers = true\n{}[accept]\ninterval_ms = {}\n{}\n",
+                 [dataplane]\nmode = \"{}\"\nio_memory_mib = 1\nallow_private_peers = true\n{}{}[accept]\ninterval_ms = {}\n{}\n",
                 spec.index + 1,
                 spec.buckets,
                 chain.url,
@@ -130,6 +133,7 @@ impl NodeSpec<'_> {
                 spec.port,
                 if spec.attach { "attach" } else { "supervise" },
                 tls_lines(spec.dir, &format!("storage-{}", spec.index), spec.tls),
+                spec.dataplane,
                 spec.accept_interval_ms,
                 spec.extra,
             ),

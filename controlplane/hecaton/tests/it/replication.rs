@@ -32,12 +32,19 @@ impl Network {
 
     /// Starts node `index` with `sync` settings added to `[sync]`.
     pub(crate) fn node(&self, index: usize, sync: &str) -> StorageNode {
+        self.node_with(index, sync, "")
+    }
+
+    /// Starts node `index` with `sync` settings added to `[sync]` and `dataplane` lines to
+    /// `[dataplane]`.
+    pub(crate) fn node_with(&self, index: usize, sync: &str, dataplane: &str) -> StorageNode {
         let extra = format!("[sync]\n{FAST_SYNC}{sync}{FAST_CLEANUP}");
         StorageNode::start(
             &self.chain,
             NodeSpec {
                 index,
                 extra: &extra,
+                dataplane,
                 ..NodeSpec::new(self.dir.path(), self.ports[index])
             },
         )
@@ -138,7 +145,8 @@ async fn an_upload_to_one_node_appears_on_the_others_byte_identical() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_corrupt_copy_is_rejected_and_the_object_fetched_from_another_peer() {
     let net = Network::new(3);
-    let a = net.node(0, "");
+    // A's scrub would find its rotten copy and stop serving it: A is to be a liar here.
+    let a = net.node_with(0, "", "scrub_mib_per_sec = 0\n");
     let mut b = Some(net.node(1, ""));
     let bytes = video(1_500_000, 3);
     write(&net.path("v.mp4"), &bytes);
