@@ -200,7 +200,9 @@ async fn check(ctx: &Ctx, path: PathBuf, meta: &Published, rate: &RateLimit) -> 
     let (root, pairs, short) = match read {
         Ok(r) => r,
         Err(e) => {
-            warn!(id = %meta.id, "scrub cannot read the object: {e}");
+            if !ctx.stopping() {
+                warn!(id = %meta.id, "scrub cannot read the object: {e}");
+            }
             return Checked::Skipped;
         }
     };

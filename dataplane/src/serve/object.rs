@@ -43,6 +43,16 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     send_object(&mut ex, &catalog, &meta, STORAGE_HEADERS, None).await
 }
 
+/// The status and message for an object file that could not be opened or read: gone (404), or
+/// failing (500).
+pub fn unreadable(e: &io::Error) -> (u16, &'static str) {
+    if e.kind() == io::ErrorKind::NotFound {
+        (404, "File not found.")
+    } else {
+        (500, "Error: the object cannot be read")
+    }
+}
+
 /// Answers `req` with the published object `meta`, with `extra` header lines; from `memory`
 /// when the object is kept there, else from its file.
 pub async fn send_object(
@@ -57,11 +67,7 @@ pub async fn send_object(
         Ok(open) => open,
         Err(e) => {
             error!(object = %id, "cannot serve: {e}");
-            let (status, message) = if e.kind() == io::ErrorKind::NotFound {
-                (404, "File not found.")
-            } else {
-                (500, "Error: the object cannot be read")
-            };
+            let (status, message) = unreadable(&e);
             let body = error_body("files", message);
             return ex.json(status, &body).await;
         }

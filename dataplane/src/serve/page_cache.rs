@@ -121,17 +121,23 @@ mod tests {
         assert_eq!(rc, 0);
     }
 
-    #[test]
-    fn a_range_read_is_cached_and_an_evicted_one_is_not() {
+    /// A new file to read and write, in a directory of its own (kept alive by the first).
+    fn scratch() -> (tempfile::TempDir, std::path::PathBuf, std::fs::File) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(true)
             .read(true)
             .write(true)
             .open(&path)
             .unwrap();
+        (dir, path, file)
+    }
+
+    #[test]
+    fn a_range_read_is_cached_and_an_evicted_one_is_not() {
+        let (_dir, path, mut file) = scratch();
         file.write_all(&vec![7u8; 64 * 1024]).unwrap();
         let fd = file.as_raw_fd();
         let first = residency(fd, 0, 64 * 1024);
@@ -168,15 +174,7 @@ mod tests {
 
     #[test]
     fn a_long_range_is_judged_by_its_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
+        let (_dir, path, mut file) = scratch();
         // Page by page, so the cache holds it in single pages (a large write may make large
         // folios, which a one-page eviction does not split).
         for _ in 0..256 {

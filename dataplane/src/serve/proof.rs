@@ -75,11 +75,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         }
         Err(Failure::Object(e)) => {
             error!(object = %id, "no proof: reading the object: {e}");
-            let (status, message) = if e.kind() == io::ErrorKind::NotFound {
-                (404, "File not found.")
-            } else {
-                (500, "Error: the object cannot be read")
-            };
+            let (status, message) = crate::serve::object::unreadable(&e);
             let body = error_body("files", message);
             return ex.json(status, &body).await;
         }

@@ -9,6 +9,8 @@
 //!   until they expire; their `.lock` files (a PATCH in progress) are swept at start-up;
 //! - `outboards/<id>`: each object's BLAKE3 tree above 16 KiB groups, from which proofs of its
 //!   parts are cut ([`outboard`]); derived data, written at publish and never synced;
+//! - `quarantine/<id>.<unix time>`: objects the scrub found corrupt, set aside (the last few);
+//! - `scrub.state`: where the scrub is (`control/scrub.rs`);
 //! - `index.log`: the durable index ([`index`]);
 //! - `LOCK`: held by the one process using the store.
 //!
