@@ -1,6 +1,9 @@
 //! Which objects and which 16 KiB chunks an audit asks a bucket to prove: drawn from a 32-byte
 //! seed with BLAKE3 as the random stream, so that anyone holding the seed (printed with every
-//! report) draws the same challenges and can check the auditor did not pick easy ones.
+//! report) draws the same challenges and can check the auditor did not pick easy ones. By
+//! default the seed is derived from the hash of the finalized block the audit reads the chain
+//! at ([`seed_of_block`]): no node can know its challenges before that block is final, and any
+//! auditor at that block draws the same ones.
 
 use hecaton_shared::bao;
 
@@ -22,6 +25,11 @@ pub struct Challenge {
     pub object: Candidate,
     /// The 16 KiB chunk's index.
     pub chunk: u64,
+}
+
+/// The seed of an audit at the block whose hash is `block_hash`.
+pub fn seed_of_block(block_hash: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key("hecaton audit 2026-12 challenge seed", block_hash)
 }
 
 /// A deterministic stream of random numbers from a seed and a bucket.
@@ -140,6 +148,14 @@ mod tests {
         for c in counts {
             assert!((1700..2300).contains(&c), "{counts:?}");
         }
+    }
+
+    #[test]
+    fn a_block_hash_gives_its_own_seed() {
+        let a = seed_of_block(&[1; 32]);
+        assert_eq!(a, seed_of_block(&[1; 32]));
+        assert_ne!(a, seed_of_block(&[2; 32]));
+        assert_ne!(a, [1; 32], "derived, not the hash itself");
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub struct AuditOptions {
     pub per_bucket: usize,
     /// Longest wait for one answer, from the request's start.
     pub deadline: Duration,
-    /// The draw's seed.
-    pub seed: [u8; 32],
+    /// The draw's seed; `None`: derived from the finalized block's hash.
+    pub seed: Option<[u8; 32]>,
     /// Challenges in flight per bucket.
     pub concurrency: usize,
 }
@@ -116,6 +116,8 @@ pub struct Report {
     pub seed: String,
     /// The finalized block the chain was read at.
     pub block: u64,
+    /// Its hash, hex.
+    pub block_hash: String,
     /// The deadline, milliseconds.
     pub deadline_ms: u64,
     /// Per bucket.
@@ -128,7 +130,10 @@ pub async fn run<C: Chain>(
     http: &reqwest::Client,
     opts: &AuditOptions,
 ) -> Result<Report, AuditError> {
-    let block = chain.finalized_block().await?;
+    let (block, block_hash) = chain.finalized_head().await?;
+    let seed = opts
+        .seed
+        .unwrap_or_else(|| challenge::seed_of_block(&block_hash.0));
     let mut buckets = chain.storage_buckets().await?;
     buckets.sort_by_key(|b| b.id);
     for wanted in &opts.buckets {
@@ -155,7 +160,7 @@ pub async fn run<C: Chain>(
             .as_ref()
             .and_then(|m| m.endpoint.clone())
             .filter(|e| !e.is_empty());
-        let challenges = challenge::draw(&opts.seed, bucket.id, &pool, opts.per_bucket);
+        let challenges = challenge::draw(&seed, bucket.id, &pool, opts.per_bucket);
         let outcomes = match &endpoint {
             Some(endpoint) => ask_all(http, endpoint, &challenges, opts).await,
             None => challenges
@@ -172,8 +177,9 @@ pub async fn run<C: Chain>(
         reports.push(summarize(bucket.id, endpoint, pool.len(), outcomes));
     }
     Ok(Report {
-        seed: hex(&opts.seed),
+        seed: hex(&seed),
         block,
+        block_hash: hex(&block_hash.0),
         deadline_ms: opts.deadline.as_millis() as u64,
         buckets: reports,
     })

@@ -8,7 +8,7 @@ use super::{
     BagInfo, BlockStream, Chain, ChainError, ChannelInfo, EmbeddedClient, FamilyInfo, ObjectInfo,
     StorageBucketInfo, UploadTerms,
 };
-use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::block::{BlockHash, Inclusion};
 use hecaton_vocabulary::call::{Call, Origin};
 use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
@@ -155,6 +155,9 @@ impl Chain for AnyChain {
     }
     async fn finalized_block(&self) -> Result<u64, ChainError> {
         delegate!(self, c => c.finalized_block().await)
+    }
+    async fn finalized_head(&self) -> Result<(u64, BlockHash), ChainError> {
+        delegate!(self, c => c.finalized_head().await)
     }
     async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {
         delegate!(self, c => c.storage_buckets().await)

@@ -11,7 +11,7 @@ use super::{
     BagInfo, BlockStream, Chain, ChainBlock, ChainError, ChannelInfo, FamilyInfo, ObjectInfo,
     StorageBucketInfo, UploadTerms,
 };
-use hecaton_vocabulary::block::{Block, Inclusion};
+use hecaton_vocabulary::block::{Block, BlockHash, Inclusion};
 use hecaton_vocabulary::call::{Call, Extrinsic, Origin};
 use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
@@ -125,6 +125,12 @@ impl Chain for EmbeddedClient {
         health["finalized_block"]
             .as_u64()
             .ok_or_else(|| self.transport("health has no finalized_block"))
+    }
+
+    async fn finalized_head(&self) -> Result<(u64, BlockHash), ChainError> {
+        let number = self.finalized_block().await?;
+        let block: Block = self.get_some(&format!("blocks/{number}")).await?;
+        Ok((block.number, block.hash))
     }
 
     async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {

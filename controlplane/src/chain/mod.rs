@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 pub use self::any::{connect, AnyChain, ChainKind, ConnectError};
 pub use self::client::EmbeddedClient;
-use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::block::{BlockHash, Inclusion};
 use hecaton_vocabulary::call::{Call, Origin};
 use hecaton_vocabulary::error::DispatchError;
 use hecaton_vocabulary::event::Event;
@@ -206,6 +206,8 @@ pub trait Chain {
     ) -> impl Future<Output = Result<Inclusion, ChainError>> + Send;
     /// The latest finalized block number.
     fn finalized_block(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
+    /// The latest finalized block's number and hash.
+    fn finalized_head(&self) -> impl Future<Output = Result<(u64, BlockHash), ChainError>> + Send;
     /// Every storage bucket.
     fn storage_buckets(
         &self,

@@ -280,6 +280,11 @@ mod tests {
         async fn finalized_block(&self) -> Result<u64, ChainError> {
             unused().await
         }
+        async fn finalized_head(
+            &self,
+        ) -> Result<(u64, hecaton_vocabulary::block::BlockHash), ChainError> {
+            unused().await
+        }
         async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {
             unused().await
         }

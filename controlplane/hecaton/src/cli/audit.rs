@@ -1,7 +1,6 @@
 //! `hecaton audit`: asks storage buckets to prove they hold what the chain says they store (see
 //! `hecaton_controlplane::audit`), and prints what each one proved.
 
-use std::io::Read;
 use std::time::Duration;
 
 use clap::Args;
@@ -27,7 +26,8 @@ pub struct AuditCmd {
     #[arg(long, default_value_t = 2000)]
     deadline_ms: u64,
     /// The draw's seed, 64 hex digits (a report prints its own: pass it to draw the same
-    /// challenges again); random when not given.
+    /// challenges again); by default derived from the hash of the finalized block the audit
+    /// reads the chain at, which no node knows in advance.
     #[arg(long)]
     seed: Option<String>,
     /// Challenges in flight per bucket.
@@ -38,10 +38,7 @@ pub struct AuditCmd {
 impl AuditCmd {
     /// Runs the audit; the exit code is 1 when any bucket failed a challenge.
     pub async fn run(self) -> anyhow::Result<()> {
-        let seed = match &self.seed {
-            Some(text) => parse_seed(text)?,
-            None => random_seed()?,
-        };
+        let seed = self.seed.as_deref().map(parse_seed).transpose()?;
         let opts = AuditOptions {
             buckets: self.buckets.clone(),
             per_bucket: self.challenges,
@@ -70,8 +67,8 @@ impl AuditCmd {
 
 fn print_table(report: &Report) {
     println!(
-        "audit at block {}, seed {}, deadline {} ms",
-        report.block, report.seed, report.deadline_ms
+        "audit at block {} ({}), seed {}, deadline {} ms",
+        report.block, report.block_hash, report.seed, report.deadline_ms
     );
     println!(
         "{:>6}  {:>8}  {:>10}  {:>6}  {:>6}  {:>9}  {:>8}  {:>8}  endpoint",
@@ -106,11 +103,5 @@ fn parse_seed(text: &str) -> anyhow::Result<[u8; 32]> {
     for (i, byte) in seed.iter_mut().enumerate() {
         *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)?;
     }
-    Ok(seed)
-}
-
-fn random_seed() -> anyhow::Result<[u8; 32]> {
-    let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut seed)?;
     Ok(seed)
 }

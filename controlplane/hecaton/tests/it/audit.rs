@@ -106,4 +106,19 @@ async fn an_audit_of_three_nodes_reports_the_one_that_lost_a_tenth_of_its_object
     for key in ["proven", "failed", "failures"] {
         assert_eq!(one["buckets"][0][key], again["buckets"][0][key], "{key}");
     }
+
+    // Without a seed, the draw is the finalized block's: its hash is in the report, and the
+    // seed is derived from it.
+    let (_, out, err) = cli(&net.chain, &["audit", "--json", "--challenges", "3"]);
+    let by_block: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let hash = by_block["block_hash"].as_str().unwrap();
+    assert_eq!(hash.len(), 64);
+    let mut bytes = [0u8; 32];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hash[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let derived = hecaton_controlplane::audit::challenge::seed_of_block(&bytes);
+    let derived: String = derived.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(by_block["seed"], derived.as_str());
 }

@@ -40,7 +40,7 @@ use super::{
     ObjectInfo, StorageBucketInfo, UploadTerms,
 };
 use crate::account::AccountId;
-use hecaton_vocabulary::block::Inclusion;
+use hecaton_vocabulary::block::{BlockHash, Inclusion};
 use hecaton_vocabulary::call::{Call, Origin};
 use hecaton_vocabulary::storage_types::{Cid, DynamicBagCreationPolicy, DynamicBagType};
 
@@ -259,6 +259,11 @@ impl Chain for JoystreamClient {
 
     async fn finalized_block(&self) -> Result<u64, ChainError> {
         Ok(self.at().await?.block_number())
+    }
+
+    async fn finalized_head(&self) -> Result<(u64, BlockHash), ChainError> {
+        let at = self.at().await?;
+        Ok((at.block_number(), BlockHash(at.block_hash().0)))
     }
 
     async fn storage_buckets(&self) -> Result<Vec<StorageBucketInfo>, ChainError> {

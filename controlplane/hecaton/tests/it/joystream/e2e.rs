@@ -323,6 +323,10 @@ async fn refused_calls_name_the_pallet_error_and_concurrent_calls_get_their_own_
         .is_none());
     let objects = chain.bag_objects(BAG).await.unwrap();
     assert_eq!(objects.iter().map(|o| o.id).collect::<Vec<_>>(), ids);
+    // The finalized head (an audit's seed comes from its hash).
+    let (number, hash) = chain.finalized_head().await.unwrap();
+    assert!(number >= 1 && number <= chain.finalized_block().await.unwrap());
+    assert_ne!(hash.0, [0; 32]);
     assert_eq!(chain.object_ids().await.unwrap(), ids);
     let buckets = chain.storage_buckets().await.unwrap();
     assert_eq!(buckets.len(), 1);
