@@ -43,6 +43,59 @@ pub struct Views {
     pub memory: ArcSwap<imbl::HashMap<hecaton_shared::DataObjectId, Arc<[u8]>>>,
     /// The store's free space, its reserve and the bytes promised to writes in flight.
     pub space: Arc<Space>,
+    /// Objects whose open files every shard must drop.
+    pub purged: Purged,
+}
+
+/// Objects whose open files every shard must drop at once: the scrub's corrupt objects. A
+/// shard keeps the files of objects it served open; one kept across the object's removal and
+/// its publication again (fetched from a peer within a reaper tick) would go on serving the bad
+/// bytes. Shards look at the epoch before each open-file lookup.
+#[derive(Debug, Default)]
+pub struct Purged {
+    epoch: AtomicU64,
+    recent: ArcSwap<Vec<(u64, hecaton_shared::DataObjectId)>>,
+}
+
+/// Purges remembered; a shard further behind drops all its open files.
+const PURGES_KEPT: usize = 64;
+
+impl Purged {
+    /// Has every shard drop object `id`'s open file (one writer: the control executor).
+    pub fn purge(&self, id: hecaton_shared::DataObjectId) {
+        let epoch = self.epoch.load(Ordering::Acquire) + 1;
+        self.recent.rcu(|recent| {
+            let mut next: Vec<_> = recent.iter().copied().collect();
+            next.push((epoch, id));
+            let excess = next.len().saturating_sub(PURGES_KEPT);
+            next.drain(..excess);
+            next
+        });
+        self.epoch.store(epoch, Ordering::Release);
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The objects purged after epoch `seen` and up to `now`; `None` when some are no longer
+    /// remembered (drop every open file).
+    pub fn since(&self, seen: u64, now: u64) -> Option<Vec<hecaton_shared::DataObjectId>> {
+        let recent = self.recent.load();
+        // Epochs are listed one after the other: every one in (seen, now] must still be there.
+        let oldest = recent.first().map_or(u64::MAX, |(e, _)| *e);
+        if now > seen && oldest > seen + 1 {
+            return None;
+        }
+        Some(
+            recent
+                .iter()
+                .filter(|(e, _)| *e > seen && *e <= now)
+                .map(|(_, id)| *id)
+                .collect(),
+        )
+    }
 }
 
 impl Views {
@@ -61,6 +114,7 @@ impl Views {
             fills: Fills::default(),
             memory: ArcSwap::from_pointee(imbl::HashMap::new()),
             space,
+            purged: Purged::default(),
         })
     }
 
@@ -77,5 +131,33 @@ impl Views {
     /// Whether a control plane is connected.
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod purge_tests {
+    use super::Purged;
+    use hecaton_shared::DataObjectId;
+
+    #[test]
+    fn a_shard_learns_what_was_purged_since_it_looked_or_to_drop_everything() {
+        let p = Purged::default();
+        assert_eq!(p.since(0, p.epoch()), Some(vec![]));
+        p.purge(DataObjectId(7));
+        p.purge(DataObjectId(9));
+        assert_eq!(
+            p.since(0, p.epoch()),
+            Some(vec![DataObjectId(7), DataObjectId(9)])
+        );
+        assert_eq!(p.since(1, p.epoch()), Some(vec![DataObjectId(9)]));
+        for i in 0..100 {
+            p.purge(DataObjectId(100 + i));
+        }
+        // Epochs 1..=38 are no longer remembered: a shard that saw only 2 drops everything.
+        assert_eq!(p.since(2, p.epoch()), None);
+        assert_eq!(
+            p.since(p.epoch() - 1, p.epoch()),
+            Some(vec![DataObjectId(199)])
+        );
     }
 }

@@ -291,6 +291,9 @@ async fn set_aside(ctx: &Ctx, path: &Path, id: DataObjectId) {
         warn!(%id, "could not move the corrupt object aside: {e}");
     }
     prune_quarantine(&quarantine).await;
+    // Shards drop their open descriptors of the bad file before the object can be published
+    // again (a kept one would serve the bad bytes under the good object's name).
+    ctx.views.purged.purge(id);
     ctx.set_aside.borrow_mut().insert(id);
     ctx.publisher.remove(vec![Removal {
         id,

@@ -63,6 +63,7 @@ pub async fn send_object(
     memory: Option<InMemory>,
 ) -> io::Result<bool> {
     let id = meta.id;
+    ex.shard.files.apply_purges(&ex.shard.views.purged);
     let open = match ex.shard.files.get(catalog, meta).await {
         Ok(open) => open,
         Err(e) => {

@@ -36,6 +36,8 @@ pub struct OpenFiles {
     map: RefCell<HashMap<DataObjectId, Rc<OpenObject>>>,
     order: RefCell<VecDeque<DataObjectId>>,
     capacity: usize,
+    /// The purge epoch this shard has applied (`crate::views::Purged`).
+    purge_seen: std::cell::Cell<u64>,
 }
 
 impl OpenFiles {
@@ -45,7 +47,27 @@ impl OpenFiles {
             map: RefCell::new(HashMap::with_capacity(capacity)),
             order: RefCell::new(VecDeque::with_capacity(capacity)),
             capacity: capacity.max(1),
+            purge_seen: std::cell::Cell::new(0),
         }
+    }
+
+    /// Drops the open files of objects purged since the last look (one atomic load when none
+    /// were).
+    pub fn apply_purges(&self, purged: &crate::views::Purged) {
+        let now = purged.epoch();
+        let seen = self.purge_seen.get();
+        if now == seen {
+            return;
+        }
+        let mut map = self.map.borrow_mut();
+        match purged.since(seen, now) {
+            Some(ids) => ids.iter().for_each(|id| {
+                map.remove(id);
+            }),
+            None => map.clear(),
+        }
+        self.order.borrow_mut().retain(|id| map.contains_key(id));
+        self.purge_seen.set(now);
     }
 
     /// Closes the files of objects `catalog` no longer has.
