@@ -218,7 +218,9 @@ async fn check(ctx: &Ctx, path: PathBuf, meta: &Published, rate: &RateLimit) -> 
     }
     let objects_dir = path.parent().unwrap_or(Path::new("."));
     let expected = hecaton_shared::bao::outboard_len(meta.size);
-    if !outboard::kept(meta.size) || outboard_len(objects_dir, meta.id).await == Some(expected) {
+    if !outboard::kept(meta.size)
+        || outboard::stored_len(objects_dir, meta.id).await == Some(expected)
+    {
         return Checked::Good {
             outboard_written: false,
         };
@@ -269,15 +271,6 @@ async fn hash(
     let past = file.read_at(size, 1).await?;
     let (root, pairs) = tree.finish();
     Ok((root, pairs, !past.is_empty()))
-}
-
-async fn outboard_len(objects_dir: &Path, id: DataObjectId) -> Option<u64> {
-    let file = BufferedFile::open(outboard::path_of(objects_dir, id))
-        .await
-        .ok()?;
-    let len = file.file_size().await.ok();
-    let _ = file.close().await;
-    len
 }
 
 /// Moves a corrupt object's file into `quarantine/` and has the writer remove the object.

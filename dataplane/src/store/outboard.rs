@@ -73,6 +73,14 @@ pub async fn write(
     Ok(())
 }
 
+/// The length of object `id`'s outboard on disk, if it has one.
+pub async fn stored_len(objects_dir: &Path, id: DataObjectId) -> Option<u64> {
+    let file = BufferedFile::open(path_of(objects_dir, id)).await.ok()?;
+    let len = file.file_size().await.ok();
+    let _ = file.close().await;
+    len
+}
+
 /// Removes object `id`'s outboard, if it has one.
 pub async fn remove(objects_dir: &Path, id: DataObjectId) -> io::Result<()> {
     match glommio::io::remove(path_of(objects_dir, id)).await {
