@@ -58,6 +58,14 @@ pub enum ProofError {
         /// 0 at the root, growing toward the group (the group's own hash is deepest).
         depth: usize,
     },
+    /// A slice's pair or group does not hash to what the tree above it promised.
+    #[error("the slice does not match the content id at groups {first_group}..+{groups}")]
+    SliceMismatch {
+        /// The first group under the failing node.
+        first_group: u64,
+        /// Groups under it (1: a group's bytes failed; more: a pair did).
+        groups: u64,
+    },
     /// The outboard has the wrong length for the object.
     #[error("an outboard of this object is {expected} bytes, got {got}")]
     Outboard {
@@ -332,6 +340,8 @@ pub fn verify_group<'a>(
 fn to_cv(bytes: &[u8]) -> ChainingValue {
     bytes.try_into().expect("32 bytes")
 }
+
+pub mod slice;
 
 #[cfg(test)]
 mod tests;
