@@ -26,17 +26,20 @@ pub enum Route {
     State,
     /// `GET /proofs/{id}`
     Proof,
+    /// `GET /slices/{id}`
+    Slice,
     /// Preflights, 404s, malformed requests.
     Other,
 }
 
-const ROUTES: [(Route, &str); 7] = [
+const ROUTES: [(Route, &str); 8] = [
     (Route::FileGet, "files_get"),
     (Route::FileHead, "files_head"),
     (Route::Upload, "files_post"),
     (Route::Resumable, "uploads"),
     (Route::State, "state"),
     (Route::Proof, "proofs"),
+    (Route::Slice, "slices"),
     (Route::Other, "other"),
 ];
 
@@ -81,6 +84,8 @@ impl Route {
             Route::Resumable
         } else if api.starts_with("proofs/") && req.method != Method::Options {
             Route::Proof
+        } else if api.starts_with("slices/") && req.method != Method::Options {
+            Route::Slice
         } else if api.starts_with("state/") || api == "version" || api == "status" {
             Route::State
         } else {

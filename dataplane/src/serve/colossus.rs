@@ -9,7 +9,7 @@ use std::io;
 use crate::http::request::Method;
 use crate::serve::exchange::Exchange;
 use crate::serve::shard::Shard;
-use crate::serve::{data_objects, object, proof, upload};
+use crate::serve::{data_objects, object, proof, slice, upload};
 
 /// Answers a request to a storage node; `Ok(true)` when the connection stays open.
 pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
@@ -44,6 +44,12 @@ pub async fn respond(mut ex: Exchange<'_>) -> io::Result<bool> {
                 return ex.not_allowed(b"GET, HEAD").await;
             }
             proof::serve(ex, &api["proofs/".len()..]).await
+        }
+        _ if api.starts_with("slices/") && !api["slices/".len()..].contains('/') => {
+            if !readable {
+                return ex.not_allowed(b"GET, HEAD").await;
+            }
+            slice::serve(ex, &api["slices/".len()..]).await
         }
         "state/data-objects" if readable => data_objects::send(ex).await,
         "state/data" if readable => {

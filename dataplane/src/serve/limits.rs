@@ -44,6 +44,10 @@ pub struct Limits {
     /// Distributor: cache fills running at once, node-wide; misses beyond get 503 with
     /// `Retry-After`.
     pub max_fills: usize,
+    /// Proofs and verified slices one shard answers at once; more get 503 with `Retry-After`.
+    /// Each reads an object's tree (a small object's is rebuilt from its bytes: up to 1 MiB
+    /// read and hashed for a 16 KiB answer) and holds two files and up to 512 KiB of buffers.
+    pub max_proofs_per_shard: usize,
 }
 
 impl Default for Limits {
@@ -72,6 +76,9 @@ impl Default for Limits {
             // Each fill is one origin fetch that outlives its viewer; 64 keeps a 1 Gbit/s
             // uplink busy with 2 MiB/s fetches while bounding what strangers can start.
             max_fills: 64,
+            // Auditors ask a few a second; 32 keeps a shard's disk and a core busy with them
+            // (about 0.3 ms of CPU per small object's proof) while bounding what strangers ask.
+            max_proofs_per_shard: 32,
         }
     }
 }

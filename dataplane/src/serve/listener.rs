@@ -94,6 +94,7 @@ pub async fn run(
         draining: Cell::new(false),
         drain: Semaphore::new(0),
         active: Cell::new(0),
+        proofs: Cell::new(0),
         started: Instant::now(),
         index,
         reaper: Reaper::default(),

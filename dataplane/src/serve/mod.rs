@@ -24,6 +24,7 @@ mod reaper;
 mod respond;
 pub mod sendfile;
 pub(crate) mod shard;
+mod slice;
 mod upload;
 
 use std::net::SocketAddr;

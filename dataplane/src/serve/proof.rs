@@ -41,6 +41,9 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         );
         return ex.json(400, &body).await;
     };
+    let Some(_permit) = Permit::take(ex.shard) else {
+        return busy(ex).await;
+    };
     let catalog = ex.shard.catalog();
     let Some(meta) = catalog.get(id) else {
         let body = error_body("files", "File not found.");
@@ -109,6 +112,37 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     ex.body(200, typed).await
 }
 
+/// A place among the proofs and slices a shard answers at once, given back when dropped.
+#[derive(Debug)]
+pub struct Permit<'a>(&'a std::cell::Cell<usize>);
+
+impl<'a> Permit<'a> {
+    /// One of `shard`'s places, if one is free.
+    pub fn take(shard: &'a crate::serve::shard::Shard) -> Option<Permit<'a>> {
+        let n = shard.proofs.get();
+        if n >= shard.limits.max_proofs_per_shard {
+            return None;
+        }
+        shard.proofs.set(n + 1);
+        Some(Permit(&shard.proofs))
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+/// 503: the shard answers as many proofs and slices as it may.
+pub async fn busy(mut ex: Exchange<'_>) -> io::Result<bool> {
+    let body = error_body(
+        "proofs",
+        "Too many proofs and slices in flight on this node; try again shortly.",
+    );
+    ex.json_with(503, &[("Retry-After", b"1")], &body).await
+}
+
 /// `chunk=N` from a query string.
 fn chunk_param(query: Option<&str>) -> Option<u64> {
     query?
@@ -126,12 +160,9 @@ enum Failure {
     Object(io::Error),
 }
 
-/// Bytes read at a time when a small object's tree is rebuilt.
-const REBUILD_READ: usize = 64 * 1024;
-
 /// The pairs on the path to group `chunk`, root first, and the group's bytes: from the outboard
 /// and one read of the object when it keeps one, else from the whole object read afresh (at
-/// most [`outboard::KEPT_ABOVE`] bytes, [`REBUILD_READ`] at a time). Files are opened for the
+/// most [`outboard::KEPT_ABOVE`] bytes, 64 KiB at a time). Files are opened for the
 /// request, not taken from the shard's open files, whose descriptors keep a deleted file's
 /// bytes readable: a proof tells what the store holds now.
 async fn pieces(
@@ -177,25 +208,15 @@ async fn rebuild(
     range: std::ops::Range<u64>,
     steps: &[bao::PathStep],
 ) -> io::Result<(Vec<u8>, Vec<u8>)> {
-    let mut tree = bao::Outboarder::new();
     let mut group = Vec::with_capacity((range.end - range.start) as usize);
-    let mut at = 0u64;
-    while at < size {
-        let piece = file
-            .read_at(at, ((size - at) as usize).min(REBUILD_READ))
-            .await?;
-        if piece.is_empty() {
-            return Err(shorter());
-        }
+    let outboard = outboard::rebuild(file, size, |at, piece| {
         let end = at + piece.len() as u64;
         let (from, to) = (range.start.max(at), range.end.min(end));
         if from < to {
             group.extend_from_slice(&piece[(from - at) as usize..(to - at) as usize]);
         }
-        tree.update(&piece);
-        at = end;
-    }
-    let (_, outboard) = tree.finish();
+    })
+    .await?;
     let mut pairs = Vec::with_capacity(steps.len() * bao::PAIR);
     for step in steps {
         let at = step.index as usize * bao::PAIR;

@@ -76,6 +76,8 @@ pub struct Shard {
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
+    /// Proofs and slices being answered now (at most `limits.max_proofs_per_shard`).
+    pub proofs: Cell<usize>,
     /// The catalog version this shard last used (see [`Shard::catalog`]).
     #[allow(clippy::redundant_allocation)] // the Rc is the point: see `catalog`
     pub catalog_cache: RefCell<Rc<Arc<Catalog>>>,

@@ -168,3 +168,129 @@ async fn read_steps(
     }
     Ok(pairs)
 }
+
+/// Bytes of the outboard read at a time by a [`PairReader`] (1024 pairs).
+const BLOCK: u64 = 64 * 1024;
+/// Blocks a [`PairReader`] keeps: a slice visits pairs roughly in file order, going back only
+/// to the subtrees' own pairs near each subtree's end.
+const BLOCKS_KEPT: usize = 4;
+
+/// Reads an object's outboard a pair at a time, a block at a time from disk: what a slice
+/// needs, in the order it needs it, with at most [`BLOCKS_KEPT`] × 64 KiB in memory.
+#[derive(Debug)]
+pub struct PairReader {
+    file: BufferedFile,
+    len: u64,
+    /// Blocks read, the most recently used first.
+    blocks: Vec<(u64, Vec<u8>)>,
+}
+
+impl PairReader {
+    /// Opens the outboard of an object of `size` bytes, checking its length.
+    pub async fn open(
+        objects_dir: &Path,
+        id: DataObjectId,
+        size: u64,
+    ) -> Result<PairReader, ReadError> {
+        let file = match BufferedFile::open(path_of(objects_dir, id)).await {
+            Ok(f) => f,
+            Err(e) => {
+                let e = io::Error::from(e);
+                return Err(if e.kind() == io::ErrorKind::NotFound {
+                    ReadError::Missing
+                } else {
+                    ReadError::Io(e)
+                });
+            }
+        };
+        let expected = bao::outboard_len(size);
+        let got = match file.file_size().await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = file.close().await;
+                return Err(ReadError::Io(e.into()));
+            }
+        };
+        if got != expected {
+            let _ = file.close().await;
+            return Err(ReadError::WrongLength { expected, got });
+        }
+        Ok(PairReader {
+            file,
+            len: got,
+            blocks: Vec::with_capacity(BLOCKS_KEPT),
+        })
+    }
+
+    /// The pair at `index`.
+    pub async fn pair(&mut self, index: u64) -> Result<[u8; PAIR], ReadError> {
+        let at = index * PAIR as u64;
+        if at + PAIR as u64 > self.len {
+            return Err(ReadError::WrongLength {
+                expected: at + PAIR as u64,
+                got: self.len,
+            });
+        }
+        let (block, off) = (at / BLOCK, (at % BLOCK) as usize);
+        let found = match self.blocks.iter().position(|(b, _)| *b == block) {
+            Some(i) => i,
+            None => {
+                let want = (self.len - block * BLOCK).min(BLOCK) as usize;
+                let bytes = self
+                    .file
+                    .read_at(block * BLOCK, want)
+                    .await
+                    .map_err(|e| ReadError::Io(e.into()))?;
+                if bytes.len() != want {
+                    return Err(ReadError::WrongLength {
+                        expected: self.len,
+                        got: block * BLOCK + bytes.len() as u64,
+                    });
+                }
+                if self.blocks.len() == BLOCKS_KEPT {
+                    self.blocks.pop();
+                }
+                self.blocks.push((block, bytes.to_vec()));
+                self.blocks.len() - 1
+            }
+        };
+        let entry = self.blocks.remove(found);
+        let pair = entry.1[off..off + PAIR].try_into().expect("a whole pair");
+        self.blocks.insert(0, entry);
+        Ok(pair)
+    }
+
+    /// Closes the file.
+    pub async fn close(self) {
+        let _ = self.file.close().await;
+    }
+}
+
+/// Bytes read at a time when a small object's tree is rebuilt.
+const REBUILD_READ: usize = 64 * 1024;
+
+/// The outboard of an object that keeps none ([`kept`] is false: at most 1 MiB), rebuilt from
+/// its file [`REBUILD_READ`] bytes at a time; `on_piece` sees each piece with its offset.
+pub async fn rebuild(
+    file: &BufferedFile,
+    size: u64,
+    mut on_piece: impl FnMut(u64, &[u8]),
+) -> io::Result<Vec<u8>> {
+    let mut tree = bao::Outboarder::new();
+    let mut at = 0u64;
+    while at < size {
+        let piece = file
+            .read_at(at, ((size - at) as usize).min(REBUILD_READ))
+            .await?;
+        if piece.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "object file is shorter than its index record",
+            ));
+        }
+        on_piece(at, &piece);
+        tree.update(&piece);
+        at += piece.len() as u64;
+    }
+    Ok(tree.finish().1)
+}

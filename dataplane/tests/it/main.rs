@@ -11,6 +11,7 @@ mod proofs;
 mod protection;
 mod replication;
 mod serving;
+mod slices;
 mod slow_peer;
 mod support;
 mod tls;

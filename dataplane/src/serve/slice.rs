@@ -1,0 +1,254 @@
+//! `GET /api/v1/slices/{id}?ranges=FIRST-LAST`: the bytes `FIRST..=LAST` (`LAST` may be left
+//! out: to the end) of a stored object as a verified slice (`hecaton_shared::bao::slice`): the
+//! 16 KiB groups that hold them, with the tree's pairs a reader needs to check each group
+//! against the content id as it arrives. Replication and distributor fills ask for these, so
+//! that a peer's forged byte is caught at its group instead of after the whole object.
+//!
+//! Headers: `X-Object-Size`, `X-Slice-Groups: A-B` (the groups sent, `B` excluded),
+//! `X-Slice-Group-Size` and `X-Object-Content-Type` (the media type the object is served as); the body is `application/vnd.hecaton.blake3-slice`, its length known
+//! before a byte is sent. The node does not check what it sends (a reader does, and the
+//! scrub re-reads the store): a damaged object fails at the reader, which tries another peer.
+//! Errors: 400 (id or range), 404, 416 (with `X-Object-Size`), 503 + Retry-After (no tree yet,
+//! or too many proofs and slices in flight).
+
+use std::io;
+
+use futures_lite::AsyncWriteExt;
+use glommio::io::BufferedFile;
+use hecaton_shared::bao::{self, slice};
+use hecaton_shared::DataObjectId;
+use tracing::{error, warn};
+
+use crate::http::response::error_body;
+use crate::serve::exchange::Exchange;
+use crate::serve::proof::{busy, Permit};
+use crate::store::outboard::{self, PairReader, ReadError};
+
+/// The slice's media type.
+pub const CONTENT_TYPE: &[u8] = b"application/vnd.hecaton.blake3-slice";
+
+/// Bytes gathered before a write to the client, and read from the object at a time.
+const WINDOW: usize = 256 * 1024;
+
+/// Answers a slice request for `id_text` (the path segment after `slices/`).
+pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
+    let Ok(id) = id_text.parse::<DataObjectId>() else {
+        let body = error_body("request_exception", "the object id must be a decimal u64");
+        return ex.json(400, &body).await;
+    };
+    let Some((first, last)) = range_param(ex.req.query.as_deref()) else {
+        let body = error_body(
+            "request_exception",
+            "query parameter ranges must be one byte range FIRST-LAST or FIRST-",
+        );
+        return ex.json(400, &body).await;
+    };
+    let Some(_permit) = Permit::take(ex.shard) else {
+        return busy(ex).await;
+    };
+    let catalog = ex.shard.catalog();
+    let Some(meta) = catalog.get(id) else {
+        let body = error_body("files", "File not found.");
+        return ex.json(404, &body).await;
+    };
+    let size_text = meta.size.to_string();
+    let Some(groups) = slice::groups_of(meta.size, first, last) else {
+        let body = error_body(
+            "request_exception",
+            "the range starts past the object's end",
+        );
+        return ex
+            .json_with(416, &[("X-Object-Size", size_text.as_bytes())], &body)
+            .await;
+    };
+    let file = match BufferedFile::open(catalog.path_of(id)).await {
+        Ok(f) => f,
+        Err(e) => {
+            let e = io::Error::from(e);
+            error!(object = %id, "no slice: opening the object: {e}");
+            let (status, message) = crate::serve::object::unreadable(&e);
+            return ex.json(status, &error_body("files", message)).await;
+        }
+    };
+    let pairs = if outboard::kept(meta.size) {
+        PairReader::open(catalog.objects_dir(), id, meta.size)
+            .await
+            .map(Pairs::File)
+    } else {
+        outboard::rebuild(&file, meta.size, |_, _| {})
+            .await
+            .map(Pairs::Memory)
+            .map_err(ReadError::Io)
+    };
+    let mut pairs = match pairs {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = file.close().await;
+            return tree_error(ex, id, e).await;
+        }
+    };
+    let len = slice::slice_len(meta.size, groups.clone()).expect("groups_of is in range");
+    let groups_text = format!("{}-{}", groups.start, groups.end);
+    let group_text = bao::GROUP.to_string();
+    let head = &mut *ex.head;
+    head.begin(200);
+    head.header("X-Object-Size", size_text.as_bytes())
+        .header("X-Slice-Groups", groups_text.as_bytes())
+        .header("X-Slice-Group-Size", group_text.as_bytes())
+        .header("X-Object-Content-Type", meta.media_type.as_str().as_bytes())
+        .header("Content-Type", CONTENT_TYPE)
+        .header_u64("Content-Length", len);
+    head.finish(ex.keep, ex.req.http10);
+    let mut result = ex.stream.write_all(head.bytes()).await;
+    if result.is_ok() && !ex.head_only() {
+        result = send(&mut ex, &file, &mut pairs, meta.size, groups, len).await;
+    }
+    if let Pairs::File(reader) = pairs {
+        reader.close().await;
+    }
+    let _ = file.close().await;
+    if let Err(e) = &result {
+        warn!(object = %id, "slice cut short: {e}");
+    }
+    result.map(|()| ex.keep)
+}
+
+/// The object's tree, from its outboard or rebuilt.
+enum Pairs {
+    File(PairReader),
+    Memory(Vec<u8>),
+}
+
+impl Pairs {
+    async fn get(&mut self, index: u64) -> Result<[u8; bao::PAIR], ReadError> {
+        match self {
+            Pairs::File(r) => r.pair(index).await,
+            Pairs::Memory(m) => {
+                let at = index as usize * bao::PAIR;
+                m.get(at..at + bao::PAIR)
+                    .map(|p| p.try_into().expect("a whole pair"))
+                    .ok_or(ReadError::WrongLength {
+                        expected: (at + bao::PAIR) as u64,
+                        got: m.len() as u64,
+                    })
+            }
+        }
+    }
+}
+
+/// The slice's items, gathered [`WINDOW`] bytes at a time.
+async fn send(
+    ex: &mut Exchange<'_>,
+    file: &BufferedFile,
+    pairs: &mut Pairs,
+    size: u64,
+    groups: std::ops::Range<u64>,
+    len: u64,
+) -> io::Result<()> {
+    let mut out = Vec::with_capacity(WINDOW + bao::GROUP as usize);
+    // Bytes of the object from `window.0` on.
+    let mut window: (u64, Vec<u8>) = (0, Vec::new());
+    let mut sent = 0u64;
+    for item in slice::walk(size, groups).expect("checked") {
+        match item {
+            slice::Item::Pair(i) => {
+                let pair = pairs.get(i).await.map_err(io::Error::other)?;
+                out.extend_from_slice(&pair);
+            }
+            slice::Item::Group(k) => {
+                let r = bao::group_range(size, k);
+                let held = window.0 + window.1.len() as u64;
+                if r.start < window.0 || r.end > held {
+                    let want = ((size - r.start) as usize).min(WINDOW);
+                    let bytes = file.read_at(r.start, want).await?;
+                    if bytes.len() < (r.end - r.start) as usize {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "object file is shorter than its index record",
+                        ));
+                    }
+                    window = (r.start, bytes.to_vec());
+                }
+                let from = (r.start - window.0) as usize;
+                out.extend_from_slice(&window.1[from..from + (r.end - r.start) as usize]);
+            }
+        }
+        if out.len() >= WINDOW {
+            ex.stream.write_all(&out).await?;
+            sent += out.len() as u64;
+            out.clear();
+        }
+    }
+    ex.stream.write_all(&out).await?;
+    sent += out.len() as u64;
+    ex.stream.flush().await?;
+    if sent != len {
+        return Err(io::Error::other(format!(
+            "a slice of {sent} bytes was announced as {len}"
+        )));
+    }
+    Ok(())
+}
+
+/// The answer when the object's tree cannot be had.
+async fn tree_error(mut ex: Exchange<'_>, id: DataObjectId, e: ReadError) -> io::Result<bool> {
+    match e {
+        ReadError::Missing | ReadError::WrongLength { .. } => {
+            warn!(object = %id, "no slice: {e}");
+            let body = error_body(
+                "proofs",
+                "The object's tree is not available on this node yet; try again later.",
+            );
+            ex.json_with(503, &[("Retry-After", b"60")], &body).await
+        }
+        ReadError::Io(e) => {
+            error!(object = %id, "no slice: reading the object's tree: {e}");
+            let (status, message) = crate::serve::object::unreadable(&e);
+            ex.json(status, &error_body("files", message)).await
+        }
+    }
+}
+
+/// `ranges=FIRST-LAST` or `ranges=FIRST-` from a query string (one range, decimal bytes,
+/// `FIRST <= LAST`).
+fn range_param(query: Option<&str>) -> Option<(u64, Option<u64>)> {
+    let value = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("ranges="))?;
+    let (first, last) = value.split_once('-')?;
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    let first = number(first)?;
+    if last.is_empty() {
+        return Some((first, None));
+    }
+    let last = number(last)?;
+    (first <= last).then_some((first, Some(last)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::range_param;
+
+    #[test]
+    fn one_byte_range_is_taken() {
+        assert_eq!(range_param(Some("ranges=0-")), Some((0, None)));
+        assert_eq!(range_param(Some("ranges=5-9")), Some((5, Some(9))));
+        assert_eq!(range_param(Some("x=1&ranges=7-7")), Some((7, Some(7))));
+        for bad in [
+            "ranges=",
+            "ranges=-5",
+            "ranges=9-5",
+            "ranges=1-2,4-5",
+            "ranges=a-",
+            "ranges=99999999999999999999-",
+            "x=1",
+        ] {
+            assert_eq!(range_param(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(range_param(None), None);
+    }
+}
