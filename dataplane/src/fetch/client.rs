@@ -10,9 +10,11 @@
 //! general client, and glommio's sockets are used directly so that transfers run on the shard's
 //! own io_uring like everything else.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::rc::Rc;
 
@@ -75,7 +77,15 @@ pub struct Peers {
     pub tls: ClientTls,
     /// Kept-alive connections.
     pub pool: Rc<Pool>,
+    /// Endpoints that answered a slice request 404 and then served the object plain (Colossus),
+    /// with when: asked plain until [`NO_SLICES_FOR`] has passed (an operator may upgrade).
+    no_slices: RefCell<HashMap<String, Instant>>,
 }
+
+/// How long a peer without slices is asked only for plain bytes.
+const NO_SLICES_FOR: Duration = Duration::from_secs(3600);
+/// Peers remembered without slices (per shard); the list starts over when full.
+const NO_SLICES_KEPT: usize = 4096;
 
 impl Peers {
     /// A shard's peers.
@@ -84,7 +94,30 @@ impl Peers {
             limits,
             tls,
             pool: Rc::new(Pool::new(pool)),
+            no_slices: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Whether `endpoint` is asked for verified slices (not known to lack them).
+    pub fn serves_slices(&self, endpoint: &str) -> bool {
+        let mut map = self.no_slices.borrow_mut();
+        match map.get(endpoint) {
+            Some(since) if since.elapsed() < NO_SLICES_FOR => false,
+            Some(_) => {
+                map.remove(endpoint);
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// `endpoint` has no slices: ask it for plain bytes for a while.
+    pub fn no_slices(&self, endpoint: &str) {
+        let mut map = self.no_slices.borrow_mut();
+        if map.len() >= NO_SLICES_KEPT {
+            map.clear();
+        }
+        map.insert(endpoint.to_string(), Instant::now());
     }
 }
 
@@ -97,7 +130,8 @@ pub struct Request {
     pub server_name: String,
     /// `Host` header value.
     pub host: String,
-    /// The request target (`/api/v1/files/<id>` under the endpoint's path).
+    /// The request target (`/api/v1/files/<id>` or `/api/v1/slices/<id>?ranges=` under the
+    /// endpoint's path).
     pub path: String,
 }
 
@@ -125,6 +159,26 @@ impl Request {
     /// The request for object `id` at `endpoint` (an operator's published base URL; its path is
     /// kept, as Colossus and Argus join `api/v1/files/<id>` under it).
     pub fn for_object(endpoint: &str, id: DataObjectId) -> Result<Request, ClientError> {
+        Self::under(endpoint, &format!("api/v1/files/{id}"))
+    }
+
+    /// The request for bytes `first..=last` (to the end without `last`) of object `id` as a
+    /// verified slice (`/api/v1/slices/{id}?ranges=`, served by Hecaton storage nodes).
+    pub fn for_slice(
+        endpoint: &str,
+        id: DataObjectId,
+        first: u64,
+        last: Option<u64>,
+    ) -> Result<Request, ClientError> {
+        let last = last.map(|l| l.to_string()).unwrap_or_default();
+        Self::under(
+            endpoint,
+            &format!("api/v1/slices/{id}?ranges={first}-{last}"),
+        )
+    }
+
+    /// The request for `tail` under `endpoint`'s path.
+    fn under(endpoint: &str, tail: &str) -> Result<Request, ClientError> {
         let url = url::Url::parse(endpoint)
             .map_err(|_| ClientError::Endpoint(endpoint.into(), "not a URL"))?;
         let tls = match url.scheme() {
@@ -149,7 +203,7 @@ impl Request {
             tls,
             server_name,
             host,
-            path: format!("{base}/api/v1/files/{id}"),
+            path: format!("{base}/{tail}"),
         })
     }
 }
@@ -161,6 +215,8 @@ pub struct Head {
     pub status: u16,
     /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `X-Object-Content-Type`: a slice's object's media type, as its storage node sniffed it.
+    pub object_type: Option<String>,
     /// `Content-Length`.
     pub content_length: Option<u64>,
     /// `Content-Range: bytes first-last/complete`.
@@ -410,6 +466,7 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
     let mut head = Head {
         status: resp.code.unwrap_or(0),
         content_type: None,
+        object_type: None,
         content_length: None,
         content_range: None,
         chunked: false,
@@ -429,6 +486,8 @@ pub fn parse_head(bytes: &[u8]) -> Result<Option<(Head, usize)>, ClientError> {
             );
         } else if h.name.eq_ignore_ascii_case("content-type") {
             head.content_type = Some(value.to_string());
+        } else if h.name.eq_ignore_ascii_case("x-object-content-type") {
+            head.object_type = Some(value.to_string());
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
             head.chunked = value.to_ascii_lowercase().contains("chunked");
         } else if h.name.eq_ignore_ascii_case("connection") {
@@ -490,6 +549,10 @@ mod tests {
         assert!(r.tls);
         assert_eq!(r.server_name, "storage.example");
         assert_eq!(r.host, "storage.example:8443");
+        let r = Request::for_slice("http://h.example/storage/", id, 16384, None).unwrap();
+        assert_eq!(r.path, "/storage/api/v1/slices/42?ranges=16384-");
+        let r = Request::for_slice("http://h.example", id, 0, Some(9)).unwrap();
+        assert_eq!(r.path, "/api/v1/slices/42?ranges=0-9");
         let r = Request::for_object("https://[::1]/", id).unwrap();
         assert_eq!((r.server_name.as_str(), r.host.as_str()), ("::1", "[::1]"));
     }

@@ -22,6 +22,7 @@ pub mod client;
 pub mod pool;
 pub mod rate;
 pub mod scheduler;
+pub mod slice;
 pub mod transfer;
 pub mod worker;
 

@@ -340,6 +340,11 @@ impl Scheduler {
             Outcome::AlreadyStored => self.forget(id),
             Outcome::Failed(failure, reason) => {
                 j.tried.insert(r.source.clone());
+                if failure == AttemptFailure::Corrupt {
+                    // Caught forging a group of a slice: never asked for this object again
+                    // (the proven bytes before it are kept).
+                    j.blamed.insert(r.source.clone());
+                }
                 j.last_error = Some(format!("{}: {reason}", r.source));
                 reports.push(Report::FetchAttemptFailed {
                     id,
@@ -588,6 +593,34 @@ mod tests {
             matches!(&reports[..], [Report::Fetched { source, bytes: 6, .. }] if source == "good")
         );
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_source_caught_forging_a_slice_is_not_asked_again_in_later_rounds() {
+        let (mut s, mut rx) = scheduler(FetchLimits::default());
+        s.input(Input::Jobs(vec![job(1, &["liar", "good"])]));
+        let mut reports = Vec::new();
+        let t0 = Instant::now();
+        s.dispatch(t0, &mut reports);
+        assert_eq!(attempts(&mut rx), vec![(1, "liar".into())]);
+        let forged = Outcome::Failed(AttemptFailure::Corrupt, "group 3 forged".into());
+        s.result(result(1, "liar", forged), &mut reports);
+        // Every later attempt fails as unreachable, through all the rounds.
+        let mut asked = Vec::new();
+        for minute in 1..60u64 {
+            s.dispatch(t0 + Duration::from_secs(60 * minute), &mut reports);
+            for (_, source) in attempts(&mut rx) {
+                let down = Outcome::Failed(AttemptFailure::Unreachable, "down".into());
+                s.result(result(1, &source, down), &mut reports);
+                asked.push(source);
+            }
+        }
+        assert!(s.is_empty(), "the job gave up after its rounds");
+        assert_eq!(
+            asked,
+            vec!["good"; 4],
+            "one attempt per round, never the liar"
+        );
     }
 
     #[test]

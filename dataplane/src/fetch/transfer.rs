@@ -1,7 +1,9 @@
-//! One attempt to receive an object from a storage node: the `GET` (with `Range` from the
-//! bytes already held), the checks on the answer (status, range, declared length, no chunked
-//! bodies), then the body read up to the object's declared size and never past it, into a
-//! [`Sink`]. Replication's temp files and a distributor's cache fills are sinks.
+//! One attempt to receive an object from a storage node, from the bytes already held: as a
+//! verified slice (`slice.rs`; each group checked against the content id before it is kept),
+//! or from a peer without slices as plain bytes (`GET` with `Range`; the answer's status,
+//! range and declared length checked, no chunked bodies, the body read up to the object's
+//! declared size and never past it). Into a [`Sink`]: replication's temp files and a
+//! distributor's cache fills are sinks.
 
 use std::cell::Cell;
 use std::io;
@@ -10,8 +12,9 @@ use std::time::Instant;
 use hecaton_shared::socket::{AttemptFailure, Source};
 use hecaton_shared::DataObjectId;
 
-use super::client::{self, ClientError, Head, Peers};
+use super::client::{self, ClientError, Peers};
 use super::rate::RateLimit;
+use super::slice::{self, Opened, SliceBody, SliceError};
 
 /// Bytes read from a peer at a time. Each read is written to the temp file, hashed, and (for
 /// a fill) wakes the viewers streaming it: at 64 KiB a 16 MiB miss took 67 ms through the
@@ -25,8 +28,13 @@ const FIRST_READ: usize = 32 * 1024;
 pub trait Sink {
     /// Bytes held (the next attempt resumes from here).
     fn held(&self) -> u64;
-    /// Appends bytes.
-    fn append(&mut self, bytes: &[u8]) -> impl std::future::Future<Output = io::Result<()>>;
+    /// Appends bytes; `proven`: they were checked against the content id as part of a
+    /// verified slice (else they are checked once the object is whole).
+    fn append(
+        &mut self,
+        bytes: &[u8],
+        proven: bool,
+    ) -> impl std::future::Future<Output = io::Result<()>>;
 }
 
 /// What an attempt came to.
@@ -57,15 +65,102 @@ pub struct Attempt<'a> {
     pub rate: Option<&'a RateLimit>,
     /// Set to stop the attempt.
     pub cancelled: &'a Cell<bool>,
+    /// The content id's digest: with it, the bytes are asked as a verified slice.
+    pub root: Option<[u8; 32]>,
 }
 
-/// Receives the rest of the object from `a.source` into `sink`; `on_head` sees the answer's
-/// head before any body byte is kept, `on_bytes` each piece kept.
+/// Receives the rest of the object from `a.source` into `sink`, `on_bytes` seeing each piece
+/// kept: as a verified slice when the content id is known and the peer serves slices, else as
+/// plain bytes (checked by the caller once whole).
 pub async fn receive<S: Sink>(
     sink: &mut S,
     a: Attempt<'_>,
-    on_head: impl FnOnce(&Head),
     mut on_bytes: impl FnMut(u64),
+) -> Transfer {
+    let offset = sink.held();
+    if a.size > 0 && offset >= a.size {
+        return Transfer::Complete;
+    }
+    let endpoint = &a.source.endpoint;
+    let mut declined = None;
+    if let Some(root) = a.root.filter(|_| a.peers.serves_slices(endpoint)) {
+        let object = (a.size, &root);
+        match slice::open(a.peers, a.source, a.id, object, offset, None).await {
+            Opened::Slice(body) => return receive_slice(sink, &a, body, &mut on_bytes).await,
+            Opened::Failed(failure, reason) => return Transfer::Failed(failure, reason),
+            Opened::NotServed(status) => declined = Some(status),
+        }
+    }
+    let transfer = receive_plain(sink, &a, &mut on_bytes).await;
+    // A peer that has the object and answered its slice 404 has no slices route (Colossus).
+    if declined == Some(404) && sink.held() > offset {
+        a.peers.no_slices(endpoint);
+    }
+    transfer
+}
+
+/// Keeps `piece` (proven or not), within the bandwidth cap.
+async fn keep<S: Sink>(
+    sink: &mut S,
+    a: &Attempt<'_>,
+    piece: &[u8],
+    proven: bool,
+    on_bytes: &mut impl FnMut(u64),
+) -> Result<(), Transfer> {
+    if let Some(rate) = a.rate {
+        let wait = rate.take(piece.len(), Instant::now());
+        if !wait.is_zero() {
+            glommio::timer::sleep(wait).await;
+        }
+    }
+    if let Err(e) = sink.append(piece, proven).await {
+        return Err(Transfer::Local(format!("writing the temp file: {e}")));
+    }
+    on_bytes(piece.len() as u64);
+    if a.cancelled.get() {
+        return Err(Transfer::Cancelled);
+    }
+    glommio::yield_if_needed().await;
+    Ok(())
+}
+
+/// Receives a verified slice from the bytes held to the end, keeping each group once proven.
+async fn receive_slice<S: Sink>(
+    sink: &mut S,
+    a: &Attempt<'_>,
+    mut body: Box<SliceBody>,
+    on_bytes: &mut impl FnMut(u64),
+) -> Transfer {
+    use AttemptFailure::{Corrupt, Unreachable};
+    loop {
+        let (at, bytes) = match body.next().await {
+            Ok(Some(group)) => group,
+            Ok(None) => break,
+            Err(SliceError::Io(e)) => {
+                return Transfer::Failed(Unreachable, format!("reading: {e}"))
+            }
+            Err(e @ SliceError::Forged { .. }) => return Transfer::Failed(Corrupt, e.to_string()),
+        };
+        // The first group may start before the bytes held (an earlier attempt cut mid-group).
+        let skip = (sink.held().saturating_sub(at) as usize).min(bytes.len());
+        if let Err(t) = keep(sink, a, &bytes[skip..], true, on_bytes).await {
+            return t;
+        }
+    }
+    if sink.held() != a.size {
+        return Transfer::Failed(
+            AttemptFailure::BadResponse,
+            format!("the slice ended at {} of {} bytes", sink.held(), a.size),
+        );
+    }
+    Transfer::Complete
+}
+
+/// Receives the rest of the object as plain bytes (`GET /api/v1/files/{id}` with `Range`).
+async fn receive_plain<S: Sink>(
+    sink: &mut S,
+    a: &Attempt<'_>,
+    on_bytes: &mut impl FnMut(u64),
 ) -> Transfer {
     use AttemptFailure::{BadResponse, NotFound, Unreachable};
     let offset = sink.held();
@@ -112,7 +207,6 @@ pub async fn receive<S: Sink>(
             format!("the peer declares {n} bytes where the object has {expected_len} left"),
         );
     }
-    on_head(&head);
     let mut skip = offset - start;
     let mut left = a.size - offset;
     let mut buf = vec![0u8; READ_CHUNK];
@@ -136,22 +230,13 @@ pub async fn receive<S: Sink>(
         piece = &piece[skipped..];
         skip -= skipped as u64;
         if !piece.is_empty() {
-            if let Some(rate) = a.rate {
-                let wait = rate.take(piece.len(), Instant::now());
-                if !wait.is_zero() {
-                    glommio::timer::sleep(wait).await;
-                }
-            }
-            if let Err(e) = sink.append(piece).await {
-                return Transfer::Local(format!("writing the temp file: {e}"));
-            }
             left -= piece.len() as u64;
-            on_bytes(piece.len() as u64);
-        }
-        if a.cancelled.get() {
+            if let Err(t) = keep(sink, a, piece, false, on_bytes).await {
+                return t;
+            }
+        } else if a.cancelled.get() {
             return Transfer::Cancelled;
         }
-        glommio::yield_if_needed().await;
     }
     Transfer::Complete
 }

@@ -251,6 +251,11 @@ impl Worker {
             peers: &self.env.peers,
             rate: Some(&self.rate),
             cancelled,
+            root: job
+                .content_id
+                .parse::<ContentId>()
+                .ok()
+                .map(|c| *c.digest()),
         };
         let (views, shard) = (&self.env.views, self.env.shard);
         // Room for the rest of the object, promised before a byte is read: at the disk's
@@ -264,7 +269,7 @@ impl Worker {
                 views.space.reserve()
             ));
         };
-        transfer::receive(temp, attempt, |_| {}, |n| views.metrics.fetched(shard, n)).await
+        transfer::receive(temp, attempt, |n| views.metrics.fetched(shard, n)).await
     }
 
     /// Verifies the received object and publishes it.

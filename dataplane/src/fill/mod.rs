@@ -10,20 +10,26 @@
 //! that starts beyond what has arrived is fetched from the source for that client alone
 //! (`serve/asset/proxy.rs`), not downloaded twice.
 //!
-//! The bytes become a cache entry only once they hash to the content id. Until then the last
-//! byte of every response that ends at the object's end is held back: a client can never
-//! receive a *complete* copy of bad bytes. When verification fails, those responses are cut
-//! (the connection closes short of its `Content-Length`, which every HTTP client reports as an
-//! error and no cache stores), the source is blamed, and the fill starts over from another
-//! source for the clients that come next. A range that ends before the object's end completes
-//! from unverified bytes; it is marked `x-cache: pending` with a short `cache-control` (as
-//! Argus marks every pending response), and is the one case where a bad source's bytes can
-//! reach a client as a complete response.
+//! From a Hecaton storage node the bytes come as a verified slice (`fetch/slice.rs`): each
+//! 16 KiB group is checked against the content id before it is written, so every byte a reader
+//! sees is proven, ranges included, and a source caught forging is blamed at that group and the
+//! fill goes on from the next source where the proven bytes end.
+//!
+//! From a source without slices (Colossus) the bytes are plain, and become a cache entry only
+//! once they hash to the content id. Until then the last byte of every response that ends at
+//! the object's end is held back: a client can never receive a *complete* copy of bad bytes.
+//! When verification fails, those responses are cut (the connection closes short of its
+//! `Content-Length`, which every HTTP client reports as an error and no cache stores), the
+//! source is blamed, and the fill starts over from another source for the clients that come
+//! next. A range that ends before the object's end completes from unverified bytes; it is
+//! marked `x-cache: pending` with a short `cache-control` (as Argus marks every pending
+//! response), and is the one case where a bad source's bytes can reach a client as a complete
+//! response.
 
 pub mod task;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -59,6 +65,8 @@ pub struct Fill {
     /// The temp file the bytes go to.
     pub path: PathBuf,
     written: AtomicU64,
+    /// Some bytes written came unproven (plain, from a peer without slices).
+    unproven: AtomicBool,
     state: AtomicU8,
     generation: AtomicU32,
     /// The media type, once the first response head (or the first bytes) told it.
@@ -79,6 +87,7 @@ impl Fill {
             size,
             path,
             written: AtomicU64::new(0),
+            unproven: AtomicBool::new(false),
             state: AtomicU8::new(FillState::Running as u8),
             generation: AtomicU32::new(0),
             media_type: OnceLock::new(),
@@ -91,6 +100,18 @@ impl Fill {
     /// Bytes readable from the temp file.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Acquire)
+    }
+
+    /// Bytes that are not proven are about to be written (the owner calls it before
+    /// [`Fill::advance`] makes them readable).
+    pub fn unproven(&self) {
+        self.unproven.store(true, Ordering::Release);
+    }
+
+    /// Whether every byte of [`Fill::written`] (read before this) was proven against the
+    /// content id as it arrived (a verified slice): such bytes may go to a viewer whole.
+    pub fn all_proven(&self) -> bool {
+        !self.unproven.load(Ordering::Acquire)
     }
 
     /// The state now.
@@ -113,6 +134,7 @@ impl Fill {
     pub fn reset(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.written.store(0, Ordering::Release);
+        self.unproven.store(false, Ordering::Release);
         self.event.notify(usize::MAX);
     }
 

@@ -57,7 +57,11 @@ impl Sink for FillSink<'_> {
         self.digester.len()
     }
 
-    async fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    async fn append(&mut self, bytes: &[u8], proven: bool) -> std::io::Result<()> {
+        if !proven {
+            // Before `advance`: a reader that sees these bytes written sees them unproven.
+            self.fill.unproven();
+        }
         let mut pos = self.digester.len();
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -133,6 +137,8 @@ async fn fetch(
             first: Vec::new(),
         };
         let mut contributors: Vec<String> = Vec::new();
+        // Sources caught forging a group of a slice: skipped from the next round on.
+        let mut caught: Vec<String> = Vec::new();
         let mut complete = false;
         for source in sources.iter().filter(|s| !blamed.contains(&s.endpoint)) {
             fill.source.store(Some(Arc::new(source.clone())));
@@ -144,14 +150,12 @@ async fn fetch(
                 peers: &env.peers,
                 rate: None,
                 cancelled: &std::cell::Cell::new(false),
+                root: Some(*content_id.digest()),
             };
             let views = &env.views;
-            let result = transfer::receive(
-                &mut sink,
-                attempt,
-                |_| {},
-                |n| views.metrics.fill_bytes(env.shard, n),
-            )
+            let result = transfer::receive(&mut sink, attempt, |n| {
+                views.metrics.fill_bytes(env.shard, n)
+            })
             .await;
             if sink.held() > before {
                 contributors.push(source.endpoint.clone());
@@ -164,11 +168,16 @@ async fn fetch(
                 Transfer::Failed(failure, reason) => {
                     last = format!("{}: {reason}", source.endpoint);
                     report_failure(env, fill, &source.endpoint, failure, &reason);
+                    if failure == AttemptFailure::Corrupt {
+                        warn!(id = %fill.id, source = %source.endpoint, "cache fill source forged a group; going on from the next source");
+                        caught.push(source.endpoint.clone());
+                    }
                 }
                 Transfer::Local(reason) => return Err(reason),
                 Transfer::Cancelled => return Err("cancelled".into()),
             }
         }
+        blamed.extend(caught);
         if !complete {
             let _ = file.close().await;
             return Err(format!("every source failed; last: {last}"));

@@ -173,7 +173,7 @@ impl crate::fetch::transfer::Sink for TempObject {
         self.len()
     }
 
-    async fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+    async fn append(&mut self, bytes: &[u8], _proven: bool) -> io::Result<()> {
         self.write(bytes).await
     }
 }

@@ -98,7 +98,7 @@ fn until_hit(d: &Server, path: &str) -> crate::support::Response {
     }
 }
 
-/// The storage data plane's `files_get` successes, from its metrics report.
+/// The storage data plane's object reads (plain and as slices), from its metrics report.
 fn origin_gets(control: &mut FakeControl) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
@@ -112,8 +112,9 @@ fn origin_gets(control: &mut FakeControl) -> u64 {
 fn files_get_2xx(m: &DataPlaneMetrics) -> u64 {
     m.routes
         .iter()
-        .find(|r| r.route == "files_get")
-        .map_or(0, |r| r.responses[0])
+        .filter(|r| r.route == "files_get" || r.route == "slices")
+        .map(|r| r.responses[0])
+        .sum()
 }
 
 #[test]
@@ -187,7 +188,7 @@ fn a_miss_is_fetched_once_for_many_clients_then_served_as_a_verified_hit() {
 }
 
 #[test]
-fn a_corrupt_source_is_never_cached_and_the_next_one_serves() {
+fn a_lying_source_is_caught_at_its_forged_group_and_the_viewer_gets_only_the_truth() {
     let data = bytes(2 << 20, 2);
     let (_d1, bad_store) = store_with(&[(5, data.clone())]);
     let (_d2, good_store) = store_with(&[(5, data.clone())]);
@@ -205,7 +206,8 @@ fn a_corrupt_source_is_never_cached_and_the_next_one_serves() {
         &[&bad, &good],
         &[],
     );
-    // The first client streams from the bad source: its response is cut before its end.
+    // The first client streams from the fill, which the liar's slice feeds until its forged
+    // group, the good source after: every byte it gets is proven, and it gets them all.
     let mut c = d.connect();
     send(
         &mut c,
@@ -217,8 +219,8 @@ fn a_corrupt_source_is_never_cached_and_the_next_one_serves() {
     let _ = c.read_to_end(&mut got);
     let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert!(
-        got.len() - head_end < data.len(),
-        "the bad copy was never delivered whole"
+        got[head_end..] == data[..],
+        "the viewer got the object's bytes, whole"
     );
     // The source is blamed to the control plane.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -232,6 +234,59 @@ fn a_corrupt_source_is_never_cached_and_the_next_one_serves() {
     // Fetched again from the good source and cached.
     let r = until_hit(&d, "/api/v1/assets/5");
     assert!(r.body == data, "the cached copy is the right one");
+}
+
+#[test]
+fn a_range_far_ahead_of_a_fill_from_a_liar_gets_only_proven_bytes() {
+    let data = bytes(8 << 20, 9);
+    let forged_at = (7 << 20) + 100;
+    let (_d1, bad_store) = store_with(&[(5, data.clone())]);
+    let (_d2, good_store) = store_with(&[(5, data.clone())]);
+    let mut rotten = data.clone();
+    rotten[forged_at] ^= 1;
+    std::fs::write(bad_store.join("objects/5"), &rotten).unwrap();
+    let bad = Server::start(&bad_store, &["--scrub-mib-per-sec", "0"]);
+    let good = Server::start(&good_store, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _control) = distributor(
+        &dir.path().join("cache"),
+        &[(5, &data)],
+        &[],
+        &[&bad, &good],
+        &[],
+    );
+    // A seek far past what the fill it starts has: relayed from the liar as a slice, cut at
+    // the forged group; or, had the fill got there first, from the fill's proven bytes.
+    // Either way not one byte that is not the object's.
+    let (first, last) = (6_900_000usize, 7_400_000usize);
+    let mut c = d.connect();
+    send(
+        &mut c,
+        "GET",
+        "/api/v1/assets/5",
+        &[
+            ("Range", &format!("bytes={first}-{last}")),
+            ("Connection", "close"),
+        ],
+    );
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    let head_end = got.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&got[..head_end]).to_string();
+    assert!(head.starts_with("HTTP/1.1 206"), "{head}");
+    let body = &got[head_end..];
+    assert!(
+        body == &data[first..first + body.len()],
+        "every byte relayed is the object's ({} bytes, {head})",
+        body.len()
+    );
+    if head.contains("external") {
+        let group_start = forged_at / 16384 * 16384;
+        assert_eq!(body.len(), group_start - first, "cut at the forged group");
+    }
+    // The object itself is filled from proven groups and cached.
+    let r = until_hit(&d, "/api/v1/assets/5");
+    assert!(r.body == data);
 }
 
 #[test]

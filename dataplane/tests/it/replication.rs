@@ -69,15 +69,18 @@ fn tmp_is_empty(store: &Path) -> bool {
         .is_none()
 }
 
+/// The liar's copy differs from the object here: in group 64 (1 MiB / 16 KiB).
+const FORGED_AT: usize = (1 << 20) + 5000;
+
 #[test]
-fn over_long_and_corrupt_sources_are_rejected_and_the_next_one_serves() {
+fn over_long_and_lying_sources_are_caught_the_liar_at_its_first_forged_group() {
     let data = bytes(3 << 20, 7);
     let (_d1, longer) = store_with(&[(7, bytes(4 << 20, 7))]);
     let (_d2, corrupt) = store_with(&[(7, data.clone())]);
     let (_d3, good) = store_with(&[(7, data.clone())]);
     // Same size, other bytes: the peer's store serves them as they are.
     let mut bad = data.clone();
-    bad[1 << 20] ^= 0xff;
+    bad[FORGED_AT] ^= 0xff;
     std::fs::write(corrupt.join("objects/7"), &bad).unwrap();
     let peers = [
         Server::start(&longer, &[]),
@@ -111,17 +114,22 @@ fn over_long_and_corrupt_sources_are_rejected_and_the_next_one_serves() {
         ],
         "{seen:?}"
     );
+    // The liar's slice failed at the group holding the forged byte: the groups before it
+    // were proven and kept, and the next source resumed from where they end.
+    let group_start = (FORGED_AT as u64 / 16384) * 16384;
     match seen.last().unwrap() {
         Report::Fetched {
             source,
             bytes: transferred,
+            resumed_from,
             ..
         } => {
             assert_eq!(source, &sources[2].endpoint);
+            assert_eq!(*resumed_from, group_start, "only proven bytes were kept");
             assert_eq!(
                 *transferred,
-                2 * data.len() as u64,
-                "the corrupt copy, then the good one"
+                data.len() as u64,
+                "the liar's proven groups, then the rest from the good source"
             );
         }
         other => panic!("expected Fetched, got {other:?}"),

@@ -263,12 +263,14 @@ fn replication_over_https_refuses_bad_certificates_and_reuses_connections() {
     // new connection (and a new handshake).
     std::thread::sleep(Duration::from_millis(500));
     let log = std::fs::read_to_string(good_dir.path().join("access.log")).unwrap();
+    // (Fetches ask for verified slices.)
+    let fetch = |l: &&str| l.contains("/api/v1/slices/");
     let ports: BTreeSet<&str> = log
         .lines()
-        .filter(|l| l.contains("/api/v1/files/"))
+        .filter(fetch)
         .filter_map(|l| l.split(' ').nth(1))
         .collect();
-    let requests = log.lines().filter(|l| l.contains("/api/v1/files/")).count();
+    let requests = log.lines().filter(fetch).count();
     assert_eq!(requests, objects.len(), "{log}");
     assert!(
         ports.len() <= 4,

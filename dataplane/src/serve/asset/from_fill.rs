@@ -1,5 +1,6 @@
 //! A response served from a fill in progress: from the growing temp file with `sendfile`,
-//! waking as bytes arrive, the last byte of the object held back until the fill is verified.
+//! waking as bytes arrive; bytes that came plain (not as a verified slice) have the object's
+//! last byte held back until the fill is verified.
 //! Ranges are exact (Argus sent a whole megabyte after a `bytes=0-99` header); one that starts
 //! past what has arrived (by more than [`AHEAD`]) is left to the proxy.
 
@@ -160,7 +161,9 @@ async fn stream_body(
         let limit = match state {
             FillState::Verified | FillState::Checked => stop,
             FillState::Failed => stop,
-            // Hold back the object's last byte until it is verified.
+            // Every byte written was proven as it arrived (read after `written`).
+            _ if fill.all_proven() => written.min(stop),
+            // Plain bytes: hold back the object's last byte until the whole is verified.
             _ if stop == fill.size => written.min(fill.size - 1).min(stop),
             _ => written.min(stop),
         };

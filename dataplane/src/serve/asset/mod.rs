@@ -87,6 +87,8 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
             return ex.json(404, &body).await;
         }
         let sources = sources(shard, &placement, &object.bag);
+        let root = object.content_id.content_id().map(|c| *c.digest());
+        let root = root.as_ref();
         if sources.is_empty() && !head_only {
             // The control plane has not resolved the bag's storage nodes yet (at start-up), or
             // none of them published an endpoint.
@@ -102,7 +104,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
             .max_cached_item
             .is_some_and(|max| object.size > max)
         {
-            return proxied(&mut ex, (id, object.size), &sources).await;
+            return proxied(&mut ex, (id, object.size), root, &sources).await;
         }
         let Some(content_id) = object.content_id.content_id() else {
             let body = message("the chain's content id of this object is not a BLAKE3 multihash");
@@ -122,7 +124,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
                 let extra = [("Retry-After", &b"1"[..])];
                 return ex.json_with(503, &extra, &body).await;
             }
-            Start::NoRoom => return proxied(&mut ex, (id, object.size), &sources).await,
+            Start::NoRoom => return proxied(&mut ex, (id, object.size), root, &sources).await,
         };
         match from_fill::serve(&mut ex, &fill, how).await {
             FromFill::Answered(answered) => return answered,
@@ -131,11 +133,11 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
                 // publish failed, which the state tells. (Looking at the catalog while the
                 // publish ran gave viewers a 503: issue 14, defect 19.)
                 if fill.ended().await == crate::fill::FillState::Failed {
-                    return proxied(&mut ex, (id, object.size), &sources).await;
+                    return proxied(&mut ex, (id, object.size), root, &sources).await;
                 }
                 continue;
             }
-            FromFill::Proxy => return proxied(&mut ex, (id, object.size), &sources).await,
+            FromFill::Proxy => return proxied(&mut ex, (id, object.size), root, &sources).await,
             FromFill::Failed => {
                 let body = message("no storage node could serve the object");
                 return ex.json(502, &body).await;
@@ -282,10 +284,11 @@ async fn head_of_missing(ex: &mut Exchange<'_>, id: DataObjectId, size: u64) -> 
 
 async fn proxied(
     ex: &mut Exchange<'_>,
-    (id, size): (DataObjectId, u64),
+    object: (DataObjectId, u64),
+    root: Option<&[u8; 32]>,
     sources: &[Source],
 ) -> io::Result<bool> {
-    match proxy::serve(ex, id, size, sources).await {
+    match proxy::serve(ex, object, root, sources).await {
         Some(answered) => answered,
         None => {
             let body = message("no storage node could serve the object");

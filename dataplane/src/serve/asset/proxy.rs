@@ -1,6 +1,9 @@
 //! Proxying to a storage node, for what is not cached: objects larger than the largest cached
 //! item, ranges that start past what a fill has received, and misses while the fills are at
-//! their limit of bytes or the disk at its reserve. The distributor decides the answer itself
+//! their limit of bytes or the disk at its reserve. From a storage node that serves verified
+//! slices the bytes are asked as one and each 16 KiB group is checked against the content id
+//! before any of it is relayed (a forged group cuts the response); from one that does not
+//! (Colossus), plain. The distributor decides the answer itself
 //! from the chain's size of the object (status, `Content-Length`, `Content-Range`, 416) and asks
 //! the storage node for exactly those bytes; a source whose answer does not match them exactly
 //! is skipped for the next. A peer therefore cannot choose the viewer's status, length or
@@ -15,8 +18,13 @@ use futures_lite::AsyncWriteExt;
 use hecaton_shared::socket::Source;
 use hecaton_shared::DataObjectId;
 
+use hecaton_shared::socket::{AttemptFailure, Report};
+use tracing::warn;
+
 use super::from_fill::answer_range;
+use crate::cache::CacheEvent;
 use crate::fetch::client::{self, Head};
+use crate::fetch::slice::{self, Opened, SliceBody, SliceError};
 use crate::http::request::Method;
 use crate::metrics::Served;
 use crate::serve::exchange::Exchange;
@@ -63,12 +71,13 @@ pub fn safe_media_type(peer: Option<&str>) -> &str {
     }
 }
 
-/// Relays `req` for object `id` of `size` bytes from the first of `sources` whose answer
-/// matches; `None` when none did (nothing was sent).
+/// Relays `req` for object `id` of `size` bytes (content id digest `root`, when known) from the
+/// first of `sources` whose answer matches; `None` when none did (nothing was sent). A source
+/// that serves slices sends the range as one, and only proven bytes are relayed.
 pub async fn serve(
     ex: &mut Exchange<'_>,
-    id: DataObjectId,
-    size: u64,
+    (id, size): (DataObjectId, u64),
+    root: Option<&[u8; 32]>,
     sources: &[Source],
 ) -> Option<io::Result<bool>> {
     let (req, shard, keep) = (ex.req, ex.shard, ex.keep);
@@ -80,6 +89,17 @@ pub async fn serve(
     let len = if size == 0 { 0 } else { end - start + 1 };
     let ask = (status == 206).then(|| format!("bytes={start}-{end}"));
     for source in sources {
+        if let Some(root) = root.filter(|_| peers.serves_slices(&source.endpoint)) {
+            let last = (size > 0).then_some(end);
+            match slice::open(peers, source, id, (size, root), start, last).await {
+                Opened::Slice(body) => {
+                    let wanted = (status, start, len);
+                    return Some(relay_proven(ex, (id, size), source, wanted, body).await);
+                }
+                Opened::Failed(..) => continue,
+                Opened::NotServed(_) => {}
+            }
+        }
         let Ok(target) = client::Request::for_object(&source.endpoint, id) else {
             continue;
         };
@@ -138,6 +158,77 @@ pub async fn serve(
     None
 }
 
+/// Sends the viewer `len` bytes from `start` (`status` 200 or 206) out of a verified slice, each
+/// group only once proven; a forged group cuts the response (the viewer's client reports it
+/// short) and is reported against the source.
+async fn relay_proven(
+    ex: &mut Exchange<'_>,
+    (id, size): (DataObjectId, u64),
+    source: &Source,
+    (status, start, len): (u16, u64, u64),
+    mut body: Box<SliceBody>,
+) -> io::Result<bool> {
+    let (req, shard, keep) = (ex.req, ex.shard, ex.keep);
+    let Exchange { stream, head, .. } = &mut *ex;
+    head.begin(status)
+        .header(
+            "Content-Type",
+            safe_media_type(body.media_type.as_deref()).as_bytes(),
+        )
+        .header_u64("Content-Length", len);
+    if status == 206 {
+        head.content_range(start, start + len - 1, size);
+    }
+    for (name, value) in EXTERNAL_HEADERS {
+        head.header(name, value);
+    }
+    stream.write_all(head.finish(keep, req.http10)).await?;
+    if req.method == Method::Head {
+        return Ok(keep);
+    }
+    let mut pace = Pace::new(shard.limits.send_timeout, 0);
+    let (mut pos, stop) = (start, start + len);
+    while pos < stop {
+        pace.check(pos - start)?;
+        let (at, bytes) = match body.next().await {
+            Ok(Some(group)) => group,
+            Ok(None) => break,
+            Err(e) => {
+                if let SliceError::Forged { .. } = e {
+                    warn!(%id, source = %source.endpoint, "proxied range: {e}; response cut");
+                    let report = Report::FetchAttemptFailed {
+                        id,
+                        source: source.endpoint.clone(),
+                        failure: AttemptFailure::Corrupt,
+                        reason: e.to_string(),
+                    };
+                    let events = &shard.distributor.fill_env.events;
+                    let _ = events.unbounded_send(CacheEvent::Report(report));
+                }
+                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, e));
+            }
+        };
+        // The slice's groups cover the range: each one starts at or before `pos`.
+        let from = (pos - at) as usize;
+        let to = ((stop - at) as usize).min(bytes.len());
+        if from < to {
+            stream.write_all(&bytes[from..to]).await?;
+            pos = at + to as u64;
+        }
+    }
+    if pos != stop {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the slice ended before the range",
+        ));
+    }
+    shard
+        .views
+        .metrics
+        .served(shard.index, Served::Proxied, len);
+    Ok(keep)
+}
+
 /// Whether a peer's answer is exactly the bytes asked: the whole object (200 with its size)
 /// or the range (206 with the same range of the same size), never chunked.
 fn matches_exactly(up: &Head, status: u16, (start, end): (u64, u64), size: u64) -> bool {
@@ -184,6 +275,7 @@ mod tests {
         let head = |status, len, range| Head {
             status,
             content_type: None,
+            object_type: None,
             content_length: len,
             content_range: range,
             chunked: false,

@@ -1,0 +1,160 @@
+//! Verified slices from a peer (`GET /api/v1/slices/{id}?ranges=`, `serve/slice.rs`): each
+//! 16 KiB group of the object is checked against the content id as it arrives, and only
+//! checked groups are handed on. A peer that lies is caught at its first forged group, before
+//! any byte of it is kept or relayed; what came before it is proven and kept.
+//!
+//! Peers without slices (Colossus; a Hecaton node whose tree of the object is not built yet)
+//! answer anything but 200 with the slice's media type: the caller falls back to the plain
+//! `GET /api/v1/files/{id}`, whose bytes are checked once whole.
+
+use std::io;
+use std::ops::Range;
+
+use hecaton_shared::bao::{self, slice, ProofError};
+use hecaton_shared::socket::{AttemptFailure, Source};
+use hecaton_shared::DataObjectId;
+
+use super::client::{self, Body, ClientError, Peers};
+
+/// The slice's media type, as the serving side names it.
+pub const CONTENT_TYPE: &str = "application/vnd.hecaton.blake3-slice";
+
+/// Bytes read from the peer at a time (plus room for a group left over).
+const READ: usize = 256 * 1024;
+
+/// What asking a peer for a slice came to.
+#[derive(Debug)]
+pub enum Opened {
+    /// The slice is coming.
+    Slice(Box<SliceBody>),
+    /// The peer does not serve this slice (it answered this status, or not with a slice): ask
+    /// for plain bytes.
+    NotServed(u16),
+    /// The peer failed.
+    Failed(AttemptFailure, String),
+}
+
+/// Why a slice stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SliceError {
+    /// The peer: closed, too slow, reset.
+    #[error("reading the slice: {0}")]
+    Io(#[from] io::Error),
+    /// A group or pair does not match the content id: the peer sent bytes that are not the
+    /// object's.
+    #[error("the peer's bytes at offset {offset} are not the object's: {error}")]
+    Forged {
+        /// Where the failing group (or subtree) starts in the object.
+        offset: u64,
+        /// What failed.
+        error: ProofError,
+    },
+}
+
+/// A slice being received and checked.
+#[derive(Debug)]
+pub struct SliceBody {
+    body: Body,
+    verifier: slice::SliceVerifier,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    /// The groups coming.
+    pub groups: Range<u64>,
+    /// The object's media type, as the peer's store knows it.
+    pub media_type: Option<String>,
+}
+
+/// Asks `source` for bytes `first..=last` (to the end without `last`) of object `id`, of
+/// `size` bytes and content id digest `root`, as a verified slice.
+pub async fn open(
+    peers: &Peers,
+    source: &Source,
+    id: DataObjectId,
+    (size, root): (u64, &[u8; 32]),
+    first: u64,
+    last: Option<u64>,
+) -> Opened {
+    use AttemptFailure::{BadResponse, Unreachable};
+    let Some(groups) = slice::groups_of(size, first, last) else {
+        return Opened::Failed(
+            BadResponse,
+            format!("byte {first} is past the object's end"),
+        );
+    };
+    let req = match client::Request::for_slice(&source.endpoint, id, first, last) {
+        Ok(r) => r,
+        Err(e) => return Opened::Failed(BadResponse, e.to_string()),
+    };
+    let (head, body) = match client::get(peers, &source.addrs, &req, None).await {
+        Ok(r) => r,
+        Err(e @ (ClientError::Response(_) | ClientError::Endpoint(..))) => {
+            return Opened::Failed(BadResponse, e.to_string())
+        }
+        Err(e) => return Opened::Failed(Unreachable, e.to_string()),
+    };
+    // Anything but a slice (a 404 from Colossus, a server answering every path alike) is
+    // not one: the caller asks for plain bytes.
+    if head.status != 200 || head.content_type.as_deref() != Some(CONTENT_TYPE) {
+        return Opened::NotServed(head.status);
+    }
+    let expected = slice::slice_len(size, groups.clone()).expect("groups_of is in range");
+    if head.chunked || head.content_length != Some(expected) {
+        return Opened::Failed(
+            BadResponse,
+            format!(
+                "a slice of groups {groups:?} is {expected} bytes of {CONTENT_TYPE}; the peer sent {:?} bytes of {:?}",
+                head.content_length, head.content_type
+            ),
+        );
+    }
+    let verifier = slice::SliceVerifier::new(root, size, groups.clone()).expect("checked");
+    Opened::Slice(Box::new(SliceBody {
+        media_type: head.object_type.clone(),
+        body,
+        verifier,
+        buf: vec![0; READ + bao::GROUP as usize + bao::PAIR],
+        start: 0,
+        end: 0,
+        groups,
+    }))
+}
+
+impl SliceBody {
+    /// The next group, proven: its offset in the object and its bytes; `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<(u64, &[u8])>, SliceError> {
+        loop {
+            let Some(need) = self.verifier.next_len() else {
+                return Ok(None);
+            };
+            while self.end - self.start < need {
+                if self.buf.len() - self.start < need || self.end == self.buf.len() {
+                    self.buf.copy_within(self.start..self.end, 0);
+                    (self.start, self.end) = (0, self.end - self.start);
+                }
+                let n = self.body.read(&mut self.buf[self.end..]).await?;
+                if n == 0 {
+                    return Err(SliceError::Io(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the peer closed mid-slice",
+                    )));
+                }
+                self.end += n;
+            }
+            let item = self.start..self.start + need;
+            self.start += need;
+            match self.verifier.accept(&self.buf[item.clone()]) {
+                Ok(Some(k)) => return Ok(Some((k * bao::GROUP, &self.buf[item]))),
+                Ok(None) => {}
+                Err(error) => {
+                    let offset = match error {
+                        ProofError::SliceMismatch { first_group, .. } => first_group * bao::GROUP,
+                        _ => 0,
+                    };
+                    return Err(SliceError::Forged { offset, error });
+                }
+            }
+        }
+    }
+}
