@@ -28,13 +28,21 @@ const FIRST_READ: usize = 32 * 1024;
 pub trait Sink {
     /// Bytes held (the next attempt resumes from here).
     fn held(&self) -> u64;
-    /// Appends bytes; `proven`: they were checked against the content id as part of a
+    /// Appends bytes; `proven` when they were checked against the content id as part of a
     /// verified slice (else they are checked once the object is whole).
     fn append(
         &mut self,
         bytes: &[u8],
-        proven: bool,
+        proven: Option<Proven<'_>>,
     ) -> impl std::future::Future<Output = io::Result<()>>;
+}
+
+/// What is known of bytes that came in a verified slice.
+#[derive(Debug, Clone, Copy)]
+pub struct Proven<'a> {
+    /// The CV of each of their groups, when they are whole groups from a group's start (else
+    /// empty): a digest of them need not hash them again.
+    pub cvs: &'a [[u8; 32]],
 }
 
 /// What an attempt came to.
@@ -104,7 +112,7 @@ async fn keep<S: Sink>(
     sink: &mut S,
     a: &Attempt<'_>,
     piece: &[u8],
-    proven: bool,
+    proven: Option<Proven<'_>>,
     on_bytes: &mut impl FnMut(u64),
 ) -> Result<(), Transfer> {
     if let Some(rate) = a.rate {
@@ -132,18 +140,24 @@ async fn receive_slice<S: Sink>(
     on_bytes: &mut impl FnMut(u64),
 ) -> Transfer {
     use AttemptFailure::{Corrupt, Unreachable};
+    let mut run = Vec::with_capacity(slice::RUN + hecaton_shared::bao::GROUP as usize);
+    let mut cvs = Vec::new();
     loop {
-        let (at, bytes) = match body.next().await {
-            Ok(Some(group)) => group,
+        let at = match body.next_run(&mut run, &mut cvs, slice::RUN).await {
+            Ok(Some(at)) => at,
             Ok(None) => break,
             Err(SliceError::Io(e)) => {
                 return Transfer::Failed(Unreachable, format!("reading: {e}"))
             }
             Err(e @ SliceError::Forged { .. }) => return Transfer::Failed(Corrupt, e.to_string()),
         };
-        // The first group may start before the bytes held (an earlier attempt cut mid-group).
-        let skip = (sink.held().saturating_sub(at) as usize).min(bytes.len());
-        if let Err(t) = keep(sink, a, &bytes[skip..], true, on_bytes).await {
+        // The first run may start before the bytes held (an earlier attempt cut mid-group).
+        let skip = (sink.held().saturating_sub(at) as usize).min(run.len());
+        // The groups' CVs spare the sink's digest hashing them again (only whole groups).
+        let proven = Proven {
+            cvs: if skip == 0 { &cvs } else { &[] },
+        };
+        if let Err(t) = keep(sink, a, &run[skip..], Some(proven), on_bytes).await {
             return t;
         }
     }
@@ -231,7 +245,7 @@ async fn receive_plain<S: Sink>(
         skip -= skipped as u64;
         if !piece.is_empty() {
             left -= piece.len() as u64;
-            if let Err(t) = keep(sink, a, piece, false, on_bytes).await {
+            if let Err(t) = keep(sink, a, piece, None, on_bytes).await {
                 return t;
             }
         } else if a.cancelled.get() {

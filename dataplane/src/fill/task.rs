@@ -19,7 +19,7 @@ use super::{Fill, FillState};
 use crate::cache::CacheEvent;
 use crate::control::Publisher;
 use crate::fetch::client::Peers;
-use crate::fetch::transfer::{self, Attempt, Sink, Transfer};
+use crate::fetch::transfer::{self, Attempt, Proven, Sink, Transfer};
 use crate::store::media_type::{sniff, SNIFF_LEN};
 use crate::store::{temp, Digester, Expected};
 use crate::views::Views;
@@ -57,8 +57,8 @@ impl Sink for FillSink<'_> {
         self.digester.len()
     }
 
-    async fn append(&mut self, bytes: &[u8], proven: bool) -> std::io::Result<()> {
-        if !proven {
+    async fn append(&mut self, bytes: &[u8], proven: Option<Proven<'_>>) -> std::io::Result<()> {
+        if proven.is_none() {
             // Before `advance`: a reader that sees these bytes written sees them unproven.
             self.fill.unproven();
         }
@@ -72,7 +72,8 @@ impl Sink for FillSink<'_> {
             rest = &rest[n..];
             pos += n as u64;
         }
-        self.digester.update(bytes);
+        self.digester
+            .update_proven(bytes, proven.map_or(&[][..], |p| p.cvs));
         if self.fill.media_type.get().is_none() {
             let take = (SNIFF_LEN - self.first.len()).min(bytes.len());
             self.first.extend_from_slice(&bytes[..take]);

@@ -41,8 +41,30 @@ impl Digester {
     }
 
     /// Feeds the next bytes.
-    pub fn update(&mut self, mut bytes: &[u8]) {
+    pub fn update(&mut self, bytes: &[u8]) {
         self.tree.update(bytes);
+        self.side(bytes);
+    }
+
+    /// Feeds the next bytes with `cvs`, the CV of each of their 16 KiB groups as a verified
+    /// slice proved them: the tree takes the CVs instead of hashing the bytes again. Bytes that do not start at a group's
+    /// start, or CVs that are not one per group, are hashed as by [`Digester::update`].
+    pub fn update_proven(&mut self, bytes: &[u8], cvs: &[[u8; 32]]) {
+        let group = hecaton_shared::bao::GROUP as usize;
+        let aligned = self.tree.len() % group as u64 == 0;
+        if cvs.is_empty() || !aligned || bytes.len().div_ceil(group) != cvs.len() {
+            return self.update(bytes);
+        }
+        for (piece, cv) in bytes.chunks(group).zip(cvs) {
+            if !self.tree.update_group_cv(piece.len() as u64, *cv) {
+                self.tree.update(piece);
+            }
+        }
+        self.side(bytes);
+    }
+
+    /// What is computed besides the tree: the chunks' crc32 and the first bytes.
+    fn side(&mut self, mut bytes: &[u8]) {
         if self.head.len() < SNIFF_LEN {
             let take = (SNIFF_LEN - self.head.len()).min(bytes.len());
             self.head.extend_from_slice(&bytes[..take]);
@@ -130,5 +152,37 @@ mod tests {
         d.update(&[0xFF]);
         d.update(&[0xD8, 0xFF, 0xE0]);
         assert_eq!(d.finish().media_type, MediaType::Jpeg);
+    }
+
+    #[test]
+    fn a_digest_fed_a_slices_cvs_is_the_digest_fed_the_bytes() {
+        use hecaton_shared::bao::{self, slice};
+        let group = bao::GROUP as usize;
+        let data: Vec<u8> = (0..5 * group + 7).map(|i| (i * 13 % 251) as u8).collect();
+        let mut reference = Digester::new();
+        reference.update(&data);
+        let reference = reference.finish();
+        let n = bao::groups(data.len() as u64);
+        let root = *reference.content_id.digest();
+        let wire = slice::encode(&data, &reference.outboard, 0..n).unwrap();
+        let mut v = slice::SliceVerifier::new(&root, data.len() as u64, 0..n).unwrap();
+        let (mut at, mut groups, mut cvs) = (0, Vec::new(), Vec::new());
+        while let Some(len) = v.next_len() {
+            if v.accept(&wire[at..at + len]).unwrap().is_some() {
+                groups.extend_from_slice(&wire[at..at + len]);
+                cvs.push(v.last_cv().unwrap());
+            }
+            at += len;
+        }
+        // Whole runs with their CVs; a run cut mid-group (hashed); CVs that do not fit (hashed).
+        let mut d = Digester::new();
+        d.update_proven(&groups[..2 * group], &cvs[..2]);
+        d.update_proven(&groups[2 * group..2 * group + 100], &[]);
+        d.update_proven(&groups[2 * group + 100..3 * group], &cvs[2..3]);
+        d.update_proven(&groups[3 * group..], &cvs[3..]);
+        assert_eq!(d.finish(), reference);
+        let mut wrong = Digester::new();
+        wrong.update_proven(&groups, &cvs[..2]);
+        assert_eq!(wrong.finish(), reference);
     }
 }

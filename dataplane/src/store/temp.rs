@@ -144,7 +144,13 @@ impl TempObject {
 
     /// Appends `bytes`.
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.digester.update(bytes);
+        self.write_proven(bytes, &[]).await
+    }
+
+    /// Appends `bytes`, with the CVs of its groups when a verified slice proved them
+    /// ([`Digester::update_proven`]).
+    pub async fn write_proven(&mut self, bytes: &[u8], cvs: &[[u8; 32]]) -> io::Result<()> {
+        self.digester.update_proven(bytes, cvs);
         self.writer.write_all(bytes).await
     }
 
@@ -173,8 +179,13 @@ impl crate::fetch::transfer::Sink for TempObject {
         self.len()
     }
 
-    async fn append(&mut self, bytes: &[u8], _proven: bool) -> io::Result<()> {
-        self.write(bytes).await
+    async fn append(
+        &mut self,
+        bytes: &[u8],
+        proven: Option<crate::fetch::transfer::Proven<'_>>,
+    ) -> io::Result<()> {
+        self.write_proven(bytes, proven.map_or(&[][..], |p| p.cvs))
+            .await
     }
 }
 

@@ -162,6 +162,8 @@ pub struct Outboarder {
     pairs: Vec<u8>,
     /// Bytes seen.
     len: u64,
+    /// The CV of the group being "hashed", when it came known ([`Outboarder::update_group_cv`]).
+    held: Option<ChainingValue>,
 }
 
 impl Outboarder {
@@ -191,7 +193,11 @@ impl Outboarder {
         let mut next = blake3::Hasher::new();
         next.set_input_offset(self.done * GROUP);
         let finished = std::mem::replace(&mut self.group, next);
-        self.stack.push(finished.finalize_non_root());
+        let cv = self
+            .held
+            .take()
+            .unwrap_or_else(|| finished.finalize_non_root());
+        self.stack.push(cv);
         self.group_fill = 0;
         // After `done` groups, the complete subtrees are the set bits of that count; none of
         // them is the root, since more bytes follow.
@@ -211,6 +217,25 @@ impl Outboarder {
         self.stack
             .push(merge_subtrees_non_root(&left, &right, Mode::Hash));
         None
+    }
+
+    /// Feeds the next group, `len` bytes (a whole group, or an object's last and shorter one)
+    /// whose CV is already known, as a verified slice knows it: nothing is hashed. Only at a
+    /// group's start (else, or with `len` above a group, it returns false and feeds nothing),
+    /// and only for an object of more than one group (the one group of a smaller object is
+    /// the root, which has no such CV).
+    pub fn update_group_cv(&mut self, len: u64, cv: ChainingValue) -> bool {
+        let at_start = self.group_fill == 0 && self.held.is_none();
+        if len == 0 || len > GROUP || !(at_start || self.group_fill == GROUP) {
+            return false;
+        }
+        if self.group_fill == GROUP {
+            self.finish_group();
+        }
+        self.len += len;
+        self.group_fill = len;
+        self.held = Some(cv);
+        true
     }
 
     /// Bytes fed so far.
@@ -234,7 +259,10 @@ impl Outboarder {
             // One group (or none): the root is that group as the root.
             return (self.group.finalize(), self.pairs);
         }
-        let last = self.group.finalize_non_root();
+        let last = match self.held.take() {
+            Some(cv) => cv,
+            None => self.group.finalize_non_root(),
+        };
         self.stack.push(last);
         let mut root = None;
         while self.stack.len() > 1 {

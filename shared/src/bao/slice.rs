@@ -138,6 +138,32 @@ pub fn groups_of(size: u64, first: u64, last: Option<u64>) -> Option<Range<u64>>
     Some(first / GROUP..last / GROUP + 1)
 }
 
+/// The slice of `groups` of an object held whole in memory with its outboard (tests, tools; a
+/// node streams slices from its files).
+pub fn encode(bytes: &[u8], outboard: &[u8], groups: Range<u64>) -> Result<Vec<u8>, ProofError> {
+    let size = bytes.len() as u64;
+    if outboard.len() as u64 != super::outboard_len(size) {
+        return Err(ProofError::Outboard {
+            expected: super::outboard_len(size),
+            got: outboard.len() as u64,
+        });
+    }
+    let mut out = Vec::new();
+    for item in walk(size, groups)? {
+        match item {
+            Item::Pair(i) => {
+                let at = i as usize * PAIR;
+                out.extend_from_slice(&outboard[at..at + PAIR]);
+            }
+            Item::Group(k) => {
+                let r = super::group_range(size, k);
+                out.extend_from_slice(&bytes[r.start as usize..r.end as usize]);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// What a subtree must hash to.
 #[derive(Debug, Clone, Copy)]
 enum Expect {
@@ -155,6 +181,8 @@ pub struct SliceVerifier {
     groups: Range<u64>,
     stack: Vec<(Node, Expect)>,
     failed: bool,
+    /// The CV of the group accepted last (none for an object of one group: it is the root).
+    last_cv: Option<ChainingValue>,
 }
 
 impl SliceVerifier {
@@ -168,12 +196,20 @@ impl SliceVerifier {
             groups,
             stack: vec![(Node::root(size), Expect::Root)],
             failed: false,
+            last_cv: None,
         })
     }
 
     /// Whether every item arrived and checked.
     pub fn is_complete(&self) -> bool {
         self.stack.is_empty() && !self.failed
+    }
+
+    /// The CV of the group [`SliceVerifier::accept`] proved last, for
+    /// [`Outboarder::update_group_cv`](crate::bao::Outboarder::update_group_cv) (so that a
+    /// proven group is not hashed twice); `None` for an object of one group.
+    pub fn last_cv(&self) -> Option<[u8; 32]> {
+        self.last_cv
     }
 
     /// Bytes of the next item; `None` once the slice is complete or failed.
@@ -212,10 +248,11 @@ impl SliceVerifier {
             })
         };
         if node.len == 1 {
-            let ok = match expect {
-                Expect::Root => blake3::hash(item).as_bytes() == &self.root,
-                Expect::Cv(cv) => group_cv(node.start, item) == cv,
+            let (ok, cv) = match expect {
+                Expect::Root => (blake3::hash(item).as_bytes() == &self.root, None),
+                Expect::Cv(cv) => (group_cv(node.start, item) == cv, Some(cv)),
             };
+            self.last_cv = cv;
             return if ok {
                 Ok(Some(node.start))
             } else {
@@ -253,23 +290,8 @@ mod tests {
         (0..len).map(|i| (i * 7 + i / 1000) as u8).collect()
     }
 
-    /// A slice made from the whole object and its outboard.
     fn encode(bytes: &[u8], outboard: &[u8], groups: Range<u64>) -> Vec<u8> {
-        let size = bytes.len() as u64;
-        let mut out = Vec::new();
-        for item in walk(size, groups).unwrap() {
-            match item {
-                Item::Pair(i) => {
-                    let at = i as usize * PAIR;
-                    out.extend_from_slice(&outboard[at..at + PAIR]);
-                }
-                Item::Group(k) => {
-                    let r = crate::bao::group_range(size, k);
-                    out.extend_from_slice(&bytes[r.start as usize..r.end as usize]);
-                }
-            }
-        }
-        out
+        super::encode(bytes, outboard, groups).unwrap()
     }
 
     /// Feeds a slice to a verifier: the groups proven, in order, and the error, if any.
@@ -381,6 +403,40 @@ mod tests {
         }
         assert!(SliceVerifier::new(&root, bytes.len() as u64, 3..3).is_err());
         assert!(SliceVerifier::new(&root, bytes.len() as u64, 4..6).is_err());
+    }
+
+    #[test]
+    fn a_tree_fed_the_slices_cvs_is_the_tree_fed_the_bytes() {
+        let g = GROUP as usize;
+        for size in [g + 1, 2 * g, 5 * g + 7, 17 * g] {
+            let bytes = data(size);
+            let (root, outboard) = tree(&bytes);
+            let n = groups(size as u64);
+            // From group `from` on the groups come with their CVs; before it, as bytes.
+            for from in [0, 1, n - 1] {
+                let wire = encode(&bytes, &outboard, 0..n);
+                let mut v = SliceVerifier::new(&root, size as u64, 0..n).unwrap();
+                let mut t = Outboarder::new();
+                let mut at = 0;
+                while let Some(len) = v.next_len() {
+                    let item = &wire[at..at + len];
+                    at += len;
+                    if let Some(k) = v.accept(item).unwrap() {
+                        if k < from {
+                            t.update(item);
+                        } else {
+                            assert!(t.update_group_cv(len as u64, v.last_cv().unwrap()));
+                        }
+                    }
+                }
+                let (got_root, got_outboard) = t.finish();
+                assert_eq!(got_root.as_bytes(), &root, "size {size} from {from}");
+                assert_eq!(got_outboard, outboard, "size {size} from {from}");
+            }
+        }
+        let mut t = Outboarder::new();
+        t.update(&[1; 100]);
+        assert!(!t.update_group_cv(GROUP, [0; 32]), "not at a group's start");
     }
 
     #[test]

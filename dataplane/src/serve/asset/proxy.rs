@@ -188,10 +188,12 @@ async fn relay_proven(
     }
     let mut pace = Pace::new(shard.limits.send_timeout, 0);
     let (mut pos, stop) = (start, start + len);
+    let mut run = Vec::with_capacity(slice::RUN + hecaton_shared::bao::GROUP as usize);
+    let mut cvs = Vec::new();
     while pos < stop {
         pace.check(pos - start)?;
-        let (at, bytes) = match body.next().await {
-            Ok(Some(group)) => group,
+        let at = match body.next_run(&mut run, &mut cvs, slice::RUN).await {
+            Ok(Some(at)) => at,
             Ok(None) => break,
             Err(e) => {
                 if let SliceError::Forged { .. } = e {
@@ -208,11 +210,11 @@ async fn relay_proven(
                 return Err(io::Error::new(io::ErrorKind::ConnectionAborted, e));
             }
         };
-        // The slice's groups cover the range: each one starts at or before `pos`.
+        // The slice's groups cover the range: each run starts at or before `pos`.
         let from = (pos - at) as usize;
-        let to = ((stop - at) as usize).min(bytes.len());
+        let to = ((stop - at) as usize).min(run.len());
         if from < to {
-            stream.write_all(&bytes[from..to]).await?;
+            stream.write_all(&run[from..to]).await?;
             pos = at + to as u64;
         }
     }
