@@ -181,10 +181,12 @@ pub struct ServeArgs {
     /// Distributor: cache fills running at once, node-wide (misses beyond get 503).
     #[arg(long, default_value_t = Limits::default().max_fills as u64, value_parser = clap::value_parser!(u64).range(1..))]
     max_concurrent_fills: u64,
-    /// Proofs (`/api/v1/proofs`) and verified slices (`/api/v1/slices`) one shard answers at
-    /// once; more get 503.
+    /// Proofs (`/api/v1/proofs`) one shard answers at once; more get 503.
     #[arg(long, default_value_t = Limits::default().max_proofs_per_shard as u64, value_parser = clap::value_parser!(u64).range(1..))]
     max_proofs_per_shard: u64,
+    /// Verified slices (`/api/v1/slices`) one shard sends at once; more get 503.
+    #[arg(long, default_value_t = Limits::default().max_slices_per_shard as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_slices_per_shard: u64,
     /// Distributor: the memory tier, in MiB (0: none).
     #[arg(long, default_value_t = 256)]
     memory_tier_mib: u64,
@@ -314,6 +316,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_cached_item: (args.max_cached_item_mib > 0).then_some(args.max_cached_item_mib << 20),
         max_fills: args.max_concurrent_fills as usize,
         max_proofs_per_shard: args.max_proofs_per_shard as usize,
+        max_slices_per_shard: args.max_slices_per_shard as usize,
         ..Limits::default()
     };
     if args.role == Role::Distributor

@@ -76,7 +76,7 @@ allow_private_peers = false
 # peer_idle_connections = 4, peer_keep_alive_ms = 4000  # kept-alive connections to peers
 # scrub_mib_per_sec = 16            # re-reads stored objects against their content ids (0: off)
 # scrub_pass_hours = 168            # from the start of one pass over the store to the next
-# max_proofs_per_shard = 32         # proofs and verified slices answered at once (503 beyond)
+# max_proofs_per_shard = 32, max_slices_per_shard = 32  # answered at once per shard (503 beyond)
 # idle_timeout_secs = 60, header_timeout_ms = 10000, send_timeout_secs = 60,
 # max_connections_per_shard = 4096, fetch_max_secs = 3600, sweep_interval_secs = 600
 
@@ -294,9 +294,12 @@ pub struct DataPlaneConfig {
     /// From the start of one scrub pass to the next, hours.
     #[serde(default)]
     pub scrub_pass_hours: Option<u64>,
-    /// Proofs and verified slices one shard answers at once.
+    /// Proofs one shard answers at once.
     #[serde(default)]
     pub max_proofs_per_shard: Option<u64>,
+    /// Verified slices one shard sends at once.
+    #[serde(default)]
+    pub max_slices_per_shard: Option<u64>,
 }
 
 impl DataPlaneConfig {
@@ -329,6 +332,7 @@ impl DataPlaneConfig {
             ("scrub-mib-per-sec", self.scrub_mib_per_sec),
             ("scrub-pass-hours", self.scrub_pass_hours),
             ("max-proofs-per-shard", self.max_proofs_per_shard),
+            ("max-slices-per-shard", self.max_slices_per_shard),
         ];
         let mut args: Vec<String> = all
             .into_iter()

@@ -44,10 +44,14 @@ pub struct Limits {
     /// Distributor: cache fills running at once, node-wide; misses beyond get 503 with
     /// `Retry-After`.
     pub max_fills: usize,
-    /// Proofs and verified slices one shard answers at once; more get 503 with `Retry-After`.
-    /// Each reads an object's tree (a small object's is rebuilt from its bytes: up to 1 MiB
-    /// read and hashed for a 16 KiB answer) and holds two files and up to 512 KiB of buffers.
+    /// Proofs one shard answers at once; more get 503 with `Retry-After`. Each reads an
+    /// object's tree (a small object's is rebuilt from its bytes: up to 1 MiB read and hashed
+    /// for a 16 KiB answer).
     pub max_proofs_per_shard: usize,
+    /// Verified slices one shard sends at once; more get 503 with `Retry-After`. Each holds two
+    /// files and up to 600 KiB of buffers for as long as its client reads. Apart from proofs,
+    /// so that slow slice readers cannot keep an auditor's proofs waiting.
+    pub max_slices_per_shard: usize,
 }
 
 impl Default for Limits {
@@ -79,6 +83,8 @@ impl Default for Limits {
             // Auditors ask a few a second; 32 keeps a shard's disk and a core busy with them
             // (about 0.3 ms of CPU per small object's proof) while bounding what strangers ask.
             max_proofs_per_shard: 32,
+            // Peers replicating and distributors filling: a few at a time each.
+            max_slices_per_shard: 32,
         }
     }
 }

@@ -95,6 +95,7 @@ pub async fn run(
         drain: Semaphore::new(0),
         active: Cell::new(0),
         proofs: Cell::new(0),
+        slices: Cell::new(0),
         started: Instant::now(),
         index,
         reaper: Reaper::default(),

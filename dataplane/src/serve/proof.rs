@@ -41,8 +41,9 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         );
         return ex.json(400, &body).await;
     };
-    let Some(_permit) = Permit::take(ex.shard) else {
-        return busy(ex).await;
+    let shard = ex.shard;
+    let Some(_permit) = Permit::take(&shard.proofs, shard.limits.max_proofs_per_shard) else {
+        return busy(ex, "proofs").await;
     };
     let catalog = ex.shard.catalog();
     let Some(meta) = catalog.get(id) else {
@@ -112,19 +113,19 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     ex.body(200, typed).await
 }
 
-/// A place among the proofs and slices a shard answers at once, given back when dropped.
+/// A place among the proofs (or slices) a shard answers at once, given back when dropped.
 #[derive(Debug)]
 pub struct Permit<'a>(&'a std::cell::Cell<usize>);
 
 impl<'a> Permit<'a> {
-    /// One of `shard`'s places, if one is free.
-    pub fn take(shard: &'a crate::serve::shard::Shard) -> Option<Permit<'a>> {
-        let n = shard.proofs.get();
-        if n >= shard.limits.max_proofs_per_shard {
+    /// One of the places `in_flight` counts, if fewer than `max` are taken.
+    pub fn take(in_flight: &'a std::cell::Cell<usize>, max: usize) -> Option<Permit<'a>> {
+        let n = in_flight.get();
+        if n >= max {
             return None;
         }
-        shard.proofs.set(n + 1);
-        Some(Permit(&shard.proofs))
+        in_flight.set(n + 1);
+        Some(Permit(in_flight))
     }
 }
 
@@ -134,11 +135,11 @@ impl Drop for Permit<'_> {
     }
 }
 
-/// 503: the shard answers as many proofs and slices as it may.
-pub async fn busy(mut ex: Exchange<'_>) -> io::Result<bool> {
+/// 503: the shard answers as many proofs (or slices: `what`) as it may.
+pub async fn busy(mut ex: Exchange<'_>, what: &str) -> io::Result<bool> {
     let body = error_body(
-        "proofs",
-        "Too many proofs and slices in flight on this node; try again shortly.",
+        what,
+        &format!("Too many {what} in flight on this node; try again shortly."),
     );
     ex.json_with(503, &[("Retry-After", b"1")], &body).await
 }

@@ -76,8 +76,10 @@ pub struct Shard {
     pub drain: Semaphore,
     /// Connections open now.
     pub active: Cell<usize>,
-    /// Proofs and slices being answered now (at most `limits.max_proofs_per_shard`).
+    /// Proofs being answered now (at most `limits.max_proofs_per_shard`).
     pub proofs: Cell<usize>,
+    /// Slices being sent now (at most `limits.max_slices_per_shard`).
+    pub slices: Cell<usize>,
     /// The catalog version this shard last used (see [`Shard::catalog`]).
     #[allow(clippy::redundant_allocation)] // the Rc is the point: see `catalog`
     pub catalog_cache: RefCell<Rc<Arc<Catalog>>>,

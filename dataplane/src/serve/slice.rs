@@ -9,7 +9,7 @@
 //! before a byte is sent. The node does not check what it sends (a reader does, and the
 //! scrub re-reads the store): a damaged object fails at the reader, which tries another peer.
 //! Errors: 400 (id or range), 404, 416 (with `X-Object-Size`), 503 + Retry-After (no tree yet,
-//! or too many proofs and slices in flight).
+//! or `--max-slices-per-shard` in flight).
 
 use std::io;
 
@@ -43,8 +43,9 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         );
         return ex.json(400, &body).await;
     };
-    let Some(_permit) = Permit::take(ex.shard) else {
-        return busy(ex).await;
+    let shard = ex.shard;
+    let Some(_permit) = Permit::take(&shard.slices, shard.limits.max_slices_per_shard) else {
+        return busy(ex, "slices").await;
     };
     let catalog = ex.shard.catalog();
     let Some(meta) = catalog.get(id) else {
@@ -146,9 +147,11 @@ async fn send(
     len: u64,
 ) -> io::Result<()> {
     let mut out = Vec::with_capacity(WINDOW + bao::GROUP as usize);
-    // Bytes of the object from `window.0` on.
-    let mut window: (u64, Vec<u8>) = (0, Vec::new());
+    // Bytes of the object from `window.0` on (the read's own buffer, not copied).
+    let mut window: (u64, Option<glommio::io::ReadResult>) = (0, None);
     let mut sent = 0u64;
+    // The first write goes after the first group, so that a reader has its first bytes at once.
+    let mut flush_at = bao::GROUP as usize;
     for item in slice::walk(size, groups).expect("checked") {
         match item {
             slice::Item::Pair(i) => {
@@ -157,7 +160,7 @@ async fn send(
             }
             slice::Item::Group(k) => {
                 let r = bao::group_range(size, k);
-                let held = window.0 + window.1.len() as u64;
+                let held = window.0 + window.1.as_ref().map_or(0, |w| w.len()) as u64;
                 if r.start < window.0 || r.end > held {
                     let want = ((size - r.start) as usize).min(WINDOW);
                     let bytes = file.read_at(r.start, want).await?;
@@ -167,16 +170,18 @@ async fn send(
                             "object file is shorter than its index record",
                         ));
                     }
-                    window = (r.start, bytes.to_vec());
+                    window = (r.start, Some(bytes));
                 }
                 let from = (r.start - window.0) as usize;
-                out.extend_from_slice(&window.1[from..from + (r.end - r.start) as usize]);
+                let bytes = window.1.as_ref().expect("read above");
+                out.extend_from_slice(&bytes[from..from + (r.end - r.start) as usize]);
             }
         }
-        if out.len() >= WINDOW {
+        if out.len() >= flush_at {
             ex.stream.write_all(&out).await?;
             sent += out.len() as u64;
             out.clear();
+            flush_at = WINDOW;
         }
     }
     ex.stream.write_all(&out).await?;

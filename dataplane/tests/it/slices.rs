@@ -96,7 +96,7 @@ fn ranges_of_objects_large_and_small_come_as_slices_that_verify() {
 }
 
 #[test]
-fn proofs_and_slices_beyond_the_shards_limit_are_answered_503_until_one_ends() {
+fn slices_beyond_the_shards_limit_are_answered_503_and_do_not_hold_up_proofs() {
     let big = bytes(16 << 20, 3);
     let (_dir, store) = store_with(&[(1, big.clone())]);
     let server = Server::start(
@@ -106,7 +106,7 @@ fn proofs_and_slices_beyond_the_shards_limit_are_answered_503_until_one_ends() {
             "0",
             "--shards",
             "1",
-            "--max-proofs-per-shard",
+            "--max-slices-per-shard",
             "1",
         ],
     );
@@ -115,18 +115,13 @@ fn proofs_and_slices_beyond_the_shards_limit_are_answered_503_until_one_ends() {
     let mut hog = server.connect();
     send(&mut hog, "GET", "/api/v1/slices/1?ranges=0-", &[]);
     std::thread::sleep(Duration::from_millis(300));
-    for path in ["/api/v1/proofs/1?chunk=3", "/api/v1/slices/1?ranges=0-10"] {
-        let r = server.get(path, &[]);
-        assert_eq!(r.status, 503, "{path}");
-        assert_eq!(r.header("retry-after"), Some("1"));
-    }
-    // Plain reads are not limited by it.
-    assert_eq!(
-        server
-            .get("/api/v1/files/1", &[("Range", "bytes=0-9")])
-            .status,
-        206
-    );
+    let r = server.get("/api/v1/slices/1?ranges=0-10", &[]);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    // Proofs have their own places, plain reads none.
+    assert_eq!(server.get("/api/v1/proofs/1?chunk=3", &[]).status, 200);
+    let range = server.get("/api/v1/files/1", &[("Range", "bytes=0-9")]);
+    assert_eq!(range.status, 206);
     // Once the slice is read whole, the place is free again.
     hog.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let whole = read_response(&mut hog, false);
@@ -136,7 +131,63 @@ fn proofs_and_slices_beyond_the_shards_limit_are_answered_503_until_one_ends() {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut status = 0;
     while status != 200 && std::time::Instant::now() < deadline {
-        status = server.get("/api/v1/proofs/1?chunk=3", &[]).status;
+        status = server.get("/api/v1/slices/1?ranges=0-10", &[]).status;
     }
     assert_eq!(status, 200);
+}
+
+#[test]
+fn a_flood_of_proofs_beyond_the_shards_limit_is_answered_503_and_the_node_stays_up() {
+    // Objects of 1 MiB: each proof rebuilds the tree from the object's bytes.
+    let files: Vec<(u64, Vec<u8>)> = (1..=4).map(|id| (id, bytes(1 << 20, id))).collect();
+    let (_dir, store) = store_with(&files);
+    let server = Server::start(
+        &store,
+        &[
+            "--scrub-mib-per-sec",
+            "0",
+            "--shards",
+            "1",
+            "--max-proofs-per-shard",
+            "2",
+        ],
+    );
+    let addr = server.addr;
+    let mut statuses = Vec::new();
+    // Rounds of 32 clients at once, until the limit shows (the first round nearly always).
+    for _ in 0..5 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(32));
+        let clients: Vec<_> = (0..32u64)
+            .map(|i| {
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    let mut c = std::net::TcpStream::connect(addr).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                    barrier.wait();
+                    let path = format!("/api/v1/proofs/{}?chunk={}", 1 + i % 4, i % 64);
+                    send(&mut c, "GET", &path, &[]);
+                    let r = read_response(&mut c, false);
+                    (r.status, r.header("retry-after").map(str::to_string))
+                })
+            })
+            .collect();
+        statuses.extend(clients.into_iter().map(|c| c.join().unwrap()));
+        if statuses.iter().any(|(s, _)| *s == 503) {
+            break;
+        }
+    }
+    assert!(
+        statuses.iter().all(|(s, _)| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().any(|(s, _)| *s == 200), "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .any(|(s, retry)| *s == 503 && retry.as_deref() == Some("1")),
+        "the limit answered some with 503 and Retry-After: {statuses:?}"
+    );
+    // Still serving.
+    assert_eq!(server.get("/api/v1/proofs/1?chunk=0", &[]).status, 200);
+    assert_eq!(server.get("/api/v1/version", &[]).status, 200);
 }
