@@ -32,14 +32,14 @@ pub fn seed_of_block(block_hash: &[u8; 32]) -> [u8; 32] {
     blake3::derive_key("hecaton audit 2026-12 challenge seed", block_hash)
 }
 
-/// A deterministic stream of random numbers from a seed and a bucket.
+/// A deterministic stream of random numbers from a seed and a domain (a bucket, a bucket's bag).
 struct Draw(blake3::OutputReader);
 
 impl Draw {
-    fn new(seed: &[u8; 32], bucket: u64) -> Self {
+    fn new(seed: &[u8; 32], domain: &[u8]) -> Self {
         let mut h = blake3::Hasher::new_keyed(seed);
         h.update(b"hecaton audit v1");
-        h.update(&bucket.to_le_bytes());
+        h.update(domain);
         Draw(h.finalize_xof())
     }
 
@@ -65,10 +65,34 @@ pub fn draw(
     candidates: &[Candidate],
     count: usize,
 ) -> Vec<Challenge> {
+    draw_in(seed, &bucket.to_le_bytes(), candidates, count)
+}
+
+/// [`draw`] among the objects of one bag of bucket `bucket` (the completeness sample: its
+/// own stream, so that it does not repeat the bucket's draw).
+pub fn draw_in_bag(
+    seed: &[u8; 32],
+    bucket: u64,
+    bag: &str,
+    candidates: &[Candidate],
+    count: usize,
+) -> Vec<Challenge> {
+    let mut domain = bucket.to_le_bytes().to_vec();
+    domain.extend_from_slice(b" bag ");
+    domain.extend_from_slice(bag.as_bytes());
+    draw_in(seed, &domain, candidates, count)
+}
+
+fn draw_in(
+    seed: &[u8; 32],
+    domain: &[u8],
+    candidates: &[Candidate],
+    count: usize,
+) -> Vec<Challenge> {
     let mut pool: Vec<Candidate> = candidates.to_vec();
     pool.sort_by_key(|c| c.id);
     pool.dedup_by_key(|c| c.id);
-    let mut draw = Draw::new(seed, bucket);
+    let mut draw = Draw::new(seed, domain);
     let take = count.min(pool.len());
     // A partial Fisher-Yates shuffle: the first `take` places.
     for i in 0..take {
@@ -128,6 +152,16 @@ mod tests {
         }
         assert_ne!(a, draw(&seed, 4, &candidates(100), 10), "another bucket");
         assert_ne!(a, draw(&[8; 32], 3, &candidates(100), 10), "another seed");
+        let bag = draw_in_bag(&seed, 3, "dynamic:channel:1", &candidates(100), 10);
+        assert_eq!(
+            bag,
+            draw_in_bag(&seed, 3, "dynamic:channel:1", &shuffled, 10)
+        );
+        assert_ne!(bag, a, "a bag's sample is its own draw");
+        assert_ne!(
+            bag,
+            draw_in_bag(&seed, 3, "dynamic:channel:2", &candidates(100), 10)
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! objects of its bags are drawn at random from a seed ([`challenge`]), one 16 KiB chunk each;
 //! the bucket's endpoint is asked for `GET /api/v1/proofs/{id}?chunk=N` with a deadline, and
 //! every answer is checked against the size and content id the chain holds
-//! (`hecaton_shared::bao::verify_group`), trusting nothing the node says.
+//! (`hecaton_shared::bao::verify_group`), trusting nothing the node says. The same run is the
+//! storage lead's service report ([`service`]): a sample of every bag (completeness), one
+//! object's time to first byte and throughput, and uptime over a watch.
 //!
 //! The deadline is what makes an answer a proof of *storage*: a node that keeps only part of
 //! what it is paid for must fetch a challenged object whole before it can build the tree that
@@ -13,6 +15,7 @@
 //! that the bucket answers for them, not where the bytes sit.
 
 pub mod challenge;
+pub mod service;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,6 +40,16 @@ pub struct AuditOptions {
     pub seed: Option<[u8; 32]>,
     /// Challenges in flight per bucket.
     pub concurrency: usize,
+    /// Objects sampled from every bag of a bucket (completeness; 0: none).
+    pub per_bag: usize,
+    /// Bytes of one object read plainly for time to first byte and throughput (0: none).
+    pub speed_bytes: u64,
+    /// Longest the speed read may take.
+    pub speed_deadline: Duration,
+    /// Probe every bucket for this long after the challenges (uptime; `None`: no watch).
+    pub watch: Option<Duration>,
+    /// Between probes.
+    pub every: Duration,
 }
 
 /// Why an audit could not run.
@@ -104,6 +117,21 @@ pub struct BucketReport {
     pub latency_ms: Latency,
     /// The first failures and time-outs (at most [`FAILURES_KEPT`]).
     pub failures: Vec<Failure>,
+    /// A sample of every bag's objects.
+    pub completeness: service::Completeness,
+    /// One object read plainly.
+    pub speed: Option<service::Speed>,
+    /// Over the watch.
+    pub uptime: Option<service::Uptime>,
+}
+
+impl BucketReport {
+    /// Whether the bucket proved every challenge, of the bucket and of its bags.
+    pub fn clean(&self) -> bool {
+        self.failed == 0
+            && self.timed_out == 0
+            && self.completeness.complete == self.completeness.sampled
+    }
 }
 
 /// Failures listed per bucket in a report.
@@ -120,6 +148,10 @@ pub struct Report {
     pub block_hash: String,
     /// The deadline, milliseconds.
     pub deadline_ms: u64,
+    /// Objects sampled per bag.
+    pub per_bag: usize,
+    /// The watch, seconds (0: none).
+    pub watch_secs: f64,
     /// Per bucket.
     pub buckets: Vec<BucketReport>,
 }
@@ -161,28 +193,85 @@ pub async fn run<C: Chain>(
             .and_then(|m| m.endpoint.clone())
             .filter(|e| !e.is_empty());
         let challenges = challenge::draw(&seed, bucket.id, &pool, opts.per_bucket);
-        let outcomes = match &endpoint {
-            Some(endpoint) => ask_all(http, endpoint, &challenges, opts).await,
-            None => challenges
-                .iter()
-                .map(|c| {
-                    (
-                        *c,
-                        Outcome::Failed("the bucket has no endpoint".into()),
-                        0.0,
-                    )
-                })
-                .collect(),
-        };
-        reports.push(summarize(bucket.id, endpoint, pool.len(), outcomes));
+        let outcomes = ask_all(http, endpoint.as_deref(), &challenges, opts).await;
+        // The speed object: the largest drawn (Colossus buckets, which prove nothing, are
+        // measured too).
+        let largest = challenges
+            .iter()
+            .map(|c| c.object)
+            .filter(|o| o.size > 0)
+            .max_by_key(|o| (o.size, o.id));
+        let mut report = summarize(bucket.id, endpoint.clone(), pool.len(), outcomes);
+        // Completeness: `per_bag` objects of every bag, each bag its own draw.
+        let mut sample = Vec::new();
+        for bag in &bucket.bags {
+            let name = bag.to_string();
+            for c in challenge::draw_in_bag(&seed, bucket.id, &name, &bags[bag], opts.per_bag) {
+                sample.push((name.clone(), c));
+            }
+        }
+        let asked: Vec<Challenge> = sample.iter().map(|(_, c)| *c).collect();
+        let outcomes = ask_all(http, endpoint.as_deref(), &asked, opts).await;
+        report.completeness = completeness(bucket.bags.len(), &sample, outcomes);
+        if let (Some(e), Some(o), true) = (&endpoint, largest, opts.speed_bytes > 0) {
+            let s = service::speed(http, e, o, opts.speed_bytes, opts.speed_deadline).await;
+            report.speed = Some(s);
+        }
+        reports.push(report);
+    }
+    if let Some(total) = opts.watch {
+        let targets: Vec<(u64, Option<String>)> = reports
+            .iter()
+            .map(|r| (r.bucket, r.endpoint.clone()))
+            .collect();
+        let mut uptime = service::watch(http, &targets, total, opts.every, opts.deadline).await;
+        for r in &mut reports {
+            r.uptime = uptime.remove(&r.bucket);
+        }
     }
     Ok(Report {
         seed: hex(&seed),
         block,
         block_hash: hex(&block_hash.0),
         deadline_ms: opts.deadline.as_millis() as u64,
+        per_bag: opts.per_bag,
+        watch_secs: opts.watch.map_or(0.0, |w| w.as_secs_f64()),
         buckets: reports,
     })
+}
+
+/// The completeness of a bucket of `bags` bags from the outcomes of `sample` (bag, challenge),
+/// in order.
+fn completeness(
+    bags: usize,
+    sample: &[(String, Challenge)],
+    outcomes: Vec<(Challenge, Outcome, f64)>,
+) -> service::Completeness {
+    let mut sampled: Vec<&str> = sample.iter().map(|(b, _)| b.as_str()).collect();
+    sampled.dedup();
+    let mut failed: Vec<service::IncompleteBag> = Vec::new();
+    for ((bag, _), (c, outcome, _)) in sample.iter().zip(outcomes) {
+        let why = match outcome {
+            Outcome::Proven => continue,
+            Outcome::Failed(why) => why,
+            Outcome::TimedOut => "no answer within the deadline".to_string(),
+        };
+        if failed.last().is_none_or(|f| f.bag != *bag) {
+            failed.push(service::IncompleteBag {
+                bag: bag.clone(),
+                object: c.object.id,
+                why,
+            });
+        }
+    }
+    let incomplete = failed.len();
+    failed.truncate(service::INCOMPLETE_KEPT);
+    service::Completeness {
+        bags,
+        sampled: sampled.len(),
+        complete: sampled.len() - incomplete,
+        incomplete: failed,
+    }
 }
 
 /// An accepted object with a BLAKE3 content id (objects with other ids cannot be proven).
@@ -199,12 +288,18 @@ fn candidate(o: &crate::chain::ObjectInfo) -> Option<Candidate> {
     })
 }
 
+/// Asks `endpoint` for every challenge (`None`: the bucket has no endpoint, all fail); the
+/// outcomes in the challenges' order, with each one's milliseconds.
 async fn ask_all(
     http: &reqwest::Client,
-    endpoint: &str,
+    endpoint: Option<&str>,
     challenges: &[Challenge],
     opts: &AuditOptions,
 ) -> Vec<(Challenge, Outcome, f64)> {
+    let Some(endpoint) = endpoint else {
+        let none = || Outcome::Failed("the bucket has no endpoint".into());
+        return challenges.iter().map(|c| (*c, none(), 0.0)).collect();
+    };
     stream::iter(challenges.iter().copied())
         .map(|c| async move {
             let started = Instant::now();
@@ -214,7 +309,7 @@ async fn ask_all(
             };
             (c, outcome, started.elapsed().as_secs_f64() * 1000.0)
         })
-        .buffer_unordered(opts.concurrency.max(1))
+        .buffered(opts.concurrency.max(1))
         .collect()
         .await
 }
@@ -277,6 +372,9 @@ fn summarize(
         timed_out: 0,
         latency_ms: Latency::default(),
         failures: Vec::new(),
+        completeness: service::Completeness::default(),
+        speed: None,
+        uptime: None,
     };
     let mut latencies = Vec::new();
     let mut sorted = outcomes;

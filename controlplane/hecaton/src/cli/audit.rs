@@ -33,6 +33,24 @@ pub struct AuditCmd {
     /// Challenges in flight per bucket.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Objects drawn from every bag of a bucket and proven (completeness: a bucket that dropped
+    /// whole bags fails here even when the bucket-wide draw missed them); 0: none.
+    #[arg(long, default_value_t = 1)]
+    per_bag: usize,
+    /// MiB of one object (the largest drawn) read from each bucket's public API, for time to
+    /// first byte and throughput from where the audit runs; 0: none.
+    #[arg(long, default_value_t = 16)]
+    speed_mib: u64,
+    /// Longest the speed read may take, in seconds.
+    #[arg(long, default_value_t = 60)]
+    speed_timeout_secs: u64,
+    /// After the challenges, probe every bucket (`GET /api/v1/state/data`) for this many
+    /// seconds and report its uptime; 0: no watch.
+    #[arg(long, default_value_t = 0)]
+    watch_secs: u64,
+    /// Between probes of a watch, in milliseconds.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
+    every_ms: u64,
 }
 
 impl AuditCmd {
@@ -45,6 +63,11 @@ impl AuditCmd {
             deadline: Duration::from_millis(self.deadline_ms),
             seed,
             concurrency: self.concurrency,
+            per_bag: self.per_bag,
+            speed_bytes: self.speed_mib << 20,
+            speed_deadline: Duration::from_secs(self.speed_timeout_secs),
+            watch: (self.watch_secs > 0).then(|| Duration::from_secs(self.watch_secs)),
+            every: Duration::from_millis(self.every_ms),
         };
         let chain = self.chain.client()?;
         let http = hecaton_controlplane::node::peer_http::tool_client();
@@ -54,10 +77,7 @@ impl AuditCmd {
         } else {
             print_table(&report);
         }
-        let clean = report
-            .buckets
-            .iter()
-            .all(|b| b.failed == 0 && b.timed_out == 0);
+        let clean = report.buckets.iter().all(|b| b.clean());
         if !clean {
             std::process::exit(1);
         }
@@ -90,6 +110,54 @@ fn print_table(report: &Report) {
         for f in &b.failures {
             println!("        object {} chunk {}: {}", f.object, f.chunk, f.why);
         }
+        print_service(b, report.per_bag);
+    }
+}
+
+/// The service report's lines under a bucket's row.
+fn print_service(b: &audit::BucketReport, per_bag: usize) {
+    let c = &b.completeness;
+    if per_bag > 0 {
+        println!(
+            "        bags: {} of {} sampled complete ({} objects each; {} bags without objects to sample)",
+            c.complete,
+            c.sampled,
+            per_bag,
+            c.bags - c.sampled
+        );
+        for i in &c.incomplete {
+            println!("          bag {} object {}: {}", i.bag, i.object, i.why);
+        }
+    }
+    if let Some(s) = &b.speed {
+        match &s.error {
+            None => println!(
+                "        speed: object {} ({} bytes): first byte {:.1} ms, {:.1} MiB/s{}",
+                s.object,
+                s.bytes,
+                s.ttfb_ms,
+                s.mib_per_sec,
+                match s.verified {
+                    Some(true) => ", bytes match the content id",
+                    Some(false) => ", BYTES DO NOT MATCH THE CONTENT ID",
+                    None => "",
+                }
+            ),
+            Some(e) => println!("        speed: object {}: {e}", s.object),
+        }
+    }
+    if let Some(u) = &b.uptime {
+        println!(
+            "        uptime: {:.1}% ({} of {} probes), longest outage {:.0} s{}",
+            u.percent,
+            u.up,
+            u.probes,
+            u.longest_outage_secs,
+            u.last_error
+                .as_deref()
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default()
+        );
     }
 }
 

@@ -121,4 +121,75 @@ async fn an_audit_of_three_nodes_reports_the_one_that_lost_a_tenth_of_its_object
     let derived = hecaton_controlplane::audit::challenge::seed_of_block(&bytes);
     let derived: String = derived.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(by_block["seed"], derived.as_str());
+
+    // The service report. Every object of the bag sampled: node 2's bag is incomplete, the
+    // others' complete; each bucket's largest drawn object read whole, matching its content id.
+    let (ok, report) = audit("3", &["--per-bag", "20", "--speed-mib", "1"]);
+    assert!(!ok, "an incomplete bag fails the audit: {report}");
+    let buckets = report["buckets"].as_array().unwrap();
+    for b in buckets {
+        let c = &b["completeness"];
+        // The bootstrap's bags without objects are counted, not sampled.
+        assert!(c["bags"].as_u64().unwrap() >= 1, "{b}");
+        assert_eq!(c["sampled"], 1, "{b}");
+        let s = &b["speed"];
+        assert_eq!(s["error"], Value::Null, "{b}");
+        assert_eq!(s["verified"], true, "{b}");
+        assert_eq!(s["bytes"], s["asked"], "{b}");
+        assert!(s["ttfb_ms"].as_f64().unwrap() > 0.0 && s["mib_per_sec"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(buckets[0]["completeness"]["complete"], 1);
+    assert_eq!(buckets[1]["completeness"]["complete"], 1);
+    let c = &buckets[2]["completeness"];
+    assert_eq!(c["complete"], 0, "{c}");
+    assert!(
+        lost.contains(&c["incomplete"][0]["object"].as_u64().unwrap()),
+        "{c}"
+    );
+
+    // The table says the same.
+    let (_, table, _) = cli(
+        &net.chain,
+        &[
+            "audit",
+            "--challenges",
+            "2",
+            "--seed",
+            SEED,
+            "--speed-mib",
+            "1",
+        ],
+    );
+    assert!(table.contains("bags: 1 of 1 sampled complete"), "{table}");
+    assert!(table.contains("bytes match the content id"), "{table}");
+
+    // Uptime over a watch: node 1 stopped, node 0 answering every probe.
+    let mut nodes = nodes;
+    drop(nodes.remove(1));
+    let (ok, report) = audit(
+        "1",
+        &[
+            "--per-bag",
+            "0",
+            "--speed-mib",
+            "0",
+            "--watch-secs",
+            "2",
+            "--every-ms",
+            "250",
+        ],
+    );
+    assert!(!ok, "{report}");
+    let buckets = report["buckets"].as_array().unwrap();
+    let (up, down) = (&buckets[0]["uptime"], &buckets[1]["uptime"]);
+    assert!(up["probes"].as_u64().unwrap() >= 6, "{up}");
+    assert_eq!(up["percent"], 100.0, "{up}");
+    assert_eq!(up["longest_outage_secs"], 0.0, "{up}");
+    assert_eq!(down["up"], 0, "{down}");
+    assert!(
+        down["longest_outage_secs"].as_f64().unwrap() >= 1.5,
+        "{down}"
+    );
+    assert!(down["last_error"].is_string(), "{down}");
+    assert_eq!(report["watch_secs"], 2.0);
 }
