@@ -6,14 +6,14 @@
 //!
 //! Headers: `X-Object-Size`, `X-Slice-Groups: A-B` (the groups sent, `B` excluded),
 //! `X-Slice-Group-Size` and `X-Object-Content-Type` (the media type the object is served as); the body is `application/vnd.hecaton.blake3-slice`, its length known
-//! before a byte is sent. The node does not check what it sends (a reader does, and the
+//! before a byte is sent, the groups' bytes sent with `sendfile` like a plain range's. The
+//! node does not check what it sends (a reader does, and the
 //! scrub re-reads the store): a damaged object fails at the reader, which tries another peer.
 //! Errors: 400 (id or range), 404, 416 (with `X-Object-Size`), 503 + Retry-After (no tree yet,
 //! or `--max-slices-per-shard` in flight).
 
 use std::io;
 
-use futures_lite::AsyncWriteExt;
 use glommio::io::BufferedFile;
 use hecaton_shared::bao::{self, slice};
 use hecaton_shared::DataObjectId;
@@ -22,13 +22,11 @@ use tracing::{error, warn};
 use crate::http::response::error_body;
 use crate::serve::exchange::Exchange;
 use crate::serve::proof::{busy, Permit};
+use crate::serve::sendfile::{send_file, send_head};
 use crate::store::outboard::{self, PairReader, ReadError};
 
 /// The slice's media type.
 pub const CONTENT_TYPE: &[u8] = b"application/vnd.hecaton.blake3-slice";
-
-/// Bytes gathered before a write to the client, and read from the object at a time.
-const WINDOW: usize = 256 * 1024;
 
 /// Answers a slice request for `id_text` (the path segment after `slices/`).
 pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
@@ -91,6 +89,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     let len = slice::slice_len(meta.size, groups.clone()).expect("groups_of is in range");
     let groups_text = format!("{}-{}", groups.start, groups.end);
     let group_text = bao::GROUP.to_string();
+    let body = !ex.head_only();
     let head = &mut *ex.head;
     head.begin(200);
     head.header("X-Object-Size", size_text.as_bytes())
@@ -100,9 +99,9 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         .header("Content-Type", CONTENT_TYPE)
         .header_u64("Content-Length", len);
     head.finish(ex.keep, ex.req.http10);
-    let mut result = ex.stream.write_all(head.bytes()).await;
-    if result.is_ok() && !ex.head_only() {
-        result = send(&mut ex, &file, &mut pairs, meta.size, groups, len).await;
+    let mut result = send_head(ex.stream, head.bytes(), body).await;
+    if result.is_ok() && body {
+        result = send(&mut ex, &file, &mut pairs, meta.size, groups).await;
     }
     if let Pairs::File(reader) = pairs {
         reader.close().await;
@@ -137,60 +136,35 @@ impl Pairs {
     }
 }
 
-/// The slice's items, gathered [`WINDOW`] bytes at a time.
+/// The slice's items: each segment's pairs (with `MSG_MORE`, so they leave with the groups'
+/// first bytes), then its groups' bytes with `sendfile` as a plain range goes.
 async fn send(
     ex: &mut Exchange<'_>,
     file: &BufferedFile,
     pairs: &mut Pairs,
     size: u64,
     groups: std::ops::Range<u64>,
-    len: u64,
 ) -> io::Result<()> {
-    let mut out = Vec::with_capacity(WINDOW + bao::GROUP as usize);
-    // Bytes of the object from `window.0` on (the read's own buffer, not copied).
-    let mut window: (u64, Option<glommio::io::ReadResult>) = (0, None);
-    let mut sent = 0u64;
-    // The first write goes after the first group, so that a reader has its first bytes at once.
-    let mut flush_at = bao::GROUP as usize;
+    let shard = ex.shard;
+    let mut held = Vec::with_capacity(4 * 1024);
     for item in slice::walk(size, groups).expect("checked") {
         match item {
             slice::Item::Pair(i) => {
                 let pair = pairs.get(i).await.map_err(io::Error::other)?;
-                out.extend_from_slice(&pair);
+                held.extend_from_slice(&pair);
             }
-            slice::Item::Group(k) => {
-                let r = bao::group_range(size, k);
-                let held = window.0 + window.1.as_ref().map_or(0, |w| w.len()) as u64;
-                if r.start < window.0 || r.end > held {
-                    let want = ((size - r.start) as usize).min(WINDOW);
-                    let bytes = file.read_at(r.start, want).await?;
-                    if bytes.len() < (r.end - r.start) as usize {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "object file is shorter than its index record",
-                        ));
-                    }
-                    window = (r.start, Some(bytes));
+            slice::Item::Groups(g) => {
+                let r = slice::groups_bytes(size, &g);
+                send_head(ex.stream, &held, r.end > r.start).await?;
+                held.clear();
+                if r.end > r.start {
+                    let window = shard.limits.send_timeout;
+                    let uncached =
+                        send_file(ex.stream, file, r.start, r.end - r.start, window).await?;
+                    shard.views.metrics.uncached_body(shard.index, uncached);
                 }
-                let from = (r.start - window.0) as usize;
-                let bytes = window.1.as_ref().expect("read above");
-                out.extend_from_slice(&bytes[from..from + (r.end - r.start) as usize]);
             }
         }
-        if out.len() >= flush_at {
-            ex.stream.write_all(&out).await?;
-            sent += out.len() as u64;
-            out.clear();
-            flush_at = WINDOW;
-        }
-    }
-    ex.stream.write_all(&out).await?;
-    sent += out.len() as u64;
-    ex.stream.flush().await?;
-    if sent != len {
-        return Err(io::Error::other(format!(
-            "a slice of {sent} bytes was announced as {len}"
-        )));
     }
     Ok(())
 }

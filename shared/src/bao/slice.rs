@@ -4,12 +4,16 @@
 //!
 //! The order is the tree's pre-order restricted to the slice: from the root down, a parent's
 //! pair comes before its subtrees, and a subtree that holds none of the slice's groups is left
-//! out (its CV is in its parent's pair). A group's bytes come where the group is. A reader
-//! checks each pair against the CV its parent's pair promised (the root's against the content
-//! id) and each group's bytes against theirs, so a forged byte is caught at the group that
-//! holds it, before any later byte is read, and every byte handed on is proven. The slice of
-//! groups `a..b` costs the pairs on the paths to `a` and `b - 1` plus one pair per group in
-//! between: about `64 × (b - a)` bytes, 0.4%.
+//! out (its CV is in its parent's pair). Cut after every [`SEGMENT`]-th group, each piece sends
+//! its pairs first and then its groups back to back: one contiguous range of the object, which
+//! a node sends with `sendfile` as it sends plain ranges (bao's pure pre-order puts pairs
+//! between every two groups; copying them in cost a storage node three copies of every byte
+//! where a range costs one). A reader checks each pair against the CV its parent's pair
+//! promised (the root's against the content id), queues the segment's groups with the CVs they
+//! must hash to (at most 64), and checks each group's bytes as they arrive, so a forged byte is
+//! caught at the group that holds it, before any later byte is handed on, and every byte handed
+//! on is proven. The slice of groups `a..b` costs the pairs on the paths to `a` and `b - 1`
+//! plus one pair per group in between: about `64 × (b - a)` bytes, 0.4%.
 
 use std::ops::Range;
 
@@ -59,13 +63,17 @@ impl Node {
     }
 }
 
+/// Groups sent back to back after the pairs that prove them (1 MiB): a segment's bytes are one
+/// contiguous range of the object, which a node sends with one `sendfile`.
+pub const SEGMENT: u64 = 64;
+
 /// One item of a slice, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     /// The pair at this index of the outboard ([`PAIR`] bytes).
     Pair(u64),
-    /// The bytes of this group.
-    Group(u64),
+    /// The bytes of these groups, back to back (at most [`SEGMENT`]).
+    Groups(Range<u64>),
 }
 
 /// The items of the slice of `groups` of an object, in the order they are sent.
@@ -74,6 +82,8 @@ pub struct Walk {
     groups: Range<u64>,
     /// Subtrees still to visit, the next on top.
     stack: Vec<Node>,
+    /// Groups met in this segment, sent after its pairs.
+    queued: Option<Range<u64>>,
 }
 
 /// Checks that `groups` is a non-empty run of an object of `size` bytes.
@@ -94,26 +104,45 @@ pub fn walk(size: u64, groups: Range<u64>) -> Result<Walk, ProofError> {
     Ok(Walk {
         groups,
         stack: vec![Node::root(size)],
+        queued: None,
     })
 }
 
 impl Iterator for Walk {
     type Item = Item;
 
+    /// The tree's pre-order, cut after every [`SEGMENT`]-th group, each piece's pairs moved
+    /// before its groups (a pair only moves earlier, so it still comes after the pair that
+    /// proves it and before the groups it proves).
     fn next(&mut self) -> Option<Item> {
-        let node = self.stack.pop()?;
-        if node.len == 1 {
-            return Some(Item::Group(node.start));
+        loop {
+            let queued = self.queued.as_ref().map_or(0, |q| q.end - q.start);
+            match self.stack.last() {
+                Some(_) if queued < SEGMENT => {
+                    let node = self.stack.pop().expect("on top");
+                    if node.len == 1 {
+                        let start = self.queued.as_ref().map_or(node.start, |q| q.start);
+                        self.queued = Some(start..node.start + 1);
+                        continue;
+                    }
+                    let (left, right) = node.children();
+                    if right.overlaps(&self.groups) {
+                        self.stack.push(right);
+                    }
+                    if left.overlaps(&self.groups) {
+                        self.stack.push(left);
+                    }
+                    return Some(Item::Pair(node.pair()));
+                }
+                _ => return self.queued.take().map(Item::Groups),
+            }
         }
-        let (left, right) = node.children();
-        if right.overlaps(&self.groups) {
-            self.stack.push(right);
-        }
-        if left.overlaps(&self.groups) {
-            self.stack.push(left);
-        }
-        Some(Item::Pair(node.pair()))
     }
+}
+
+/// The object's bytes that `groups` hold.
+pub fn groups_bytes(size: u64, groups: &Range<u64>) -> Range<u64> {
+    super::group_range(size, groups.start).start..super::group_range(size, groups.end - 1).end
 }
 
 /// Bytes of the slice of `groups` of an object of `size` bytes.
@@ -155,8 +184,8 @@ pub fn encode(bytes: &[u8], outboard: &[u8], groups: Range<u64>) -> Result<Vec<u
                 let at = i as usize * PAIR;
                 out.extend_from_slice(&outboard[at..at + PAIR]);
             }
-            Item::Group(k) => {
-                let r = super::group_range(size, k);
+            Item::Groups(g) => {
+                let r = groups_bytes(size, &g);
                 out.extend_from_slice(&bytes[r.start as usize..r.end as usize]);
             }
         }
@@ -180,6 +209,10 @@ pub struct SliceVerifier {
     size: u64,
     groups: Range<u64>,
     stack: Vec<(Node, Expect)>,
+    /// Groups of this segment met in the walk, with what they must hash to, in order.
+    queue: std::collections::VecDeque<(u64, Expect)>,
+    /// Whether the segment's pairs are done and its groups are coming.
+    draining: bool,
     failed: bool,
     /// The CV of the group accepted last (none for an object of one group: it is the root).
     last_cv: Option<ChainingValue>,
@@ -190,19 +223,42 @@ impl SliceVerifier {
     /// digest is `root`.
     pub fn new(root: &[u8; 32], size: u64, groups: Range<u64>) -> Result<Self, ProofError> {
         check(size, &groups)?;
-        Ok(Self {
+        let mut v = Self {
             root: *root,
             size,
             groups,
             stack: vec![(Node::root(size), Expect::Root)],
+            queue: std::collections::VecDeque::new(),
+            draining: false,
             failed: false,
             last_cv: None,
-        })
+        };
+        v.settle();
+        Ok(v)
+    }
+
+    /// Follows [`Walk`]'s order: groups met while the segment is not full are queued; once it
+    /// is full, or the walk is done, the queued groups are next.
+    fn settle(&mut self) {
+        if self.draining {
+            return;
+        }
+        while self.queue.len() < SEGMENT as usize {
+            match self.stack.last() {
+                Some((node, _)) if node.len == 1 => {
+                    let (node, expect) = self.stack.pop().expect("on top");
+                    self.queue.push_back((node.start, expect));
+                }
+                Some(_) => return,
+                None => break,
+            }
+        }
+        self.draining = !self.queue.is_empty();
     }
 
     /// Whether every item arrived and checked.
     pub fn is_complete(&self) -> bool {
-        self.stack.is_empty() && !self.failed
+        self.stack.is_empty() && self.queue.is_empty() && !self.failed
     }
 
     /// The CV of the group [`SliceVerifier::accept`] proved last, for
@@ -217,13 +273,12 @@ impl SliceVerifier {
         if self.failed {
             return None;
         }
-        let (node, _) = self.stack.last()?;
-        Some(if node.len == 1 {
-            let start = node.start * GROUP;
-            ((start + GROUP).min(self.size) - start) as usize
-        } else {
-            PAIR
-        })
+        if self.draining {
+            let (k, _) = self.queue.front()?;
+            let r = super::group_range(self.size, *k);
+            return Some((r.end - r.start) as usize);
+        }
+        self.stack.last().map(|_| PAIR)
     }
 
     /// Checks the next item, exactly [`SliceVerifier::next_len`] bytes: `Some(k)` when it was
@@ -240,6 +295,26 @@ impl SliceVerifier {
                 got: item.len(),
             });
         }
+        if self.draining {
+            let (k, expect) = self.queue.pop_front().expect("next_len saw it");
+            let (ok, cv) = match expect {
+                Expect::Root => (blake3::hash(item).as_bytes() == &self.root, None),
+                Expect::Cv(cv) => (group_cv(k, item) == cv, Some(cv)),
+            };
+            self.last_cv = cv;
+            if !ok {
+                self.failed = true;
+                return Err(ProofError::SliceMismatch {
+                    first_group: k,
+                    groups: 1,
+                });
+            }
+            if self.queue.is_empty() {
+                self.draining = false;
+                self.settle();
+            }
+            return Ok(Some(k));
+        }
         let (node, expect) = self.stack.pop().expect("next_len saw it");
         let fail = || {
             Err(ProofError::SliceMismatch {
@@ -247,19 +322,6 @@ impl SliceVerifier {
                 groups: node.len,
             })
         };
-        if node.len == 1 {
-            let (ok, cv) = match expect {
-                Expect::Root => (blake3::hash(item).as_bytes() == &self.root, None),
-                Expect::Cv(cv) => (group_cv(node.start, item) == cv, Some(cv)),
-            };
-            self.last_cv = cv;
-            return if ok {
-                Ok(Some(node.start))
-            } else {
-                self.failed = true;
-                fail()
-            };
-        }
         let left: ChainingValue = item[..32].try_into().expect("32 bytes");
         let right: ChainingValue = item[32..].try_into().expect("32 bytes");
         let ok = match expect {
@@ -277,6 +339,7 @@ impl SliceVerifier {
         if l.overlaps(&self.groups) {
             self.stack.push((l, Expect::Cv(left)));
         }
+        self.settle();
         Ok(None)
     }
 }
@@ -358,13 +421,56 @@ mod tests {
     }
 
     #[test]
-    fn a_forged_byte_is_caught_before_any_byte_after_it_is_handed_on() {
-        let size = 21 * GROUP as usize + 3;
+    fn slices_of_more_than_a_segment_send_each_segments_groups_back_to_back() {
+        let g = GROUP as usize;
+        let size = 200 * g + 5;
         let bytes = data(size);
         let (root, outboard) = tree(&bytes);
-        for groups in [0..22, 5..6, 7..19] {
+        for groups in [0..201, 3..70, 63..65, 64..129, 190..201, 0..1] {
+            let items: Vec<Item> = walk(size as u64, groups.clone()).unwrap().collect();
+            let runs: Vec<Range<u64>> = items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Groups(r) => Some(r.clone()),
+                    Item::Pair(_) => None,
+                })
+                .collect();
+            // Every group once, in order, in runs of at most a segment.
+            let all: Vec<u64> = runs.iter().flat_map(|r| r.clone()).collect();
+            assert_eq!(all, groups.clone().collect::<Vec<_>>(), "{groups:?}");
+            assert!(runs.iter().all(|r| r.end - r.start <= SEGMENT), "{runs:?}");
+            let full = runs.iter().filter(|r| r.end - r.start == SEGMENT).count();
+            assert_eq!(
+                full as u64,
+                (groups.end - groups.start) / SEGMENT,
+                "{runs:?}"
+            );
             let wire = encode(&bytes, &outboard, groups.clone());
-            for at in (0..wire.len()).step_by(7919).chain([0, wire.len() - 1]) {
+            assert_eq!(
+                slice_len(size as u64, groups.clone()).unwrap(),
+                wire.len() as u64
+            );
+            let (proven, err) = verify(&root, size as u64, groups.clone(), &wire);
+            assert_eq!(err, None, "{groups:?}");
+            assert_eq!(proven.len() as u64, groups.end - groups.start);
+            for (k, got) in proven {
+                let r = crate::bao::group_range(size as u64, k);
+                assert!(got == bytes[r.start as usize..r.end as usize]);
+            }
+        }
+    }
+
+    #[test]
+    fn a_forged_byte_is_caught_before_any_byte_after_it_is_handed_on() {
+        let size = 150 * GROUP as usize + 3;
+        let bytes = data(size);
+        let (root, outboard) = tree(&bytes);
+        for groups in [0..151, 5..6, 60..80] {
+            let wire = encode(&bytes, &outboard, groups.clone());
+            for at in (0..wire.len())
+                .step_by(wire.len() / 23 + 1)
+                .chain([0, wire.len() - 1])
+            {
                 let mut bad = wire.clone();
                 bad[at] ^= 0x20;
                 let (proven, err) = verify(&root, size as u64, groups.clone(), &bad);
