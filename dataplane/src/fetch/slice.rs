@@ -19,12 +19,19 @@ use super::client::{self, Body, ClientError, Peers};
 /// The slice's media type, as the serving side names it.
 pub const CONTENT_TYPE: &str = "application/vnd.hecaton.blake3-slice";
 
-/// Bytes read from the peer at a time (plus room for a group left over).
-const READ: usize = 256 * 1024;
+/// Bytes read from the peer at a time by a fetch (plus room for a group left over).
+pub const READ: usize = 256 * 1024;
 
-/// Bytes of proven groups handed on at a time: a cache fill writes and wakes its readers once
-/// per run, not per group (per 16 KiB group, a 16 MiB miss took twice as long).
+/// Bytes of proven groups handed on at a time by a fetch: a cache fill writes and wakes its
+/// readers once per run, not per group (per 16 KiB group, a 16 MiB miss took twice as long).
 pub const RUN: usize = 256 * 1024;
+
+/// Bytes read at a time, and handed on at a time, when a slice is relayed to one viewer: the
+/// proxy holds this per request (twice, plus a group), and requests are bounded only by the
+/// connections, so it stays near the plain relay's 64 KiB.
+pub const RELAY: usize = 32 * 1024;
+/// The first run is smaller, so that a waiting viewer has its first bytes sooner.
+pub const FIRST_RUN: usize = 32 * 1024;
 
 /// What asking a peer for a slice came to.
 #[derive(Debug)]
@@ -73,14 +80,15 @@ pub struct SliceBody {
 }
 
 /// Asks `source` for bytes `first..=last` (to the end without `last`) of object `id`, of
-/// `size` bytes and content id digest `root`, as a verified slice.
+/// `size` bytes and content id digest `root`, as a verified slice, read `read` bytes at a time
+/// ([`READ`], [`RELAY`]).
 pub async fn open(
     peers: &Peers,
     source: &Source,
     id: DataObjectId,
     (size, root): (u64, &[u8; 32]),
-    first: u64,
-    last: Option<u64>,
+    (first, last): (u64, Option<u64>),
+    read: usize,
 ) -> Opened {
     use AttemptFailure::{BadResponse, Unreachable};
     let Some(groups) = slice::groups_of(size, first, last) else {
@@ -120,7 +128,7 @@ pub async fn open(
         media_type: head.object_type.clone(),
         body,
         verifier,
-        buf: vec![0; READ + bao::GROUP as usize + bao::PAIR],
+        buf: vec![0; read + bao::GROUP as usize + bao::PAIR],
         start: 0,
         end: 0,
         groups,

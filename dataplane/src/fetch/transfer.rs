@@ -93,7 +93,8 @@ pub async fn receive<S: Sink>(
     let mut declined = None;
     if let Some(root) = a.root.filter(|_| a.peers.serves_slices(endpoint)) {
         let object = (a.size, &root);
-        match slice::open(a.peers, a.source, a.id, object, offset, None).await {
+        let range = (offset, None);
+        match slice::open(a.peers, a.source, a.id, object, range, slice::READ).await {
             Opened::Slice(body) => return receive_slice(sink, &a, body, &mut on_bytes).await,
             Opened::Failed(failure, reason) => return Transfer::Failed(failure, reason),
             Opened::NotServed(status) => declined = Some(status),

@@ -91,7 +91,8 @@ pub async fn serve(
     for source in sources {
         if let Some(root) = root.filter(|_| peers.serves_slices(&source.endpoint)) {
             let last = (size > 0).then_some(end);
-            match slice::open(peers, source, id, (size, root), start, last).await {
+            let range = (start, last);
+            match slice::open(peers, source, id, (size, root), range, slice::RELAY).await {
                 Opened::Slice(body) => {
                     let wanted = (status, start, len);
                     return Some(relay_proven(ex, (id, size), source, wanted, body).await);
@@ -188,11 +189,11 @@ async fn relay_proven(
     }
     let mut pace = Pace::new(shard.limits.send_timeout, 0);
     let (mut pos, stop) = (start, start + len);
-    let mut run = Vec::with_capacity(slice::RUN + hecaton_shared::bao::GROUP as usize);
+    let mut run = Vec::with_capacity(slice::RELAY + hecaton_shared::bao::GROUP as usize);
     let mut cvs = Vec::new();
     while pos < stop {
         pace.check(pos - start)?;
-        let at = match body.next_run(&mut run, &mut cvs, slice::RUN).await {
+        let at = match body.next_run(&mut run, &mut cvs, slice::RELAY).await {
             Ok(Some(at)) => at,
             Ok(None) => break,
             Err(e) => {
