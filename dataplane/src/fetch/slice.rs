@@ -191,10 +191,13 @@ impl SliceBody {
         Ok(start)
     }
 
-    /// Reads until `need` unread bytes are buffered.
+    /// Reads until `need` unread bytes are buffered. What is left unread (less than an item)
+    /// moves to the buffer's start first, so that each read has the whole buffer: reads into
+    /// what remained at its end got smaller and smaller, and so did the runs (a 16 MiB miss
+    /// through the distributor took 46-55 ms against 39-42 with plain bytes).
     async fn fill(&mut self, need: usize) -> Result<(), SliceError> {
         while self.end - self.start < need {
-            if self.buf.len() - self.start < need || self.end == self.buf.len() {
+            if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
                 (self.start, self.end) = (0, self.end - self.start);
             }
