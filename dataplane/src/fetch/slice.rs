@@ -140,8 +140,9 @@ impl SliceBody {
     /// The next run of consecutive proven groups, into `out` (cleared first), with each
     /// group's CV into `cvs` (cleared first; left empty for an object of one group): where it
     /// starts in the object; `None` after the last group. A run ends at about `want` bytes, or
-    /// where the bytes received so far end (what is proven is handed on rather than held while
-    /// more arrives), or before a group that fails (the failure is the next call's answer).
+    /// where the bytes received so far end once it holds a quarter of that (what is proven is
+    /// handed on rather than held while more arrives), or before a group that fails (the
+    /// failure is the next call's answer).
     pub async fn next_run(
         &mut self,
         out: &mut Vec<u8>,
@@ -156,7 +157,10 @@ impl SliceBody {
         let mut start = None;
         while let Some(need) = self.verifier.next_len() {
             if self.end - self.start < need {
-                if start.is_some() {
+                // What is proven goes on once it is a quarter of a run; a smaller rest (what
+                // a full run left in the buffer) waits for the next read, or every other run
+                // was a group or two.
+                if start.is_some() && out.len() >= want / 4 {
                     break;
                 }
                 self.fill(need).await?;

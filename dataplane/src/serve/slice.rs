@@ -14,6 +14,7 @@
 
 use std::io;
 
+use futures_lite::future::zip;
 use glommio::io::BufferedFile;
 use hecaton_shared::bao::{self, slice};
 use hecaton_shared::DataObjectId;
@@ -60,31 +61,40 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
             .json_with(416, &[("X-Object-Size", size_text.as_bytes())], &body)
             .await;
     };
-    let file = match BufferedFile::open(catalog.path_of(id)).await {
+    // The object and its outboard are opened at once (each open may wait on io_uring's
+    // workers; one after the other they delayed the first byte).
+    let kept = outboard::kept(meta.size);
+    let tree = async {
+        match kept {
+            true => Some(PairReader::open(catalog.objects_dir(), id, meta.size).await),
+            false => None,
+        }
+    };
+    let shard = ex.shard;
+    shard.files.apply_purges(&shard.views.purged);
+    let (open, tree) = zip(shard.files.get(&catalog, &meta), tree).await;
+    let open = match open {
         Ok(f) => f,
         Err(e) => {
-            let e = io::Error::from(e);
+            if let Some(Ok(reader)) = tree {
+                reader.close().await;
+            }
             error!(object = %id, "no slice: opening the object: {e}");
             let (status, message) = crate::serve::object::unreadable(&e);
             return ex.json(status, &error_body("files", message)).await;
         }
     };
-    let pairs = if outboard::kept(meta.size) {
-        PairReader::open(catalog.objects_dir(), id, meta.size)
-            .await
-            .map(Pairs::File)
-    } else {
-        outboard::rebuild(&file, meta.size, |_, _| {})
+    let file = &open.file;
+    let pairs = match tree {
+        Some(opened) => opened.map(Pairs::File),
+        None => outboard::rebuild(file, meta.size, |_, _| {})
             .await
             .map(Pairs::Memory)
-            .map_err(ReadError::Io)
+            .map_err(ReadError::Io),
     };
     let mut pairs = match pairs {
         Ok(p) => p,
-        Err(e) => {
-            let _ = file.close().await;
-            return tree_error(ex, id, e).await;
-        }
+        Err(e) => return tree_error(ex, id, e).await,
     };
     let len = slice::slice_len(meta.size, groups.clone()).expect("groups_of is in range");
     let groups_text = format!("{}-{}", groups.start, groups.end);
@@ -101,12 +111,11 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     head.finish(ex.keep, ex.req.http10);
     let mut result = send_head(ex.stream, head.bytes(), body).await;
     if result.is_ok() && body {
-        result = send(&mut ex, &file, &mut pairs, meta.size, groups).await;
+        result = send(&mut ex, file, &mut pairs, meta.size, groups).await;
     }
     if let Pairs::File(reader) = pairs {
         reader.close().await;
     }
-    let _ = file.close().await;
     if let Err(e) = &result {
         warn!(object = %id, "slice cut short: {e}");
     }

@@ -203,22 +203,37 @@ impl PairReader {
                 });
             }
         };
+        // The length is checked by reading the last block and one byte more (no `statx`: every
+        // operation before a slice's first byte delays it); that block holds the root's pair,
+        // which a slice needs first.
         let expected = bao::outboard_len(size);
-        let got = match file.file_size().await {
-            Ok(n) => n,
+        if expected == 0 {
+            let _ = file.close().await;
+            return Err(ReadError::WrongLength {
+                expected,
+                got: expected,
+            });
+        }
+        let last = (expected - 1) / BLOCK;
+        let read = file.read_at(last * BLOCK, BLOCK as usize + 1).await;
+        let tail = match read {
+            Ok(bytes) => bytes,
             Err(e) => {
                 let _ = file.close().await;
                 return Err(ReadError::Io(e.into()));
             }
         };
+        let got = last * BLOCK + tail.len() as u64;
         if got != expected {
             let _ = file.close().await;
             return Err(ReadError::WrongLength { expected, got });
         }
+        let mut blocks = Vec::with_capacity(BLOCKS_KEPT);
+        blocks.push((last, tail.to_vec()));
         Ok(PairReader {
             file,
-            len: got,
-            blocks: Vec::with_capacity(BLOCKS_KEPT),
+            len: expected,
+            blocks,
         })
     }
 
