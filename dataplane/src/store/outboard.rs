@@ -125,17 +125,7 @@ pub async fn read_path(
     if steps.is_empty() {
         return Ok(Vec::new());
     }
-    let file = match BufferedFile::open(path_of(objects_dir, id)).await {
-        Ok(f) => f,
-        Err(e) => {
-            let e = io::Error::from(e);
-            return Err(if e.kind() == io::ErrorKind::NotFound {
-                ReadError::Missing
-            } else {
-                ReadError::Io(e)
-            });
-        }
-    };
+    let file = open(objects_dir, id).await?;
     let result = read_steps(&file, size, steps).await;
     let _ = file.close().await;
     result
@@ -169,6 +159,16 @@ async fn read_steps(
     Ok(pairs)
 }
 
+/// Opens an object's outboard for reading (a missing one is [`ReadError::Missing`]).
+async fn open(objects_dir: &Path, id: DataObjectId) -> Result<BufferedFile, ReadError> {
+    BufferedFile::open(path_of(objects_dir, id))
+        .await
+        .map_err(|e| match io::Error::from(e) {
+            e if e.kind() == io::ErrorKind::NotFound => ReadError::Missing,
+            e => ReadError::Io(e),
+        })
+}
+
 /// Bytes of the outboard read at a time by a [`PairReader`] (1024 pairs).
 const BLOCK: u64 = 64 * 1024;
 /// Blocks a [`PairReader`] keeps: a slice visits pairs roughly in file order, going back only
@@ -192,17 +192,7 @@ impl PairReader {
         id: DataObjectId,
         size: u64,
     ) -> Result<PairReader, ReadError> {
-        let file = match BufferedFile::open(path_of(objects_dir, id)).await {
-            Ok(f) => f,
-            Err(e) => {
-                let e = io::Error::from(e);
-                return Err(if e.kind() == io::ErrorKind::NotFound {
-                    ReadError::Missing
-                } else {
-                    ReadError::Io(e)
-                });
-            }
-        };
+        let file = open(objects_dir, id).await?;
         // The length is checked by reading the last block and one byte more (no `statx`: every
         // operation before a slice's first byte delays it); that block holds the root's pair,
         // which a slice needs first.
