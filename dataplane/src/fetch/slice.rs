@@ -8,16 +8,12 @@
 //! `GET /api/v1/files/{id}`, whose bytes are checked once whole.
 
 use std::io;
-use std::ops::Range;
 
 use hecaton_shared::bao::{self, slice, ProofError};
 use hecaton_shared::socket::{AttemptFailure, Source};
 use hecaton_shared::DataObjectId;
 
 use super::client::{self, Body, ClientError, Peers};
-
-/// The slice's media type, as the serving side names it.
-pub const CONTENT_TYPE: &str = "application/vnd.hecaton.blake3-slice";
 
 /// Bytes read from the peer at a time by a fetch (plus room for a group left over).
 pub const READ: usize = 256 * 1024;
@@ -71,8 +67,6 @@ pub struct SliceBody {
     /// Unread bytes are `buf[start..end]`.
     start: usize,
     end: usize,
-    /// The groups coming.
-    pub groups: Range<u64>,
     /// The object's media type, as the peer's store knows it.
     pub media_type: Option<String>,
     /// A failure found after a run that was handed on.
@@ -110,7 +104,7 @@ pub async fn open(
     };
     // Anything but a slice (a 404 from Colossus, a server answering every path alike) is
     // not one: the caller asks for plain bytes.
-    if head.status != 200 || head.content_type.as_deref() != Some(CONTENT_TYPE) {
+    if head.status != 200 || head.content_type.as_deref() != Some(slice::CONTENT_TYPE) {
         return Opened::NotServed(head.status);
     }
     let expected = slice::slice_len(size, groups.clone()).expect("groups_of is in range");
@@ -118,12 +112,12 @@ pub async fn open(
         return Opened::Failed(
             BadResponse,
             format!(
-                "a slice of groups {groups:?} is {expected} bytes of {CONTENT_TYPE}; the peer sent {:?} bytes of {:?}",
-                head.content_length, head.content_type
+                "a slice of groups {groups:?} is {expected} bytes of {}; the peer sent {:?} bytes of {:?}",
+                slice::CONTENT_TYPE, head.content_length, head.content_type
             ),
         );
     }
-    let verifier = slice::SliceVerifier::new(root, size, groups.clone()).expect("checked");
+    let verifier = slice::SliceVerifier::new(root, size, groups).expect("checked");
     Opened::Slice(Box::new(SliceBody {
         media_type: head.object_type.clone(),
         body,
@@ -131,7 +125,6 @@ pub async fn open(
         buf: vec![0; read + bao::GROUP as usize + bao::PAIR],
         start: 0,
         end: 0,
-        groups,
         failed: None,
     }))
 }

@@ -27,9 +27,6 @@ use crate::serve::proof::{busy, Permit};
 use crate::serve::sendfile::{send_file, send_head};
 use crate::store::outboard::{self, PairReader, ReadError};
 
-/// The slice's media type.
-pub const CONTENT_TYPE: &[u8] = b"application/vnd.hecaton.blake3-slice";
-
 /// Answers a slice request for `id_text` (the path segment after `slices/`).
 pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
     let Ok(id) = id_text.parse::<DataObjectId>() else {
@@ -106,7 +103,7 @@ pub async fn serve(mut ex: Exchange<'_>, id_text: &str) -> io::Result<bool> {
         .header("X-Slice-Groups", groups_text.as_bytes())
         .header("X-Slice-Group-Size", group_text.as_bytes())
         .header("X-Object-Content-Type", meta.media_type.as_str().as_bytes())
-        .header("Content-Type", CONTENT_TYPE)
+        .header("Content-Type", slice::CONTENT_TYPE.as_bytes())
         .header_u64("Content-Length", len);
     head.finish(ex.keep, ex.req.http10);
     let mut result = send_head(ex.stream, head.bytes(), body).await;

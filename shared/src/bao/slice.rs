@@ -63,6 +63,9 @@ impl Node {
     }
 }
 
+/// A slice's media type on the wire.
+pub const CONTENT_TYPE: &str = "application/vnd.hecaton.blake3-slice";
+
 /// Groups sent back to back after the pairs that prove them (1 MiB): a segment's bytes are one
 /// contiguous range of the object, which a node sends with one `sendfile`.
 pub const SEGMENT: u64 = 64;
