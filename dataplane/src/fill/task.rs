@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures_channel::mpsc;
 use glommio::io::{BufferedFile, OpenOptions};
 use hecaton_shared::socket::{AttemptFailure, Report, Source};
-use hecaton_shared::ContentId;
+use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{info, warn};
 
 use super::{Fill, FillState};
@@ -168,7 +168,7 @@ async fn fetch(
                 }
                 Transfer::Failed(failure, reason) => {
                     last = format!("{}: {reason}", source.endpoint);
-                    report_failure(env, fill, &source.endpoint, failure, &reason);
+                    report_failure(env, fill.id, &source.endpoint, failure, &reason);
                     if failure == AttemptFailure::Corrupt {
                         warn!(id = %fill.id, source = %source.endpoint, "cache fill source forged a group; going on from the next source");
                         caught.push(source.endpoint.clone());
@@ -212,7 +212,7 @@ async fn fetch(
         for source in &contributors {
             report_failure(
                 env,
-                fill,
+                fill.id,
                 source,
                 AttemptFailure::Corrupt,
                 "the bytes do not match the content id",
@@ -229,11 +229,19 @@ async fn fetch(
     Err(last)
 }
 
-fn report_failure(env: &FillEnv, fill: &Fill, source: &str, failure: AttemptFailure, reason: &str) {
+/// Tells the control plane that `source` failed to send object `id` (a fill's attempt, or a
+/// proxied range).
+pub fn report_failure(
+    env: &FillEnv,
+    id: DataObjectId,
+    source: &str,
+    failure: AttemptFailure,
+    reason: &str,
+) {
     let _ = env
         .events
         .unbounded_send(CacheEvent::Report(Report::FetchAttemptFailed {
-            id: fill.id,
+            id,
             source: source.to_string(),
             failure,
             reason: reason.to_string(),

@@ -18,14 +18,15 @@ use futures_lite::AsyncWriteExt;
 use hecaton_shared::socket::Source;
 use hecaton_shared::DataObjectId;
 
-use hecaton_shared::socket::{AttemptFailure, Report};
+use hecaton_shared::socket::AttemptFailure;
 use tracing::warn;
 
 use super::from_fill::answer_range;
-use crate::cache::CacheEvent;
 use crate::fetch::client::{self, Head};
 use crate::fetch::slice::{self, Opened, SliceBody, SliceError};
+use crate::fill::task::report_failure;
 use crate::http::request::Method;
+use crate::http::response::ResponseHead;
 use crate::metrics::Served;
 use crate::serve::exchange::Exchange;
 use crate::serve::sendfile::Pace;
@@ -112,18 +113,7 @@ pub async fn serve(
             continue;
         }
         let Exchange { stream, head, .. } = &mut *ex;
-        head.begin(status)
-            .header(
-                "Content-Type",
-                safe_media_type(up.content_type.as_deref()).as_bytes(),
-            )
-            .header_u64("Content-Length", len);
-        if status == 206 {
-            head.content_range(start, end, size);
-        }
-        for (name, value) in EXTERNAL_HEADERS {
-            head.header(name, value);
-        }
+        external_head(head, (status, start, len, size), up.content_type.as_deref());
         let result = async {
             stream.write_all(head.finish(keep, req.http10)).await?;
             if req.method == Method::Head {
@@ -159,6 +149,24 @@ pub async fn serve(
     None
 }
 
+/// Begins a proxied answer's head: `status` (200 or 206 for `len` bytes from `start` of `size`),
+/// the peer's media type if it is a safe one, the external headers.
+fn external_head(
+    head: &mut ResponseHead,
+    (status, start, len, size): (u16, u64, u64, u64),
+    media: Option<&str>,
+) {
+    head.begin(status)
+        .header("Content-Type", safe_media_type(media).as_bytes())
+        .header_u64("Content-Length", len);
+    if status == 206 {
+        head.content_range(start, start + len - 1, size);
+    }
+    for (name, value) in EXTERNAL_HEADERS {
+        head.header(name, value);
+    }
+}
+
 /// Sends the viewer `len` bytes from `start` (`status` 200 or 206) out of a verified slice, each
 /// group only once proven; a forged group cuts the response (the viewer's client reports it
 /// short) and is reported against the source.
@@ -171,18 +179,7 @@ async fn relay_proven(
 ) -> io::Result<bool> {
     let (req, shard, keep) = (ex.req, ex.shard, ex.keep);
     let Exchange { stream, head, .. } = &mut *ex;
-    head.begin(status)
-        .header(
-            "Content-Type",
-            safe_media_type(body.media_type.as_deref()).as_bytes(),
-        )
-        .header_u64("Content-Length", len);
-    if status == 206 {
-        head.content_range(start, start + len - 1, size);
-    }
-    for (name, value) in EXTERNAL_HEADERS {
-        head.header(name, value);
-    }
+    external_head(head, (status, start, len, size), body.media_type.as_deref());
     stream.write_all(head.finish(keep, req.http10)).await?;
     if req.method == Method::Head {
         return Ok(keep);
@@ -199,14 +196,9 @@ async fn relay_proven(
             Err(e) => {
                 if let SliceError::Forged { .. } = e {
                     warn!(%id, source = %source.endpoint, "proxied range: {e}; response cut");
-                    let report = Report::FetchAttemptFailed {
-                        id,
-                        source: source.endpoint.clone(),
-                        failure: AttemptFailure::Corrupt,
-                        reason: e.to_string(),
-                    };
-                    let events = &shard.distributor.fill_env.events;
-                    let _ = events.unbounded_send(CacheEvent::Report(report));
+                    let env = &shard.distributor.fill_env;
+                    let why = e.to_string();
+                    report_failure(env, id, &source.endpoint, AttemptFailure::Corrupt, &why);
                 }
                 return Err(io::Error::new(io::ErrorKind::ConnectionAborted, e));
             }
