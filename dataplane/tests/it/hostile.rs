@@ -838,3 +838,73 @@ fn floods_of_pipelined_requests_ranges_and_contradictory_lengths_stay_bounded() 
     );
     assert!(alive(&mut server));
 }
+
+#[test]
+fn peers_answering_slices_with_garbage_or_a_wrong_length_are_caught_before_a_byte_is_kept() {
+    use hecaton_shared::bao::{self, slice};
+    use hecaton_shared::socket::AttemptFailure;
+    let data = bytes(3 << 20, 21);
+    let size = data.len() as u64;
+    let len = slice::slice_len(size, 0..bao::groups(size)).unwrap();
+    let head = |declared: u64| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {declared}\r\n\r\n",
+            slice::CONTENT_TYPE
+        )
+    };
+    // The slice's length and type, and bytes that are not it.
+    let mut garbage = head(len).into_bytes();
+    garbage.extend(std::iter::repeat_n(7u8, len as usize));
+    let garbage = LyingPeer::start(garbage, Duration::ZERO);
+    // A length that is not the slice's (more than the object).
+    let longer = LyingPeer::start(head(len * 2).into_bytes(), Duration::ZERO);
+    let (_d, good_store) = store_with(&[(7, data.clone())]);
+    let good = Server::start(&good_store, &[]);
+    let good_source = Source {
+        endpoint: format!("http://{}/", good.addr),
+        addrs: vec![good.addr],
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (f, mut control) = crate::replication::fetcher(dir.path(), 7, &data, &[]);
+    let sources = vec![garbage.source(), longer.source(), good_source.clone()];
+    control.send(&ToDataPlane::Fetch {
+        jobs: vec![crate::replication::job(7, &data, sources.clone())],
+    });
+    let seen = crate::replication::reports_until(&mut control, |r| {
+        matches!(r, Report::Fetched { .. } | Report::FetchFailed { .. })
+    });
+    let failures: Vec<(String, AttemptFailure)> = seen
+        .iter()
+        .filter_map(|r| match r {
+            Report::FetchAttemptFailed {
+                source, failure, ..
+            } => Some((source.clone(), *failure)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        failures,
+        vec![
+            (sources[0].endpoint.clone(), AttemptFailure::Corrupt),
+            (sources[1].endpoint.clone(), AttemptFailure::BadResponse),
+        ],
+        "{seen:?}"
+    );
+    match seen.last() {
+        Some(Report::Fetched {
+            source,
+            bytes: got,
+            resumed_from,
+            ..
+        }) => {
+            assert_eq!(source, &good_source.endpoint);
+            assert_eq!(
+                (*resumed_from, *got),
+                (0, size),
+                "nothing kept from the liars"
+            );
+        }
+        other => panic!("expected Fetched, got {other:?}"),
+    }
+    assert!(f.get("/api/v1/files/7", &[]).body == data);
+}

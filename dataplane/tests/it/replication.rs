@@ -36,7 +36,7 @@ pub fn job(id: u64, data: &[u8], sources: Vec<Source>) -> FetchJob {
 }
 
 /// A data plane with an empty store, its control session, and object `id` placed as accepted.
-fn fetcher(dir: &Path, id: u64, data: &[u8], extra: &[&str]) -> (Server, FakeControl) {
+pub fn fetcher(dir: &Path, id: u64, data: &[u8], extra: &[&str]) -> (Server, FakeControl) {
     let store = dir.join("fetcher");
     let server = Server::start(&store, extra);
     let mut control = FakeControl::connect(&store.join("control.sock"));
