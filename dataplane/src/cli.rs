@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Seconds a response may wait for the client to read before the connection is dropped.
     #[arg(long, default_value_t = Limits::default().send_timeout.as_secs())]
     send_timeout_secs: u64,
+    /// Response bytes the kernel may hold unsent per connection, in KiB (`TCP_NOTSENT_LOWAT`;
+    /// 0: the kernel's default, up to the whole send buffer).
+    #[arg(long, default_value_t = Limits::default().notsent_lowat / 1024, value_parser = clap::value_parser!(u32).range(0..=1024 * 1024))]
+    tcp_notsent_lowat_kib: u32,
     /// Connections per shard; more are answered 503.
     #[arg(long, default_value_t = Limits::default().max_connections_per_shard)]
     max_connections_per_shard: usize,
@@ -305,6 +309,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         header_timeout: Duration::from_millis(args.header_timeout_ms),
         send_timeout: Duration::from_secs(args.send_timeout_secs),
+        notsent_lowat: args.tcp_notsent_lowat_kib * 1024,
         max_connections_per_shard: args.max_connections_per_shard.max(1),
         drain_timeout: Duration::from_secs(args.drain_timeout_secs),
         upload_memory_per_shard: usize::from(args.upload_memory_mib) << 20,

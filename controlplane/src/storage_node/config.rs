@@ -79,6 +79,7 @@ allow_private_peers = false
 # max_proofs_per_shard = 32, max_slices_per_shard = 32  # answered at once per shard (503 beyond)
 # idle_timeout_secs = 60, header_timeout_ms = 10000, send_timeout_secs = 60,
 # max_connections_per_shard = 4096, fetch_max_secs = 3600, sweep_interval_secs = 600
+# tcp_notsent_lowat_kib = 128       # response bytes the kernel holds unsent per connection
 
 [joystream]
 # Only with chain = "wss://...". The transactor's key: a key file (a polkadot-js / Joystream CLI
@@ -215,6 +216,9 @@ pub struct DataPlaneConfig {
     /// Time a response may wait for the client to read, s.
     #[serde(default)]
     pub send_timeout_secs: Option<u64>,
+    /// Response bytes the kernel may hold unsent per connection, KiB (0: the kernel's default).
+    #[serde(default)]
+    pub tcp_notsent_lowat_kib: Option<u64>,
     /// Connections per shard (503 beyond).
     #[serde(default)]
     pub max_connections_per_shard: Option<u64>,
@@ -309,6 +313,7 @@ impl DataPlaneConfig {
             ("idle-timeout-secs", self.idle_timeout_secs),
             ("header-timeout-ms", self.header_timeout_ms),
             ("send-timeout-secs", self.send_timeout_secs),
+            ("tcp-notsent-lowat-kib", self.tcp_notsent_lowat_kib),
             ("max-connections-per-shard", self.max_connections_per_shard),
             ("drain-timeout-secs", self.drain_timeout_secs),
             ("min-upload-bytes-per-sec", self.min_upload_bytes_per_sec),

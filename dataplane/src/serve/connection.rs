@@ -16,7 +16,7 @@ use crate::metrics::Route;
 use crate::serve::access_log::{object_of, Entry};
 use crate::serve::exchange::{Exchange, Pending};
 use crate::serve::reaper::{Phase, Slot};
-use crate::serve::sendfile::set_nonblocking;
+use crate::serve::sendfile::{set_nonblocking, set_notsent_lowat};
 use crate::serve::shard::Shard;
 use crate::serve::{argus, colossus, respond};
 use crate::tls::Stream;
@@ -147,10 +147,21 @@ pub async fn serve(tcp: TcpStream, shard: &Shard, doing: &RefCell<String>) {
     }
 }
 
+/// Sets up an accepted socket: no Nagle delay, the send timeout, non-blocking (for
+/// `sendfile`), and a bound on the bytes the kernel holds unsent. Without that bound the
+/// kernel queues up to the whole send buffer (4 MiB) beyond the client's window, and whoever
+/// opens the window later sends it: on loopback the client's own thread, which made a
+/// one-thread load generator receive 64 MiB objects a quarter slower than from nginx
+/// (BENCHMARKS.md, "The 64 MiB tail"). Bounded, the shard sends its bytes itself as the
+/// window opens, and a slow client holds an eighth of a megabyte of unsent bytes, not four.
 fn prepare(stream: &TcpStream, shard: &Shard) -> io::Result<()> {
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(shard.limits.send_timeout))?;
-    set_nonblocking(std::os::fd::AsRawFd::as_raw_fd(stream))
+    let fd = std::os::fd::AsRawFd::as_raw_fd(stream);
+    if shard.limits.notsent_lowat > 0 {
+        set_notsent_lowat(fd, shard.limits.notsent_lowat)?;
+    }
+    set_nonblocking(fd)
 }
 
 /// Reads until a whole request head is buffered. Deadlines and the drain are enforced by the

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use crate::http::request::HeadLimits;
 
+/// The default of [`Limits::notsent_lowat`]: see BENCHMARKS.md ("The 64 MiB tail").
+pub const DEFAULT_NOTSENT_LOWAT: u32 = 128 * 1024;
+
 /// Per-connection and per-shard limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -15,6 +18,10 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// How long a send may wait for the client to read (the connection is dropped after).
     pub send_timeout: Duration,
+    /// Bytes of a response the kernel may hold unsent (beyond what the client's window takes)
+    /// per connection (`TCP_NOTSENT_LOWAT`); 0 leaves the kernel's default (up to the whole
+    /// send buffer, 4 MiB on Linux). See [`prepare`](super::connection).
+    pub notsent_lowat: u32,
     /// Connections one shard serves at once; more are answered 503 and closed.
     pub max_connections_per_shard: usize,
     /// Open object files one shard keeps.
@@ -61,6 +68,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             header_timeout: Duration::from_secs(10),
             send_timeout: Duration::from_secs(60),
+            notsent_lowat: DEFAULT_NOTSENT_LOWAT,
             max_connections_per_shard: 4096,
             open_files_per_shard: 4096,
             drain_timeout: Duration::from_secs(30),

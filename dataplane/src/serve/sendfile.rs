@@ -59,6 +59,27 @@ pub fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Bounds the bytes the kernel holds unsent on a socket (`TCP_NOTSENT_LOWAT`): writes take no
+/// more once that many wait beyond the peer's window, and the socket polls writable again
+/// when fewer than half do.
+pub fn set_notsent_lowat(fd: RawFd, bytes: u32) -> io::Result<()> {
+    let value = bytes as libc::c_int;
+    // SAFETY: setsockopt on a descriptor we own, with a pointer to a live c_int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Sends a response head that a body will follow: `MSG_MORE` lets the kernel put the head and
 /// the first body bytes in one segment (nginx's `tcp_nopush`, without the cork left behind).
 /// Over TLS the head goes into the session's next record (sent with the body's first bytes
@@ -273,4 +294,42 @@ fn shorter_than_indexed() -> io::Error {
         io::ErrorKind::UnexpectedEof,
         "object file is shorter than its index record",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notsent_lowat(fd: RawFd) -> libc::c_int {
+        let mut value: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt into a live c_int with its size.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_NOTSENT_LOWAT,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        value
+    }
+
+    #[test]
+    fn notsent_lowat_is_set_on_the_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let fd = client.as_raw_fd();
+        let before = notsent_lowat(fd);
+        set_notsent_lowat(fd, 512 * 1024).unwrap();
+        assert_eq!(notsent_lowat(fd), 512 * 1024);
+        assert_ne!(
+            before,
+            512 * 1024,
+            "the kernel's default is not what we set"
+        );
+        assert!(set_notsent_lowat(-1, 1).is_err());
+    }
 }
