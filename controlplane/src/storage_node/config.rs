@@ -808,4 +808,27 @@ mod tests {
             assert!(e.contains(needle), "{e:?} should mention {needle:?}");
         }
     }
+
+    #[test]
+    fn dataplane_limits_become_its_flags() {
+        let text = EXAMPLE.replace(
+            "[dataplane]\n",
+            "[dataplane]\ntcp_notsent_lowat_kib = 64\nmax_slices_per_shard = 8\n",
+        );
+        let args = parse(&text, &[]).unwrap().dataplane.limit_args();
+        for pair in [
+            ["--tcp-notsent-lowat-kib", "64"],
+            ["--max-slices-per-shard", "8"],
+        ] {
+            assert!(
+                args.windows(2).any(|w| w == pair),
+                "{pair:?} missing from {args:?}"
+            );
+        }
+        let unset = parse(EXAMPLE, &[]).unwrap().dataplane.limit_args();
+        assert!(
+            !unset.iter().any(|a| a == "--tcp-notsent-lowat-kib"),
+            "an unset limit keeps the data plane's default: {unset:?}"
+        );
+    }
 }
