@@ -2,6 +2,12 @@
 //! driving its share of keep-alive connections on its own io_uring. Every connection sends a
 //! request, reads the whole response (head parsed with `httparse`, body read into a large
 //! buffer and discarded), records the latency and goes on until the deadline.
+//!
+//! A read that finds data completes without waiting, so a connection reads on while its socket
+//! has data (until glommio preempts it): the fewest responses a connection completed (in the
+//! report) shows what that does to the others. Yielding after every read was tried: fair
+//! to every connection, but hecaton's throughput at 64 MiB fell to a quarter and nginx's to 60%
+//! (BENCHMARKS.md, "The 64 MiB tail").
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -138,6 +144,7 @@ async fn connection(
     let mut buf = vec![0u8; READ_BUFFER];
     let mut next = index % targets.len();
     let mut stream: Option<TcpStream> = None;
+    let mut completed = 0u64;
     while Instant::now() < deadline {
         let target = &targets[next];
         next = (next + 1) % targets.len();
@@ -161,6 +168,7 @@ async fn connection(
                 if Instant::now() > deadline {
                     break;
                 }
+                completed += 1;
                 let mut t = tally.borrow_mut();
                 t.responses += 1;
                 t.bytes += done.bytes;
@@ -180,6 +188,7 @@ async fn connection(
             }
         }
     }
+    tally.borrow_mut().per_connection.push(completed);
 }
 
 struct Done {

@@ -16,6 +16,9 @@ pub struct Tally {
     pub bytes: u64,
     /// Latency per response, microseconds.
     pub latency_us: Histogram<u64>,
+    /// Responses each connection completed: a server that serves some connections less than
+    /// others shows here (and in the latency tail) before it shows in the total.
+    pub per_connection: Vec<u64>,
 }
 
 impl Tally {
@@ -27,6 +30,7 @@ impl Tally {
             errors: 0,
             bytes: 0,
             latency_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+            per_connection: Vec::new(),
         }
     }
 
@@ -37,6 +41,7 @@ impl Tally {
         self.errors += other.errors;
         self.bytes += other.bytes;
         self.latency_us.add(&other.latency_us).expect("same bounds");
+        self.per_connection.extend_from_slice(&other.per_connection);
     }
 }
 
@@ -59,6 +64,8 @@ pub struct Report {
     pub errors: u64,
     /// Latency percentiles, milliseconds.
     pub latency_ms: Latency,
+    /// Responses per connection: fewest, median, most.
+    pub per_connection: [u64; 3],
 }
 
 /// Latency percentiles in milliseconds.
@@ -95,6 +102,7 @@ impl Report {
                 p999: q(0.999),
                 max: tally.latency_us.max() as f64 / 1000.0,
             },
+            per_connection: spread(&tally.per_connection),
         }
     }
 
@@ -103,7 +111,8 @@ impl Report {
         format!(
             "{} requests in {:.2}s over {} connections: {:.0} req/s, {:.1} MB/s\n\
              latency ms: p50 {:.3}  p90 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}\n\
-             non-2xx: {}  errors: {}",
+             non-2xx: {}  errors: {}\n\
+             responses per connection: fewest {}  median {}  most {}",
             self.requests,
             self.duration_s,
             self.connections,
@@ -115,8 +124,21 @@ impl Report {
             self.latency_ms.p999,
             self.latency_ms.max,
             self.non_2xx,
-            self.errors
+            self.errors,
+            self.per_connection[0],
+            self.per_connection[1],
+            self.per_connection[2]
         )
+    }
+}
+
+/// Fewest, median and most of `counts` (zeros when empty).
+fn spread(counts: &[u64]) -> [u64; 3] {
+    let mut sorted = counts.to_vec();
+    sorted.sort_unstable();
+    match sorted.len() {
+        0 => [0; 3],
+        n => [sorted[0], sorted[n / 2], sorted[n - 1]],
     }
 }
 
@@ -136,8 +158,11 @@ mod tests {
         b.responses = 10;
         b.non_2xx = 1;
         b.latency_us.record(100_000).unwrap();
+        a.per_connection = vec![4, 6];
+        b.per_connection = vec![1, 9, 5];
         a.merge(&b);
         let r = Report::new(&a, 2.0, 4);
+        assert_eq!(r.per_connection, [1, 5, 9]);
         assert_eq!(r.requests, 20);
         assert_eq!(r.rps, 10.0);
         assert_eq!(r.mb_per_s, 1.0);
