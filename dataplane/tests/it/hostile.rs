@@ -873,15 +873,7 @@ fn peers_answering_slices_with_garbage_or_a_wrong_length_are_caught_before_a_byt
     let seen = crate::replication::reports_until(&mut control, |r| {
         matches!(r, Report::Fetched { .. } | Report::FetchFailed { .. })
     });
-    let failures: Vec<(String, AttemptFailure)> = seen
-        .iter()
-        .filter_map(|r| match r {
-            Report::FetchAttemptFailed {
-                source, failure, ..
-            } => Some((source.clone(), *failure)),
-            _ => None,
-        })
-        .collect();
+    let failures = crate::replication::attempt_failures(&seen);
     assert_eq!(
         failures,
         vec![

@@ -46,6 +46,18 @@ pub fn fetcher(dir: &Path, id: u64, data: &[u8], extra: &[&str]) -> (Server, Fak
     (server, control)
 }
 
+/// The failed attempts among `seen`: each source with how it failed, in order.
+pub fn attempt_failures(seen: &[Report]) -> Vec<(String, AttemptFailure)> {
+    seen.iter()
+        .filter_map(|r| match r {
+            Report::FetchAttemptFailed {
+                source, failure, ..
+            } => Some((source.clone(), *failure)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Reports until one matches `last` (returned with every report before it).
 pub fn reports_until(control: &mut FakeControl, last: impl Fn(&Report) -> bool) -> Vec<Report> {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -97,15 +109,7 @@ fn over_long_and_lying_sources_are_caught_the_liar_at_its_first_forged_group() {
     let seen = reports_until(&mut control, |r| {
         matches!(r, Report::Fetched { .. } | Report::FetchFailed { .. })
     });
-    let failures: Vec<(String, AttemptFailure)> = seen
-        .iter()
-        .filter_map(|r| match r {
-            Report::FetchAttemptFailed {
-                source, failure, ..
-            } => Some((source.clone(), *failure)),
-            _ => None,
-        })
-        .collect();
+    let failures = attempt_failures(&seen);
     assert_eq!(
         failures,
         vec![
