@@ -112,7 +112,9 @@ async fn measure(
     let (mut receiving, sending) = std::os::unix::net::UnixStream::pair()?;
     let sender = std::thread::spawn(move || -> anyhow::Result<(u64, f64)> {
         let mut sending = sending;
-        let pool: Vec<String> = (0..1024).map(|i| content_id(i).to_string()).collect();
+        let pool: Vec<String> = (0..CONTENT_IDS)
+            .map(|i| content_id(i).to_string())
+            .collect();
         let mut wire = Vec::new();
         let mut bytes = 0u64;
         let started = Instant::now();
@@ -130,7 +132,9 @@ async fn measure(
         }
         Ok((bytes, started.elapsed().as_secs_f64()))
     });
-    let mut builder = Placement::builder(1, Globals::default(), None);
+    // As the session does: the catalog of the moment is the base placement reads held
+    // objects' sizes and content ids from.
+    let mut builder = Placement::builder(1, Globals::default(), None, Some(catalog.clone()));
     let mut decoder = FrameDecoder::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut applying = std::time::Duration::ZERO;
@@ -156,6 +160,13 @@ async fn measure(
     drop((buf, decoder, receiving));
     ensure!(placement.counts().1 as u64 == n, "placement lost objects");
     let after_placement = Memory::now();
+
+    // A rebase: the pass a delta makes when the catalog has moved far from placement's base.
+    let mut rebased = placement.clone();
+    let t = Instant::now();
+    rebased.rebase(&catalog);
+    let rebase_s = t.elapsed().as_secs_f64();
+    drop(rebased);
 
     // `/state/data-objects`.
     let t = Instant::now();
@@ -187,8 +198,11 @@ async fn measure(
         "snapshot_decode_apply_s": applying.as_secs_f64(),
         "snapshot_socket_mib": mib(socket_bytes as i64),
         "placement_rss_mib": mib(after_placement.rss - before_placement.rss),
+        "placement_heap_mib": mib(after_placement.heap - before_placement.heap),
+        "catalog_heap_mib": mib(after_store.heap - base.heap),
         "snapshot_peak_mib": mib(after_placement.hwm - before_placement.rss),
         "catalog_and_placement_rss_mib": mib(after_placement.rss - base.rss),
+        "rebase_s": rebase_s,
         "data_objects_s": data_objects_s,
         "data_objects_mib": mib(data_objects_bytes as i64),
         "data_objects_piece_bytes": piece.capacity(),
@@ -226,12 +240,16 @@ fn bag(k: u64, n: u64, per_bag: u64, size: u64, pool: &[String]) -> BagPlacement
             .map(|id| ObjectPlacement {
                 id: DataObjectId(id),
                 size,
-                content_id: pool[id as usize % pool.len()].clone(),
+                content_id: pool[(id % CONTENT_IDS) as usize].clone(),
                 accepted: true,
             })
             .collect(),
     }
 }
+
+/// Distinct content ids in a synthesized store: object `id` holds and is declared with
+/// `content_id(id % CONTENT_IDS)`, so the snapshot's sender clones texts from a small pool.
+const CONTENT_IDS: u64 = 1024;
 
 fn content_id(id: u64) -> ContentId {
     ContentId::of(&id.to_le_bytes())
@@ -239,7 +257,9 @@ fn content_id(id: u64) -> ContentId {
 
 /// Writes the store unless `dir` already holds one of this shape. Returns whether it wrote.
 fn synthesize(args: &ScaleArgs) -> anyhow::Result<bool> {
-    let shape = format!("{} {} {}\n", args.objects, args.per_bag, args.object_size);
+    // The second shape: objects hold the content ids placement declares for them (the first
+    // held a content id of their own, so that placement described none of what was held).
+    let shape = format!("2 {} {} {}\n", args.objects, args.per_bag, args.object_size);
     let marker = args.dir.join("SYNTHESIZED");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&shape) {
         return Ok(false);
@@ -278,7 +298,7 @@ fn synthesize(args: &ScaleArgs) -> anyhow::Result<bool> {
         Record::Put(ObjectMeta {
             id: DataObjectId(id),
             size: args.object_size,
-            content_id: content_id(id),
+            content_id: content_id(id % CONTENT_IDS),
             media_type: MediaType::from_code(0),
             chunk_crcs: vec![0; chunk_count(args.object_size)].into(),
             bag: Some(BagId::Dynamic(DynamicBagId::Channel(id / args.per_bag))),
@@ -291,11 +311,14 @@ fn synthesize(args: &ScaleArgs) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// This process's resident set and its peak, in bytes.
+/// This process's resident set and its peak, and the heap's bytes in use, in bytes.
 #[derive(Debug, Clone, Copy)]
 struct Memory {
     rss: i64,
     hwm: i64,
+    /// Allocated and not freed (glibc's `mallinfo2().uordblks`): resident growth beyond
+    /// it is the allocator's, pages that freed temporaries left part-used.
+    heap: i64,
 }
 
 impl Memory {
@@ -314,9 +337,12 @@ impl Memory {
                 .unwrap_or(0)
                 * 1024
         };
+        // SAFETY: mallinfo2 only reads glibc's heap statistics.
+        let heap = unsafe { libc::mallinfo2() }.uordblks as i64;
         Memory {
             rss: field("VmRSS:"),
             hwm: field("VmHWM:"),
+            heap,
         }
     }
 

@@ -243,7 +243,8 @@ impl Session {
                 globals,
                 existing,
             } => {
-                self.snapshot = Some(Placement::builder(block, globals, existing));
+                let base = Some(Catalog::clone(&ctx.views.catalog()));
+                self.snapshot = Some(Placement::builder(block, globals, existing, base));
             }
             ToDataPlane::SnapshotBags { block, bags } => match &mut self.snapshot {
                 Some(snapshot) if snapshot.block() == block => snapshot.add(bags),
@@ -282,6 +283,10 @@ impl Session {
                     Some(p) if block > p.block => {
                         let mut next = (*p).clone();
                         next.apply(block, changes);
+                        let catalog = ctx.views.catalog();
+                        if next.base_is_stale(&catalog) {
+                            next.rebase(&catalog);
+                        }
                         ctx.views.placement.store(Some(Arc::new(next)));
                         debug!(block, "placement delta applied");
                     }
