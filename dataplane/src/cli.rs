@@ -48,9 +48,15 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:3333")]
     listen: SocketAddr,
-    /// Executors, one pinned per CPU; default: every online CPU.
+    /// Executors (shards); default: one per online CPU.
     #[arg(long)]
     shards: Option<usize>,
+    /// Pin each shard to a CPU of its own (at most one shard per online CPU). Off by default:
+    /// the kernel places the shards, which serves better on a host whose CPUs the shards share
+    /// with other work (the control plane, a chain node, the load of a benchmark); pin on a
+    /// host whose CPUs are the data plane's alone.
+    #[arg(long)]
+    pin_shards: bool,
     /// io_uring memory per executor, in MiB (reduced to fit RLIMIT_MEMLOCK, with a warning).
     #[arg(long, default_value_t = hecaton_shared::defaults::IO_MEMORY_MIB)]
     io_memory_mib: usize,
@@ -352,6 +358,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store: args.store,
         listen: args.listen,
         shards: args.shards,
+        pin_shards: args.pin_shards,
         io_memory_bytes: args.io_memory_mib.max(1) << 20,
         limits,
         disk_reserve: args.disk_reserve_mib << 20,

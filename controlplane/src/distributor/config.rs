@@ -35,7 +35,7 @@ operator_listen = "127.0.0.1:3335"
 # The HMAC secret operator calls are signed with (Argus's operatorApi.hmacSecret). Empty: every
 # operator call is refused (/status and /metrics still answer). Never logged.
 operator_secret = ""
-# Data plane shards (one pinned executor per core); 0 means every online CPU.
+# Data plane shards (one executor each); 0 means one per online CPU.
 shards = 0
 # /readyz answers 503 when the node is more than this many blocks behind the chain's finalized
 # head, or its data plane behind the node (a block is 6 s on Joystream).
@@ -49,6 +49,8 @@ io_memory_mib = 10
 upload_memory_mib = 2
 # Fetch from loopback and private storage-node addresses (a test network or a LAN only).
 allow_private_peers = false
+# Pin each shard to a CPU of its own (a host whose CPUs are the data plane's alone).
+pin_shards = false
 # The data plane's limits, as in the storage node's [dataplane] (unset: defaults), and:
 # max_concurrent_fills = 64         # cache fills running at once; more misses get 503
 # tls_cert = "/etc/hecaton/tls/fullchain.pem", tls_key = "/etc/hecaton/tls/privkey.pem"

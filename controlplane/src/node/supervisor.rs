@@ -79,6 +79,9 @@ impl DataPlaneCommand {
         if o.dataplane.allow_private_peers {
             args.push("--allow-private-peers".into());
         }
+        if o.dataplane.pin_shards {
+            args.push("--pin-shards".into());
+        }
         if o.shards > 0 {
             args.extend(["--shards".into(), o.shards.to_string()]);
         }
@@ -219,5 +222,39 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => false,
         _ = stop.wait_for(|s| *s) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args_with(dataplane_toml: &str, shards: usize) -> Vec<String> {
+        let dataplane: DataPlaneConfig = toml::from_str(dataplane_toml).unwrap();
+        let o = ServeOptions {
+            role: "storage",
+            dataplane: &dataplane,
+            store: Path::new("/s"),
+            listen: "127.0.0.1:3333".parse().unwrap(),
+            socket: Path::new("/s/dp.sock"),
+            upload_memory_mib: 2,
+            shards,
+        };
+        DataPlaneCommand::serve(o, []).unwrap().args
+    }
+
+    /// Shards are pinned only when the operator says so; the count is passed when set.
+    #[test]
+    fn the_data_plane_is_started_with_the_shards_as_configured() {
+        let default = args_with("program = \"dp\"", 0);
+        assert!(!default
+            .iter()
+            .any(|a| a == "--pin-shards" || a == "--shards"));
+        let pinned = args_with("program = \"dp\"\npin_shards = true", 4);
+        assert!(pinned.iter().any(|a| a == "--pin-shards"), "{pinned:?}");
+        assert!(
+            pinned.windows(2).any(|w| w == ["--shards", "4"]),
+            "{pinned:?}"
+        );
     }
 }

@@ -37,7 +37,7 @@ store_dir = "/var/lib/hecaton/store"
 public_listen = "0.0.0.0:3333"
 # The operator API (status, Prometheus metrics). Keep it on loopback.
 operator_listen = "127.0.0.1:3339"
-# Data plane shards (one pinned executor per core); 0 means every online CPU.
+# Data plane shards (one executor each); 0 means one per online CPU.
 shards = 0
 # /readyz answers 503 when the node is more than this many blocks behind the chain's finalized
 # head, or its data plane behind the node (a block is 6 s on Joystream).
@@ -59,6 +59,9 @@ upload_memory_mib = 64
 # Fetch from loopback and private peer addresses (a test network or a LAN; never on a public
 # node, where a chain-published endpoint could reach the operator's own network).
 allow_private_peers = false
+# Pin each shard to a CPU of its own: for a host whose CPUs are the data plane's alone. Off, the
+# kernel places them, which serves better beside other work (the control plane, a chain node).
+pin_shards = false
 # The data plane's limits (`hecaton dataplane serve --help` has each one's default); unset
 # ones keep the defaults. For example:
 # disk_reserve_mib = 1024           # free space never written into; uploads get 507 first
@@ -204,6 +207,9 @@ pub struct DataPlaneConfig {
     /// planes): for a test network or a LAN, never on a public node.
     #[serde(default)]
     pub allow_private_peers: bool,
+    /// Pin each shard to a CPU of its own (`--pin-shards`).
+    #[serde(default)]
+    pub pin_shards: bool,
     // The data plane's limits (units in the names; `hecaton dataplane serve --help` documents
     // each and its default): unset ones keep the data plane's defaults, set ones are passed
     // as its `--flag`s.

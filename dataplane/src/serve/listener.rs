@@ -1,4 +1,4 @@
-//! One shard's life: a pinned glommio executor binds its own SO_REUSEPORT listener, builds its
+//! One shard's life: a glommio executor binds its own SO_REUSEPORT listener, builds its
 //! [`Shard`], accepts connections under the per-shard cap until the drain, then waits (bounded)
 //! for the connections in flight.
 

@@ -1,5 +1,6 @@
-//! `hecaton-dataplane serve`: recover the store, then serve it from one pinned glommio executor
-//! per shard, each with its own SO_REUSEPORT listener on the shared port.
+//! `hecaton-dataplane serve`: recover the store, then serve it from one glommio executor per
+//! shard (pinned to a CPU of its own with `--pin-shards`), each with its own SO_REUSEPORT
+//! listener on the shared port.
 //!
 //! Start-up order: host checks (io_uring, locked memory, file limits) → a probe bind that
 //! refuses an address another process holds (glommio sets SO_REUSEPORT on every listener, so a
@@ -33,7 +34,7 @@ use std::sync::Arc;
 
 use glommio::{CpuSet, LocalExecutorBuilder, Placement};
 use hecaton_tuning::{Check, IoMemoryPlan, Status};
-use tracing::info;
+use tracing::{info, warn};
 
 pub use limits::Limits;
 
@@ -55,6 +56,8 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Shards (executors); `None` is one per online CPU.
     pub shards: Option<usize>,
+    /// Pin each shard to a CPU of its own (when there are no more shards than CPUs).
+    pub pin_shards: bool,
     /// io_uring memory each executor asks to register (reduced to fit the memlock limit).
     pub io_memory_bytes: usize,
     /// Connection limits.
@@ -205,11 +208,18 @@ pub fn run(config: ServeConfig, on_ready: impl FnOnce(&Started)) -> Result<(), S
         tls: tls.clone(),
     };
 
+    if config.pin_shards && shards > cpus.len() {
+        warn!(
+            shards,
+            cpus = cpus.len(),
+            "--pin-shards: more shards than CPUs, so none is pinned"
+        );
+    }
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let mut handles = Vec::with_capacity(shards);
     for (index, orders) in order_rxs.into_iter().enumerate() {
         let placement = match cpus.get(index) {
-            Some(&cpu) if shards <= cpus.len() => Placement::Fixed(cpu),
+            Some(&cpu) if config.pin_shards && shards <= cpus.len() => Placement::Fixed(cpu),
             _ => Placement::Unbound,
         };
         let (env, stop, ready) = (env.clone(), stop.clone(), ready_tx.clone());

@@ -435,3 +435,65 @@ fn cachestat_works(path: &std::path::Path) -> bool {
     let rc = unsafe { libc::syscall(451, f.as_raw_fd(), range.as_ptr(), stat.as_mut_ptr(), 0) };
     rc == 0 && stat[0] == 0
 }
+
+/// The allowed CPUs (`Cpus_allowed_list`) of each shard's threads (glommio names them
+/// `shard-<index>-<executor id>`, the executor's and its helper thread's alike), by name,
+/// each pair once.
+fn shard_cpus(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !name.starts_with("shard-") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let cpus = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .unwrap_or_default();
+        out.push((name.trim().to_owned(), cpus.trim().to_owned()));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Shards run where the kernel puts them unless the operator passes `--pin-shards`, which
+/// gives each a CPU of its own (two shards here, so only on a host with two CPUs or more).
+#[test]
+fn shards_are_pinned_only_when_the_operator_asks() {
+    let (_dir, store) = store_with(&[(1, bytes(10, 1))]);
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let mut server = Server::start(&store, &[]);
+    assert_eq!(server.get("/api/v1/files/1", &[]).status, 200);
+    let unpinned = shard_cpus(server.child.id());
+    assert_eq!(unpinned.len(), 2, "{unpinned:?}");
+    for (name, cpus) in &unpinned {
+        assert_eq!(cpus, &own, "{name} runs on any CPU this process may use");
+    }
+    server.terminate();
+
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return; // one CPU: two shards cannot each have their own
+    }
+    let mut server = Server::start(&store, &["--pin-shards"]);
+    assert_eq!(server.get("/api/v1/files/1", &[]).status, 200);
+    let pinned = shard_cpus(server.child.id());
+    assert_eq!(pinned.len(), 2, "{pinned:?}");
+    for (name, cpus) in &pinned {
+        assert!(
+            cpus.parse::<usize>().is_ok(),
+            "{name} pinned to one CPU: {cpus}"
+        );
+    }
+    assert_ne!(pinned[0].1, pinned[1].1, "each shard has a CPU of its own");
+    server.terminate();
+}
