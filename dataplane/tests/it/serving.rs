@@ -436,6 +436,16 @@ fn cachestat_works(path: &std::path::Path) -> bool {
     rc == 0 && stat[0] == 0
 }
 
+/// The `Cpus_allowed_list` of a `/proc/.../status` text ("" without one).
+fn cpus_allowed(status: &str) -> String {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 /// The allowed CPUs (`Cpus_allowed_list`) of each shard's threads (glommio names them
 /// `shard-<index>-<executor id>`, the executor's and its helper thread's alike), by name,
 /// each pair once.
@@ -448,11 +458,7 @@ fn shard_cpus(pid: u32) -> Vec<(String, String)> {
             continue;
         }
         let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
-        let cpus = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-            .unwrap_or_default();
-        out.push((name.trim().to_owned(), cpus.trim().to_owned()));
+        out.push((name.trim().to_owned(), cpus_allowed(&status)));
     }
     out.sort();
     out.dedup();
@@ -464,13 +470,8 @@ fn shard_cpus(pid: u32) -> Vec<(String, String)> {
 #[test]
 fn shards_are_pinned_only_when_the_operator_asks() {
     let (_dir, store) = store_with(&[(1, bytes(10, 1))]);
-    let own = std::fs::read_to_string("/proc/self/status").unwrap();
-    let own = own
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let own = cpus_allowed(&std::fs::read_to_string("/proc/self/status").unwrap());
+    assert!(!own.is_empty());
 
     let mut server = Server::start(&store, &[]);
     assert_eq!(server.get("/api/v1/files/1", &[]).status, 200);
