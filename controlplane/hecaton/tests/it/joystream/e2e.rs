@@ -186,10 +186,14 @@ async fn a_storage_node_follows_a_joystream_node_uploads_are_accepted_disconnect
         (obliged(&operator).await >= 2).then_some(())
     })
     .await;
-    assert!(
-        fake.count("chain_subscribeFinalizedHeads") >= 2,
-        "resubscribed"
-    );
+    // The follower reads the state at the new head (which already counts the second
+    // obligation) before it subscribes to heads again: the subscription may come just after.
+    eventually(
+        10,
+        "the follower resubscribing to finalized heads",
+        || async { (fake.count("chain_subscribeFinalizedHeads") >= 2).then_some(()) },
+    )
+    .await;
     let endpoint = super::directory::endpoint_of_bucket_0(&observer).await;
     assert_eq!(
         endpoint.as_deref(),
