@@ -28,13 +28,17 @@ const FIRST_READ: usize = 32 * 1024;
 pub trait Sink {
     /// Bytes held (the next attempt resumes from here).
     fn held(&self) -> u64;
-    /// Appends bytes; `proven` when they were checked against the content id as part of a
-    /// verified slice (else they are checked once the object is whole).
+    /// Appends bytes (handed over: a sink may keep them while it writes); `proven` when they
+    /// were checked against the content id as part of a verified slice (else they are checked
+    /// once the object is whole).
     fn append(
         &mut self,
-        bytes: &[u8],
+        bytes: Vec<u8>,
         proven: Option<Proven<'_>>,
     ) -> impl std::future::Future<Output = io::Result<()>>;
+    /// The media type the peer's store gives the object (a verified slice's head says it
+    /// before any byte); sinks that do not answer viewers ignore it.
+    fn peer_media_type(&mut self, _media: &str) {}
 }
 
 /// What is known of bytes that came in a verified slice.
@@ -112,12 +116,13 @@ pub async fn receive<S: Sink>(
 async fn keep<S: Sink>(
     sink: &mut S,
     a: &Attempt<'_>,
-    piece: &[u8],
+    piece: Vec<u8>,
     proven: Option<Proven<'_>>,
     on_bytes: &mut impl FnMut(u64),
 ) -> Result<(), Transfer> {
+    let len = piece.len();
     if let Some(rate) = a.rate {
-        let wait = rate.take(piece.len(), Instant::now());
+        let wait = rate.take(len, Instant::now());
         if !wait.is_zero() {
             glommio::timer::sleep(wait).await;
         }
@@ -125,7 +130,7 @@ async fn keep<S: Sink>(
     if let Err(e) = sink.append(piece, proven).await {
         return Err(Transfer::Local(format!("writing the temp file: {e}")));
     }
-    on_bytes(piece.len() as u64);
+    on_bytes(len as u64);
     if a.cancelled.get() {
         return Err(Transfer::Cancelled);
     }
@@ -141,10 +146,16 @@ async fn receive_slice<S: Sink>(
     on_bytes: &mut impl FnMut(u64),
 ) -> Transfer {
     use AttemptFailure::{Corrupt, Unreachable};
-    let mut run = Vec::with_capacity(slice::RUN + hecaton_shared::bao::GROUP as usize);
+    if let Some(media) = body.media_type.as_deref() {
+        sink.peer_media_type(media);
+    }
+    let capacity = slice::RUN + hecaton_shared::bao::GROUP as usize;
+    let mut run = Vec::with_capacity(capacity);
     let mut cvs = Vec::new();
+    // The first run is small, so that a viewer waiting on a fill has its first bytes sooner.
+    let mut want = slice::FIRST_RUN;
     loop {
-        let at = match body.next_run(&mut run, &mut cvs, slice::RUN).await {
+        let at = match body.next_run(&mut run, &mut cvs, want).await {
             Ok(Some(at)) => at,
             Ok(None) => break,
             Err(SliceError::Io(e)) => {
@@ -158,9 +169,13 @@ async fn receive_slice<S: Sink>(
         let proven = Proven {
             cvs: if skip == 0 { &cvs } else { &[] },
         };
-        if let Err(t) = keep(sink, a, &run[skip..], Some(proven), on_bytes).await {
+        // The run is handed over (a fill writes it behind the fetch): the next one is new.
+        let mut piece = std::mem::replace(&mut run, Vec::with_capacity(capacity));
+        piece.drain(..skip);
+        if let Err(t) = keep(sink, a, piece, Some(proven), on_bytes).await {
             return t;
         }
+        want = slice::RUN;
     }
     if sink.held() != a.size {
         return Transfer::Failed(
@@ -246,7 +261,7 @@ async fn receive_plain<S: Sink>(
         skip -= skipped as u64;
         if !piece.is_empty() {
             left -= piece.len() as u64;
-            if let Err(t) = keep(sink, a, piece, None, on_bytes).await {
+            if let Err(t) = keep(sink, a, piece.to_vec(), None, on_bytes).await {
                 return t;
             }
         } else if a.cancelled.get() {

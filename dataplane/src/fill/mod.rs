@@ -27,6 +27,7 @@
 //! response.
 
 pub mod task;
+pub mod write_behind;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -121,6 +122,14 @@ impl Fill {
             1 => FillState::Verified,
             3 => FillState::Checked,
             _ => FillState::Failed,
+        }
+    }
+
+    /// The media type viewers are answered with, unless one was set already; wakes those
+    /// waiting for it.
+    pub fn typed(&self, media: &str) {
+        if self.media_type.get().is_none() && self.media_type.set(media.to_string()).is_ok() {
+            self.event.notify(usize::MAX);
         }
     }
 

@@ -15,12 +15,13 @@ use hecaton_shared::socket::{AttemptFailure, Report, Source};
 use hecaton_shared::{ContentId, DataObjectId};
 use tracing::{info, warn};
 
+use super::write_behind::WriteBehind;
 use super::{Fill, FillState};
 use crate::cache::CacheEvent;
 use crate::control::Publisher;
 use crate::fetch::client::Peers;
 use crate::fetch::transfer::{self, Attempt, Proven, Sink, Transfer};
-use crate::store::media_type::{sniff, SNIFF_LEN};
+use crate::store::media_type::{safe_media_type, sniff, SNIFF_LEN};
 use crate::store::{temp, Digester, Expected};
 use crate::views::Views;
 
@@ -44,10 +45,10 @@ pub struct FillEnv {
     pub peers: Rc<Peers>,
 }
 
-/// The temp file a fill writes, with the digest of what it holds.
+/// The temp file a fill writes (behind the fetch), with the digest of what it holds.
 struct FillSink<'a> {
-    file: &'a BufferedFile,
     fill: &'a Fill,
+    writer: WriteBehind,
     digester: Digester,
     first: Vec<u8>,
 }
@@ -57,35 +58,29 @@ impl Sink for FillSink<'_> {
         self.digester.len()
     }
 
-    async fn append(&mut self, bytes: &[u8], proven: Option<Proven<'_>>) -> std::io::Result<()> {
+    async fn append(&mut self, bytes: Vec<u8>, proven: Option<Proven<'_>>) -> std::io::Result<()> {
         if proven.is_none() {
-            // Before `advance`: a reader that sees these bytes written sees them unproven.
+            // Before the writer advances over them: a reader that sees these bytes written
+            // sees them unproven.
             self.fill.unproven();
         }
-        let mut pos = self.digester.len();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = self.file.write_at(rest.to_vec(), pos).await?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
-            }
-            rest = &rest[n..];
-            pos += n as u64;
-        }
         self.digester
-            .update_proven(bytes, proven.map_or(&[][..], |p| p.cvs));
+            .update_proven(&bytes, proven.map_or(&[][..], |p| p.cvs));
         if self.fill.media_type.get().is_none() {
             let take = (SNIFF_LEN - self.first.len()).min(bytes.len());
             self.first.extend_from_slice(&bytes[..take]);
-            if self.first.len() >= SNIFF_LEN || pos == self.fill.size {
-                let _ = self
-                    .fill
-                    .media_type
-                    .set(sniff(&self.first).as_str().to_string());
+            if self.first.len() >= SNIFF_LEN || self.digester.len() == self.fill.size {
+                self.fill.typed(sniff(&self.first).as_str());
             }
         }
-        self.fill.advance(pos);
-        Ok(())
+        self.writer.push(bytes).await
+    }
+
+    /// A Hecaton storage node names the type in the slice's head: viewers get their response
+    /// head now, while the first bytes are checked and written, as from a proxy (a type that
+    /// is not a player's becomes octet-stream, as a proxied response's does).
+    fn peer_media_type(&mut self, media: &str) {
+        self.fill.typed(safe_media_type(Some(media)));
     }
 }
 
@@ -120,7 +115,7 @@ pub async fn run(env: Rc<FillEnv>, fill: Arc<Fill>, content_id: ContentId, sourc
 
 async fn fetch(
     env: &FillEnv,
-    fill: &Fill,
+    fill: &Arc<Fill>,
     content_id: ContentId,
     sources: &[Source],
 ) -> Result<(), String> {
@@ -128,12 +123,13 @@ async fn fetch(
     let file = create(&fill.path)
         .await
         .map_err(|e| format!("creating {}: {e}", fill.path.display()))?;
+    let file = Rc::new(file);
     let mut blamed: HashSet<String> = HashSet::new();
     let mut last = String::from("no storage node holds the bag");
     for _ in 0..ROUNDS {
         let mut sink = FillSink {
-            file: &file,
             fill,
+            writer: WriteBehind::start(file.clone(), fill.clone(), 0),
             digester: Digester::new(),
             first: Vec::new(),
         };
@@ -141,6 +137,8 @@ async fn fetch(
         // Sources caught forging a group of a slice: skipped from the next round on.
         let mut caught: Vec<String> = Vec::new();
         let mut complete = false;
+        // Our side failed (the disk) or the fill was stopped: the fill ends.
+        let mut ended = None;
         for source in sources.iter().filter(|s| !blamed.contains(&s.endpoint)) {
             fill.source.store(Some(Arc::new(source.clone())));
             let before = sink.held();
@@ -174,13 +172,29 @@ async fn fetch(
                         caught.push(source.endpoint.clone());
                     }
                 }
-                Transfer::Local(reason) => return Err(reason),
-                Transfer::Cancelled => return Err("cancelled".into()),
+                Transfer::Local(reason) => {
+                    ended = Some(reason);
+                    break;
+                }
+                Transfer::Cancelled => {
+                    ended = Some("cancelled".into());
+                    break;
+                }
             }
+        }
+        // Every run handed on is written, and readable, before the bytes are judged.
+        let written = sink.writer.finish().await;
+        if let Some(reason) = ended {
+            close(file).await;
+            return Err(reason);
+        }
+        if let Err(e) = written {
+            close(file).await;
+            return Err(format!("writing the temp file: {e}"));
         }
         blamed.extend(caught);
         if !complete {
-            let _ = file.close().await;
+            close(file).await;
             return Err(format!("every source failed; last: {last}"));
         }
         let digest = sink.digester.finish();
@@ -188,10 +202,9 @@ async fn fetch(
             // The bytes are right: waiting clients get their last byte now, while the file is
             // made durable and published.
             fill.finish(FillState::Checked);
-            file.fdatasync()
-                .await
-                .map_err(|e| format!("syncing the fill: {e}"))?;
-            let _ = file.close().await;
+            let synced = file.fdatasync().await;
+            close(file).await;
+            synced.map_err(|e| format!("syncing the fill: {e}"))?;
             let expected = Expected {
                 size: fill.size,
                 content_id,
@@ -225,8 +238,15 @@ async fn fetch(
             .await
             .map_err(|e| format!("truncating the fill: {e}"))?;
     }
-    let _ = file.close().await;
+    close(file).await;
     Err(last)
+}
+
+/// Closes the fill's file (its writer, which shared it, has finished).
+async fn close(file: Rc<BufferedFile>) {
+    if let Ok(file) = Rc::try_unwrap(file) {
+        let _ = file.close().await;
+    }
 }
 
 /// Tells the control plane that `source` failed to send object `id` (a fill's attempt, or a

@@ -222,9 +222,60 @@ fn ogg_codec(b: &[u8]) -> MediaType {
     }
 }
 
+/// The media type to pass on from a peer: audio, video and raster images as the peer named
+/// them (Colossus sniffs them from the bytes), subtitles and plain text; anything else
+/// (markup, scripts, SVG, parameters with quotes or controls) becomes octet-stream.
+pub fn safe_media_type(peer: Option<&str>) -> &str {
+    const FALLBACK: &str = "application/octet-stream";
+    let Some(t) = peer else { return FALLBACK };
+    let essence = t
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let tidy = t
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/+-.;= ".contains(&b));
+    let media = essence.starts_with("video/")
+        || essence.starts_with("audio/")
+        || (essence.starts_with("image/") && !essence.contains("svg"))
+        || matches!(
+            essence.as_str(),
+            "application/octet-stream" | "text/vtt" | "text/plain" | "application/x-subrip"
+        );
+    if tidy && media && t.len() <= 100 {
+        t
+    } else {
+        FALLBACK
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_player_media_types_pass() {
+        for kept in [
+            "video/mp4",
+            "audio/ogg; codecs=opus",
+            "image/webp",
+            "text/vtt",
+        ] {
+            assert_eq!(safe_media_type(Some(kept)), kept);
+        }
+        for dropped in [
+            "text/html",
+            "application/javascript",
+            "image/svg+xml",
+            "video/mp4\r\nSet-Cookie: a=b",
+            "video/mp4; x=\"<script>\"",
+        ] {
+            assert_eq!(safe_media_type(Some(dropped)), "application/octet-stream");
+        }
+        assert_eq!(safe_media_type(None), "application/octet-stream");
+    }
 
     fn ftyp(brand: &[u8; 4]) -> Vec<u8> {
         let mut v = vec![0, 0, 0, 0x18];

@@ -438,3 +438,61 @@ fn a_source_cut_mid_transfer_is_resumed_from_the_next_and_the_client_gets_every_
     let hit = until_hit(&d, "/api/v1/assets/6");
     assert!(hit.body == data);
 }
+
+/// A storage node that answers every request with the head of a verified slice of the whole
+/// object (`size` bytes, named `media`) and then sends nothing, holding the connection until
+/// the test ends.
+fn stalling_slice_peer(size: u64, media: &'static str) -> (Source, std::net::TcpListener) {
+    use hecaton_shared::bao::slice;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepting = listener.try_clone().unwrap();
+    let len = slice::slice_len(size, slice::groups_of(size, 0, None).unwrap()).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in accepting.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut request = [0u8; 4096];
+            let _ = conn.read(&mut request);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {len}\r\n\
+                 X-Object-Content-Type: {media}\r\nX-Object-Size: {size}\r\n\r\n",
+                slice::CONTENT_TYPE
+            );
+            let _ = conn.write_all(head.as_bytes());
+            held.push(conn);
+        }
+    });
+    let source = Source {
+        endpoint: format!("http://{addr}/"),
+        addrs: vec![addr],
+    };
+    (source, listener)
+}
+
+#[test]
+fn a_miss_answers_its_head_when_the_storage_nodes_slice_head_arrives_before_any_byte() {
+    let data = bytes(1 << 20, 9);
+    let (stalling, _listener) = stalling_slice_peer(data.len() as u64, "video/mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _control) = distributor_with_sources(&dir.path().join("cache"), &data, vec![stalling]);
+    let mut c = std::net::TcpStream::connect(d.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    send(&mut c, "GET", "/api/v1/assets/6", &[]);
+    // The viewer learns the status, length and type while no byte of the object has come.
+    let r = crate::support::try_read_response(&mut c, true)
+        .expect("the response head, before any byte of the object arrived");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("X-Cache"), Some("miss"));
+    assert_eq!(r.header("Content-Type"), Some("video/mp4"));
+    let len = data.len().to_string();
+    assert_eq!(r.header("Content-Length"), Some(len.as_str()));
+    // And no body byte: none was proven.
+    let mut byte = [0u8; 1];
+    c.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    assert!(
+        !matches!(c.read(&mut byte), Ok(1)),
+        "no byte of the object is sent before it arrives and is proven"
+    );
+}
