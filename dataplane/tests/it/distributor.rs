@@ -485,6 +485,7 @@ fn a_miss_answers_its_head_when_the_storage_nodes_slice_head_arrives_before_any_
     assert_eq!(r.status, 200);
     assert_eq!(r.header("X-Cache"), Some("miss"));
     assert_eq!(r.header("Content-Type"), Some("video/mp4"));
+    assert_eq!(r.header("X-Content-Type-Options"), Some("nosniff"));
     let len = data.len().to_string();
     assert_eq!(r.header("Content-Length"), Some(len.as_str()));
     // And no body byte: none was proven.

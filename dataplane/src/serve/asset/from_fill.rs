@@ -37,7 +37,8 @@ pub enum FromFill {
     Failed,
 }
 
-/// Headers of every response from a fill in progress (the bytes are not verified yet).
+/// Headers of every response from a fill in progress (the bytes are not verified yet; the
+/// media type may be the storage node's, as a proxied response's is, hence `nosniff`).
 pub const PENDING_HEADERS: &[(&str, &[u8])] = &[
     ("Cache-Control", b"max-age=180, must-revalidate"),
     ("X-Data-Source", b"local"),
@@ -45,6 +46,7 @@ pub const PENDING_HEADERS: &[(&str, &[u8])] = &[
     ("Access-Control-Expose-Headers", b"x-cache, x-data-source"),
     ("Content-Disposition", b"inline"),
     ("Accept-Ranges", b"bytes"),
+    ("X-Content-Type-Options", b"nosniff"),
 ];
 
 /// The status and inclusive byte range that answer `req` for an object of `size` bytes (200 and
