@@ -142,19 +142,23 @@ pub async fn serve(ex: &mut Exchange<'_>, fill: &Arc<Fill>, how: Served) -> From
 }
 
 /// The file a response from a fill reads: the fill's temp file, or the object in the store
-/// when the fill was published (its temp file renamed) before the response opened it.
+/// when the fill was published (its temp file renamed into the store) before the response
+/// opened it.
 enum FillFile {
     Temp(BufferedFile),
     Stored(Rc<OpenObject>),
 }
 
 impl FillFile {
-    /// `None` when neither is there: the fill failed (its temp file removed).
+    /// `None` when neither is there: the fill failed (its temp file removed), or its publish
+    /// did after the bytes were checked.
     async fn open(shard: &Shard, fill: &Fill) -> Option<Self> {
         if let Ok(file) = BufferedFile::open(&fill.path).await {
             return Some(Self::Temp(file));
         }
-        if fill.state() != FillState::Verified {
+        // Gone while the publish renames it, or after: the catalog has the object once the
+        // fill says it is verified.
+        if fill.ended().await != FillState::Verified {
             return None;
         }
         let catalog = shard.catalog();
