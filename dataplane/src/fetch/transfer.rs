@@ -28,12 +28,13 @@ const FIRST_READ: usize = 32 * 1024;
 pub trait Sink {
     /// Bytes held (the next attempt resumes from here).
     fn held(&self) -> u64;
-    /// Appends bytes (handed over: a sink may keep them while it writes); `proven` when they
-    /// were checked against the content id as part of a verified slice (else they are checked
-    /// once the object is whole).
+    /// Appends `bytes`: a sink that writes them later takes them (the vector is left empty),
+    /// others leave them, and the vector is used again; `proven` when they were checked
+    /// against the content id as part of a verified slice (else they are checked once the
+    /// object is whole).
     fn append(
         &mut self,
-        bytes: Vec<u8>,
+        bytes: &mut Vec<u8>,
         proven: Option<Proven<'_>>,
     ) -> impl std::future::Future<Output = io::Result<()>>;
     /// The media type the peer's store gives the object (a verified slice's head says it
@@ -116,7 +117,7 @@ pub async fn receive<S: Sink>(
 async fn keep<S: Sink>(
     sink: &mut S,
     a: &Attempt<'_>,
-    piece: Vec<u8>,
+    piece: &mut Vec<u8>,
     proven: Option<Proven<'_>>,
     on_bytes: &mut impl FnMut(u64),
 ) -> Result<(), Transfer> {
@@ -169,12 +170,13 @@ async fn receive_slice<S: Sink>(
         let proven = Proven {
             cvs: if skip == 0 { &cvs } else { &[] },
         };
-        // The run is handed over (a fill writes it behind the fetch): the next one is new.
-        let mut piece = std::mem::replace(&mut run, Vec::with_capacity(capacity));
-        piece.drain(..skip);
-        if let Err(t) = keep(sink, a, piece, Some(proven), on_bytes).await {
+        run.drain(..skip);
+        if let Err(t) = keep(sink, a, &mut run, Some(proven), on_bytes).await {
             return t;
         }
+        // A fill took the run to write it behind the fetch: the next one needs room again.
+        run.clear();
+        run.reserve(capacity);
         want = slice::RUN;
     }
     if sink.held() != a.size {
@@ -240,6 +242,8 @@ async fn receive_plain<S: Sink>(
     let mut skip = offset - start;
     let mut left = a.size - offset;
     let mut buf = vec![0u8; READ_CHUNK];
+    // What is kept of each read, handed to the sink.
+    let mut kept = Vec::with_capacity(READ_CHUNK);
     let mut chunk = FIRST_READ;
     while left > 0 || skip > 0 {
         // Never more than the object's declared size: the read stops at its last byte.
@@ -261,7 +265,9 @@ async fn receive_plain<S: Sink>(
         skip -= skipped as u64;
         if !piece.is_empty() {
             left -= piece.len() as u64;
-            if let Err(t) = keep(sink, a, piece.to_vec(), None, on_bytes).await {
+            kept.clear();
+            kept.extend_from_slice(piece);
+            if let Err(t) = keep(sink, a, &mut kept, None, on_bytes).await {
                 return t;
             }
         } else if a.cancelled.get() {

@@ -58,7 +58,13 @@ impl Sink for FillSink<'_> {
         self.digester.len()
     }
 
-    async fn append(&mut self, bytes: Vec<u8>, proven: Option<Proven<'_>>) -> std::io::Result<()> {
+    async fn append(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        proven: Option<Proven<'_>>,
+    ) -> std::io::Result<()> {
+        // Taken, not copied: the writer writes it behind the fetch.
+        let bytes = std::mem::take(bytes);
         if proven.is_none() {
             // Before the writer advances over them: a reader that sees these bytes written
             // sees them unproven.

@@ -181,10 +181,10 @@ impl crate::fetch::transfer::Sink for TempObject {
 
     async fn append(
         &mut self,
-        bytes: Vec<u8>,
+        bytes: &mut Vec<u8>,
         proven: Option<crate::fetch::transfer::Proven<'_>>,
     ) -> io::Result<()> {
-        self.write_proven(&bytes, proven.map_or(&[][..], |p| p.cvs))
+        self.write_proven(bytes, proven.map_or(&[][..], |p| p.cvs))
             .await
     }
 }
