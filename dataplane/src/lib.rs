@@ -17,6 +17,8 @@ pub mod placement;
 pub mod sched;
 pub mod serve;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod tls;
 pub mod views;
 

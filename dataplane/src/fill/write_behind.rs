@@ -124,14 +124,7 @@ async fn write_run(file: &BufferedFile, run: Vec<u8>, pos: u64) -> io::Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        glommio::LocalExecutorBuilder::default()
-            .io_memory(512 * 1024)
-            .make()
-            .expect("executor")
-            .run(f)
-    }
+    use crate::testing::run;
 
     fn fill_of(path: &std::path::Path, size: u64) -> Arc<Fill> {
         let bag = "dynamic:channel:1".parse().unwrap();

@@ -6,14 +6,7 @@ use glommio::io::BufferedFile;
 use hecaton_shared::{ContentId, DataObjectId};
 
 use super::*;
-
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    glommio::LocalExecutorBuilder::default()
-        .io_memory(512 * 1024)
-        .make()
-        .expect("executor")
-        .run(f)
-}
+use crate::testing::run;
 
 async fn write_tmp(store: &Store, name: &str, bytes: &[u8]) -> (std::path::PathBuf, Digest) {
     let path = store.tmp_dir().join(name);
