@@ -2,13 +2,14 @@
 //! a writer task on the same shard, which writes the runs in order and makes each readable
 //! ([`Fill::advance`]) once it is written, while the fetch reads and checks the next run.
 //!
-//! The file goes through the page cache, and io_uring hands most buffered writes to its
+//! The file goes through the page cache, and io_uring hands buffered ext4 writes to its
 //! worker threads: the write of a run waited for another thread, and the fetch waited for the
-//! write, so the socket was not read meanwhile (a 16 MiB miss through the distributor took
-//! 48 ms against 18 ms straight from the storage node, the machine idle 44% of that time;
-//! `bench/compare-distributor`, 2026-12-07). The runs are moved, not copied.
+//! write, so the socket was not read meanwhile (timed inside 16 MiB misses, 2026-12-07: 15-27
+//! ms of a fill's 30-46 went to waiting for its own writes). The runs are moved, not copied.
 //!
-//! Memory: at most [`QUEUED`] runs wait, and one is being written, per fill.
+//! Memory: at most [`QUEUED`] runs wait while a batch of at most `QUEUED + 1` is written:
+//! `2 × QUEUED + 1` runs of 272 KiB (1.9 MiB) per fill at most, `--max-concurrent-fills` of
+//! them.
 
 use std::io;
 use std::rc::Rc;
@@ -107,8 +108,8 @@ impl WriteBehind {
     }
 }
 
-/// Writes `run` at `pos`. A short write (the disk filled up partway) is an
-/// error: the rest of the run was handed to the kernel with the rest of the buffer.
+/// Writes `run` at `pos`. A short write (the disk filled up partway) is an error: the run's
+/// buffer went to the kernel whole and is not handed back.
 async fn write_run(file: &BufferedFile, run: Vec<u8>, pos: u64) -> io::Result<()> {
     let len = run.len();
     let n = file.write_at(run, pos).await?;
