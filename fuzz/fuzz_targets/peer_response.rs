@@ -4,7 +4,7 @@
 #![no_main]
 
 use hecaton_dataplane::fetch::client::parse_head;
-use hecaton_dataplane::serve::asset::proxy::safe_media_type;
+use hecaton_dataplane::store::media_type::safe_media_type;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
