@@ -50,7 +50,6 @@ struct FillSink<'a> {
     fill: &'a Fill,
     writer: WriteBehind,
     digester: Digester,
-    first: Vec<u8>,
 }
 
 impl Sink for FillSink<'_> {
@@ -73,10 +72,9 @@ impl Sink for FillSink<'_> {
         self.digester
             .update_proven(&bytes, proven.map_or(&[][..], |p| p.cvs));
         if self.fill.media_type.get().is_none() {
-            let take = (SNIFF_LEN - self.first.len()).min(bytes.len());
-            self.first.extend_from_slice(&bytes[..take]);
-            if self.first.len() >= SNIFF_LEN || self.digester.len() == self.fill.size {
-                self.fill.typed(sniff(&self.first).as_str());
+            let head = self.digester.head();
+            if head.len() >= SNIFF_LEN || self.digester.len() == self.fill.size {
+                self.fill.typed(sniff(head).as_str());
             }
         }
         self.writer.push(bytes).await
@@ -137,7 +135,6 @@ async fn fetch(
             fill,
             writer: WriteBehind::start(file.clone(), fill.clone(), 0),
             digester: Digester::new(),
-            first: Vec::new(),
         };
         let mut contributors: Vec<String> = Vec::new();
         // Sources caught forging a group of a slice: skipped from the next round on.

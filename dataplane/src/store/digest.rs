@@ -83,6 +83,11 @@ impl Digester {
         }
     }
 
+    /// The first bytes fed (up to [`SNIFF_LEN`]), from which the media type is sniffed.
+    pub fn head(&self) -> &[u8] {
+        &self.head
+    }
+
     /// Bytes fed so far.
     pub fn len(&self) -> u64 {
         self.tree.len()
